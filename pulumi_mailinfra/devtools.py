@@ -1,0 +1,87 @@
+"""Run Pulumi stacks offline: locate or build the CLI, start the embedded emulator, drive a project with
+the Automation API on a local file backend. Used by the README's main command, the tests and bench/."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PASSPHRASE = "mailinfra-local-passphrase"  # only guards the offline file backend
+
+
+def pulumi_bin_dir() -> str | None:
+    """The folder holding the built CLI, or None when the user's own `pulumi` is on PATH."""
+    script = REPO_ROOT / "scripts" / "build-pulumi.sh"
+    result = subprocess.run(["bash", str(script)], check=True, capture_output=True, text=True)
+    folder = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    return folder or None
+
+
+def offline_env(backend_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for the CLI and its plugins: local file backend, no update checks, and the dynamic
+    provider plugin running this very interpreter (which has pulumi_mailinfra installed)."""
+    backend_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    path = [str(Path(sys.executable).parent)]
+    bin_dir = pulumi_bin_dir()
+    if bin_dir:
+        path.insert(0, bin_dir)
+    env["PATH"] = os.pathsep.join([*path, env.get("PATH", "")])
+    env.setdefault("PULUMI_CONFIG_PASSPHRASE", DEFAULT_PASSPHRASE)
+    env["PULUMI_BACKEND_URL"] = f"file://{backend_dir}"
+    env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
+    env["PULUMI_PYTHON_CMD"] = sys.executable
+    env["PULUMI_HOME"] = str(backend_dir / ".pulumi-home")
+    env.setdefault("PULUMI_DIY_BACKEND_NO_LEGACY_WARNING", "true")
+    env.update(extra or {})
+    return env
+
+
+def project_main(project_dir: Path) -> Path:
+    """The program file of a Pulumi.yaml project (honouring its `main:` key)."""
+    main = None
+    for line in (project_dir / "Pulumi.yaml").read_text().splitlines():
+        if line.startswith("main:"):
+            main = line.split(":", 1)[1].strip().strip("'\"")
+    folder = project_dir / main if main else project_dir
+    return folder if folder.suffix == ".py" else folder / "__main__.py"
+
+
+def run_project_program(project_dir: Path) -> Callable[[], None]:
+    main_file = project_main(project_dir)
+
+    def program() -> None:
+        sys.path.insert(0, str(main_file.parent))
+        try:
+            runpy.run_path(str(main_file), run_name="__main__")
+        finally:
+            sys.path.remove(str(main_file.parent))
+
+    return program
+
+
+def select_stack(
+    project_dir: Path, stack_name: str, env: Mapping[str, str], program: Callable[[], None] | None = None
+) -> Any:
+    """Create or select `stack_name` of the project in `project_dir` (its Pulumi.yaml and stack files)."""
+    import shutil
+
+    from pulumi import automation as auto
+
+    found = shutil.which("pulumi", path=env.get("PATH"))
+    if not found:
+        raise RuntimeError("no pulumi CLI: run scripts/build-pulumi.sh or install Pulumi")
+    command = auto.PulumiCommand(root=str(Path(found).parent.parent), skip_version_check=True)
+    workspace = auto.LocalWorkspace(
+        work_dir=str(project_dir),
+        program=program or run_project_program(project_dir),
+        env_vars=dict(env),
+        pulumi_command=command,
+    )
+    return auto.Stack.create_or_select(stack_name, workspace)

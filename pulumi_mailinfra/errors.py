@@ -1,0 +1,76 @@
+"""Typed API errors. Each quotes the API's own messages so a failed `up` says what the service said."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class MailinfraError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigurationError(MailinfraError):
+    """A required provider setting (URL, credentials) is missing or malformed."""
+
+
+class ApiError(MailinfraError):
+    """The API answered with an error. `messages` are the API's own words."""
+
+    def __init__(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        status: int | None,
+        code: str | None,
+        messages: Iterable[str],
+    ) -> None:
+        self.service = service
+        self.method = method
+        self.path = path
+        self.status = status
+        self.code = code
+        self.messages = [str(m) for m in messages]
+        detail = "; ".join(self.messages) or "no message"
+        label = f"HTTP {status}" if status else "no response"
+        super().__init__(f"{service} {method} {path} failed ({label}, {code or 'error'}): {detail}")
+
+
+class ValidationError(ApiError):
+    """The API rejected the payload (HTTP 400 / error_code validation_error)."""
+
+
+class AuthenticationError(ApiError):
+    """Wrong or missing credentials (HTTP 401)."""
+
+
+class PermissionDeniedError(ApiError):
+    """Credentials valid but not allowed (HTTP 403)."""
+
+
+class NotFoundError(ApiError):
+    """The object does not exist (HTTP 404 / error_code not_found)."""
+
+
+class InUseError(ApiError):
+    """The object is referenced by others and cannot be deleted; the message names them."""
+
+
+class RateLimitedError(ApiError):
+    """HTTP 429 still returned after every retry."""
+
+
+class ServerError(ApiError):
+    """HTTP 5xx still returned after every retry."""
+
+
+class AmbiguousWriteError(MailinfraError):
+    """A non-idempotent request may or may not have been applied (connection lost after sending)."""
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every secret value in `text`, so an error or log line never carries a password."""
+    for secret in secrets:
+        if secret and isinstance(secret, str) and len(secret) >= 1:
+            text = text.replace(secret, "[secret]")
+    return text

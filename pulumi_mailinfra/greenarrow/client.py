@@ -1,0 +1,63 @@
+"""GreenArrow Engine API v3 client: Basic auth, the `success/data/error_code/error_messages` envelope
+(and the envelope-less shape the Routes page shows), page / page_token pagination."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from ..config import ServiceSettings, resolve_settings
+from ..errors import ConfigurationError
+from ..http import ApiClient, _json_or_none, cached_client, iterate_pages
+
+API_PREFIX = "/ga/api/v3/eng"
+
+
+class GreenArrowClient(ApiClient):
+    service = "greenarrow"
+
+    def _auth(self) -> httpx.Auth | None:
+        if self.settings.username is None or self.settings.password is None:
+            raise ConfigurationError(
+                "GreenArrow needs credentials: mailinfra:greenarrowUsername / greenarrowPassword "
+                "(or GREENARROW_USERNAME / GREENARROW_PASSWORD)"
+            )
+        return httpx.BasicAuth(self.settings.username, self.settings.password)
+
+    def _unwrap(self, response: httpx.Response, method: str, path: str) -> Any:
+        body = _json_or_none(response)
+        # Judge by `success` when the envelope is there (the docs' examples answer 200 even for
+        # errors); fall back to the status code for envelope-less answers.
+        if isinstance(body, dict) and "success" in body:
+            if body.get("success") is True and response.is_success:
+                return body.get("data") if "data" in body else {}
+            messages = body.get("error_messages") or []
+            if isinstance(messages, (str, dict)):
+                messages = [messages]
+            status = response.status_code if not response.is_success else None
+            raise self._error(status, body.get("error_code"), [str(m) for m in messages], method, path)
+        if response.is_success:
+            return body if body is not None else {}
+        raise self._error(response.status_code, None, [response.text[:500] or response.reason_phrase],
+                          method, path)
+
+    def path(self, relative: str) -> str:
+        return f"{API_PREFIX}{relative}"
+
+    def list_all(self, relative: str, items_key: str, **params: Any) -> Iterator[dict[str, Any]]:
+        return iterate_pages(lambda q: self.get(self.path(relative), **q), items_key, params)
+
+    def find_by_name(self, relative: str, items_key: str, name: str) -> dict[str, Any] | None:
+        """GreenArrow names are unique case-insensitively; list pages until the one that matches."""
+        wanted = name.casefold()
+        for item in self.list_all(relative, items_key):
+            if str(item.get("name", "")).casefold() == wanted:
+                return item
+        return None
+
+
+def greenarrow_client(raw_config: dict[str, Any] | None = None) -> GreenArrowClient:
+    settings: ServiceSettings = resolve_settings("greenarrow", raw_config)
+    return cached_client(GreenArrowClient, settings)  # type: ignore[return-value]

@@ -1,0 +1,216 @@
+"""The shared HTTP client machinery: retries (tenacity, honouring Retry-After), timeouts, typed errors,
+pagination, and a per-process client cache so providers reuse connections without pickling a client."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar
+
+import httpx
+import tenacity
+
+from . import errors
+from .config import ServiceSettings
+
+# Transport failures where the request certainly never reached the server: safe to resend anything.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_TRANSPORT = (httpx.TransportError,)
+_IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
+MAX_RETRY_AFTER_SECONDS = 60.0
+
+
+class _Retryable(Exception):
+    """Internal: a failed attempt worth another try, with the error to raise if none remain."""
+
+    def __init__(self, error: Exception, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, min(float(value), MAX_RETRY_AFTER_SECONDS))
+    except ValueError:
+        return None  # an HTTP date: fall back to backoff rather than parse clocks
+
+
+class _WaitRetryAfterOrBackoff(tenacity.wait.wait_base):
+    """Wait what the server asked for (Retry-After), else exponential backoff with jitter."""
+
+    def __init__(self, initial: float, maximum: float) -> None:
+        self._backoff = tenacity.wait_exponential_jitter(initial=initial, max=maximum)
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        if isinstance(error, _Retryable) and error.retry_after is not None:
+            return error.retry_after
+        return self._backoff(retry_state)
+
+
+class ApiClient:
+    """One httpx client per service and settings; subclasses define auth and the response shape."""
+
+    service: ClassVar[str] = "api"
+    backoff_initial: ClassVar[float] = 0.2
+    backoff_max: ClassVar[float] = 5.0
+
+    def __init__(self, settings: ServiceSettings, transport: httpx.BaseTransport | None = None) -> None:
+        self.settings = settings
+        self._http = httpx.Client(
+            base_url=settings.url,
+            auth=self._auth(),
+            timeout=httpx.Timeout(settings.timeout, connect=min(5.0, settings.timeout)),
+            headers={"Accept": "application/json", "User-Agent": "pulumi-mailinfra"},
+            transport=transport,
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+        )
+
+    # ----- subclass hooks -------------------------------------------------------------------------
+    def _auth(self) -> httpx.Auth | None:
+        return None
+
+    def _unwrap(self, response: httpx.Response, method: str, path: str) -> Any:
+        """Return the response's payload or raise the typed error it describes."""
+        body = _json_or_none(response)
+        if response.is_success:
+            return body
+        raise self._error(response.status_code, None, [response.text[:500]], method, path)
+
+    # ----- errors ---------------------------------------------------------------------------------
+    def _error(
+        self, status: int | None, code: str | None, messages: list[str], method: str, path: str
+    ) -> errors.ApiError:
+        secrets = (self.settings.password, self.settings.token)
+        messages = [errors.redact(m, secrets) for m in messages]
+        code_l = (code or "").lower()
+        cls: type[errors.ApiError]
+        if status == 401 or code_l in {"unauthorized", "authentication_failed"}:
+            cls = errors.AuthenticationError
+        elif status == 403 or code_l in {"forbidden", "permission_denied"}:
+            cls = errors.PermissionDeniedError
+        elif status == 404 or code_l == "not_found":
+            cls = errors.NotFoundError
+        elif status == 409 or code_l in {"in_use", "conflict"}:
+            cls = errors.InUseError
+        elif status == 429:
+            cls = errors.RateLimitedError
+        elif status is not None and status >= 500:
+            cls = errors.ServerError
+        else:
+            cls = errors.ValidationError
+        return cls(self.service, method, path, status, code, messages)
+
+    # ----- requests -------------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Send with retries. Idempotent methods retry on 429, 5xx and transport errors; a POST retries
+        only when the server surely did not apply it (429, connection refused) and otherwise raises
+        AmbiguousWriteError so the caller can look the object up instead of creating a duplicate."""
+        method = method.upper()
+        idempotent = method in _IDEMPOTENT
+
+        def attempt() -> Any:
+            try:
+                response = self._http.request(method, path, json=json, params=params)
+            except _NOT_SENT as exc:
+                raise _Retryable(exc) from exc
+            except _TRANSPORT as exc:
+                if idempotent:
+                    raise _Retryable(exc) from exc
+                raise errors.AmbiguousWriteError(
+                    f"{self.service} {method} {path}: connection lost after sending ({type(exc).__name__})"
+                ) from exc
+            status = response.status_code
+            if status == 429 or status >= 500:
+                error = self._error_from(response, method, path)
+                if status == 429 or idempotent:
+                    raise _Retryable(error, _parse_retry_after(response.headers.get("Retry-After")))
+                raise errors.AmbiguousWriteError(str(error)) from error
+            return self._unwrap(response, method, path)
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            stop=tenacity.stop_after_attempt(self.settings.max_attempts),
+            wait=_WaitRetryAfterOrBackoff(self.backoff_initial, self.backoff_max),
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _Retryable as exhausted:
+            if isinstance(exhausted.error, errors.MailinfraError):
+                raise exhausted.error from None
+            raise errors.ApiError(
+                self.service, method, path, None, "transport_error", [str(exhausted.error)]
+            ) from exhausted.error
+
+    def _error_from(self, response: httpx.Response, method: str, path: str) -> errors.ApiError:
+        try:
+            self._unwrap(response, method, path)
+        except errors.ApiError as error:
+            return error
+        return self._error(response.status_code, None, [response.text[:500]], method, path)
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params or None)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+# ----- per-process client cache -------------------------------------------------------------------
+_CLIENTS: dict[tuple[Any, ...], ApiClient] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def cached_client(factory: Callable[[ServiceSettings], ApiClient], settings: ServiceSettings) -> ApiClient:
+    """One client per (class, settings) per process: the dynamic provider's 4 worker threads share its
+    connection pool, and nothing holding a socket is ever pickled into state."""
+    key = (factory, settings)
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = _CLIENTS[key] = factory(settings)
+        return client
+
+
+def iterate_pages(
+    fetch: Callable[[dict[str, Any]], Mapping[str, Any]], items_key: str, params: Mapping[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """Follow GreenArrow-style pagination: `next_page_token` when given, else `page`+1 up to num_pages."""
+    query = dict(params)
+    seen_tokens: set[str] = set()
+    while True:
+        data = fetch(query) or {}
+        yield from data.get(items_key) or []
+        pagination = data.get("pagination") or {}
+        token = pagination.get("next_page_token")
+        if token:
+            if token in seen_tokens:  # a server that repeats its token would loop forever
+                return
+            seen_tokens.add(token)
+            query = {k: v for k, v in params.items() if k != "page"} | {"page_token": token}
+            continue
+        page, pages = pagination.get("page"), pagination.get("num_pages")
+        tokenless = "next_page_token" not in pagination
+        if tokenless and isinstance(page, int) and isinstance(pages, int) and page + 1 < pages:
+            query = dict(params) | {"page": page + 1}
+            continue
+        return

@@ -1,0 +1,283 @@
+"""The one generic CRUD dynamic provider. A resource is a `ResourceSpec` (model, paths, which inputs
+force replacement, which are secret, which outputs are computed) plus, rarely, a hook override.
+
+Design notes (Pulumi traps this is built around):
+- Clients are built lazily from `configure`'d settings and cached per process (`http.cached_client`);
+  the pickled provider holds only its class, so no credential or socket ever lands in state.
+- `check` and `diff` may see the engine's unknown sentinel during preview: validation skips unknown
+  values and `diff` reports them as changes. Neither sends a request, so a no-op preview costs 0 calls.
+- Outputs are the validated inputs plus computed fields; `update` always returns all of them.
+- Secret inputs arrive here as plaintext; every error message is redacted before it leaves.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pydantic import BaseModel
+
+from . import errors
+from .config import CONFIG_NAMESPACE
+from .http import ApiClient
+from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile
+from .validation import failures
+
+# Inputs that steer the provider and are never sent to the API.
+ADOPT_KEY = "adopt_existing"
+CONTROL_KEYS = frozenset({ADOPT_KEY})
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """Declarative description of one API object type."""
+
+    title: str  # "relay server", for messages
+    service: str  # key into CLIENT_FACTORIES
+    model: type[BaseModel]  # input model: every documented attribute and constraint
+    collection: str  # e.g. "/relay_servers"; may use {input} placeholders
+    wrapper: str  # the JSON key around one object: "relay_server"
+    items_key: str  # the JSON key of a list page: "relay_servers"
+    replace_on: frozenset[str] = frozenset()  # inputs whose change forces replacement
+    secret_paths: tuple[str, ...] = ()  # dotted input paths that are secret
+    computed: tuple[str, ...] = ()  # API fields surfaced as read-only outputs
+    not_sent: frozenset[str] = frozenset()  # inputs that live in the path, not the body
+    name_field: str | None = "name"  # unique name: adopt and post-failure look-up key
+    input_keys: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_keys", tuple(self.model.model_fields))
+
+
+# service name -> function(raw_config) -> client; filled by each service package.
+CLIENT_FACTORIES: dict[str, Callable[[Mapping[str, Any]], ApiClient]] = {}
+
+
+def _secret_values(spec: ResourceSpec, *bags: Mapping[str, Any] | None) -> list[str]:
+    found = []
+    for bag in bags:
+        for path in spec.secret_paths:
+            node: Any = bag or {}
+            for part in path.split("."):
+                node = node.get(part) if isinstance(node, Mapping) else None
+            if isinstance(node, str) and node:
+                found.append(node)
+    return found
+
+
+def redacting(method: F) -> F:
+    """Re-raise any failure with secret input values blanked out of its message."""
+
+    @functools.wraps(method)
+    def wrapper(self: CrudProvider, *args: Any) -> Any:
+        try:
+            return method(self, *args)
+        except Exception as exc:
+            bags = [a for a in args if isinstance(a, Mapping)]
+            secrets = _secret_values(self.spec, *bags)
+            text = errors.redact(str(exc), secrets)
+            if text == str(exc) and isinstance(exc, errors.MailinfraError):
+                raise
+            raise errors.MailinfraError(f"{type(exc).__name__}: {text}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class CrudProvider(ResourceProvider):
+    """Generic create/read/update/delete against one collection of a JSON API."""
+
+    spec: ClassVar[ResourceSpec]
+    serialize_as_secret_always = False  # the pickle holds only the class: nothing secret in it
+    max_ambiguous_retries: ClassVar[int] = 3
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}  # settings come from `configure` in the provider process, never from the pickle
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._raw_config = None
+
+    def configure(self, req: ConfigureRequest) -> None:
+        props = getattr(req.config, "_props", {}) or {}
+        self._raw_config = {k: v for k, v in props.items() if k.startswith(f"{CONFIG_NAMESPACE}:")}
+
+    # ----- plumbing -------------------------------------------------------------------------------
+    def client(self) -> ApiClient:
+        return CLIENT_FACTORIES[self.spec.service](getattr(self, "_raw_config", None) or {})
+
+    def collection_path(self, inputs: Mapping[str, Any]) -> str:
+        return self.spec.collection.format(**{k: canonical(v) for k, v in inputs.items()})
+
+    def object_path(self, inputs: Mapping[str, Any], id_: str) -> str:
+        return f"{self.collection_path(inputs)}/{id_}"
+
+    def api_path(self, client: ApiClient, relative: str) -> str:
+        prefix = getattr(client, "path", None)
+        return prefix(relative) if prefix else relative
+
+    def unwrap(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping) and isinstance(data.get(self.spec.wrapper), Mapping):
+            return dict(data[self.spec.wrapper])
+        if isinstance(data, Mapping) and "id" in data:
+            return dict(data)  # tolerate a service that drops the wrapper key
+        raise errors.MailinfraError(f"unexpected {self.spec.title} response shape: {sorted(data or {})}")
+
+    @staticmethod
+    def inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in props.items() if not k.startswith("__")}
+
+    def validated(self, inputs: Mapping[str, Any]) -> BaseModel:
+        problems = failures(self.spec.model, self.desired(inputs), is_unknown)
+        if problems:
+            detail = "; ".join(f"{path}: {reason}" for path, reason in problems)
+            raise errors.MailinfraError(f"invalid {self.spec.title}: {detail}")
+        return self.spec.model.model_validate(self.desired(inputs))
+
+    def desired(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The inputs that describe the object (no control keys, no computed outputs)."""
+        return {k: inputs[k] for k in self.spec.input_keys if k in inputs and inputs[k] is not None}
+
+    # ----- hooks a resource may override ----------------------------------------------------------
+    def payload(self, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        body = args.model_dump(mode="json", exclude=set(self.spec.not_sent))
+        return {self.spec.wrapper: body}
+
+    def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+        """Full outputs: the desired inputs as the API now has them, plus computed fields."""
+        desired = canonical(self.inputs_of(inputs))
+        outs = {k: v for k, v in desired.items() if k in self.spec.input_keys or k in CONTROL_KEYS}
+        for key in self.spec.input_keys:
+            if key in record and key not in self.spec.not_sent:
+                outs[key] = reconcile(outs.get(key), record[key]) if key in outs else canonical(record[key])
+        for key in self.spec.computed:
+            outs[key] = canonical(record.get(key))
+        return outs
+
+    def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return self.unwrap(client.get(self.api_path(client, self.object_path(inputs, id_))))
+
+    def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The object this resource would create, if it already exists (by its unique name)."""
+        name_field = self.spec.name_field
+        if not name_field or not isinstance(inputs.get(name_field), str):
+            return None
+        wanted = inputs[name_field].casefold()
+        from .http import iterate_pages
+
+        pages = iterate_pages(
+            lambda q: client.get(self.api_path(client, self.collection_path(inputs)), **q),
+            self.spec.items_key,
+            {},
+        )
+        for item in pages:
+            if str(item.get(name_field, "")).casefold() == wanted:
+                return self.fetch(client, str(item["id"]), inputs)
+        return None
+
+    def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return self.unwrap(client.request("POST", self.api_path(client, self.collection_path(inputs)), json=body))
+
+    def send_update(
+        self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
+    ) -> dict[str, Any]:
+        path = self.api_path(client, self.object_path(news, id_))
+        return self.unwrap(client.request("PUT", path, json=self.payload(args, news)))
+
+    # ----- the ResourceProvider protocol ----------------------------------------------------------
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs = self.inputs_of(news)
+        for key in self.spec.computed:
+            inputs.pop(key, None)
+        problems = failures(self.spec.model, self.desired(inputs), is_unknown)
+        unknown_keys = set(inputs) - set(self.spec.input_keys) - CONTROL_KEYS
+        problems += [(key, "is not an attribute of this resource") for key in sorted(unknown_keys)]
+        return CheckResult(inputs, [CheckFailure(path, reason) for path, reason in problems])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        keys = [*self.spec.input_keys, *CONTROL_KEYS]
+        changed = changed_keys(olds, news, keys)
+        replaces = [k for k in changed if k in self.spec.replace_on]
+        name_field = self.spec.name_field
+        same_name = bool(name_field) and name_field not in changed
+        return DiffResult(
+            changes=bool(changed),
+            replaces=replaces,
+            stables=[k for k in keys if k not in changed],
+            # A unique name that stays the same cannot exist twice: delete the old one first.
+            delete_before_replace=bool(replaces) and same_name,
+        )
+
+    @redacting
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = self.inputs_of(props)
+        args = self.validated(inputs)
+        client = self.client()
+        record = None
+        if inputs.get(ADOPT_KEY):
+            existing = self.find_existing(client, inputs)
+            if existing is not None:
+                record = self.send_update(client, str(existing["id"]), {}, inputs, args)
+        if record is None:
+            record = self._create_once(client, args, inputs)
+        return CreateResult(str(record["id"]), self.outputs(inputs, record))
+
+    def _create_once(self, client: ApiClient, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """POST, and after an ambiguous failure look the object up instead of creating a duplicate."""
+        body = self.payload(args, inputs)
+        for _ in range(self.max_ambiguous_retries):
+            try:
+                return self.send_create(client, body, inputs)
+            except errors.AmbiguousWriteError:
+                found = self.find_existing(client, inputs)
+                if found is not None:
+                    return found
+        return self.send_create(client, body, inputs)
+
+    @redacting
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        inputs = self.inputs_of(props)
+        try:
+            record = self.fetch(self.client(), id_, inputs)
+        except errors.NotFoundError:
+            return ReadResult(None, {})  # gone out of band: refresh drops it, the next up recreates it
+        return ReadResult(id_, self.outputs(inputs, record))
+
+    @redacting
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        inputs = self.inputs_of(news)
+        args = self.validated(inputs)
+        try:
+            record = self.send_update(self.client(), id_, olds, inputs, args)
+        except errors.NotFoundError as exc:
+            raise errors.MailinfraError(
+                f"{self.spec.title} {id_} no longer exists ({exc}); run `pulumi refresh` (or "
+                "`pulumi up --refresh`) so the next update recreates it"
+            ) from None
+        return UpdateResult(self.outputs(inputs, record))
+
+    @redacting
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        client = self.client()
+        try:
+            client.request("DELETE", self.api_path(client, self.object_path(self.inputs_of(props), id_)))
+        except errors.NotFoundError:
+            return  # already gone: deleting it succeeded
+
+
+def unknown_safe(value: Any) -> bool:
+    return not contains_unknown(value)

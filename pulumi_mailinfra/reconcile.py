@@ -1,0 +1,81 @@
+"""Pure functions behind `diff` and `read`: compare desired inputs with what the API reports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi.runtime.rpc import UNKNOWN
+
+
+def is_unknown(value: Any) -> bool:
+    """True for the engine's "not known until apply" sentinel (what check/diff see during preview)."""
+    return isinstance(value, str) and value == UNKNOWN
+
+
+def contains_unknown(value: Any) -> bool:
+    if is_unknown(value):
+        return True
+    if isinstance(value, Mapping):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+def canonical(value: Any) -> Any:
+    """Normalise what the wire changes: Pulumi numbers arrive as floats, tuples as lists."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: canonical(v) for k, v in value.items() if not k.startswith("__")}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    return value
+
+
+def _is_reference(desired: Any, actual: Any) -> bool:
+    return (
+        isinstance(desired, Mapping)
+        and bool(desired)
+        and set(desired) <= {"id", "name"}
+        and isinstance(actual, Mapping)
+        and ("id" in actual or "name" in actual)
+    )
+
+
+def reference_matches(desired: Mapping[str, Any], actual: Mapping[str, Any]) -> bool:
+    """A reference by id matches that id; by name, the same name case-insensitively (id wins)."""
+    if desired.get("id") is not None:
+        return str(desired["id"]) == str(actual.get("id"))
+    name = desired.get("name")
+    return isinstance(name, str) and name.casefold() == str(actual.get("name", "")).casefold()
+
+
+def reconcile(desired: Any, actual: Any) -> Any:
+    """The API's state in the shape of `desired`: where the two agree semantically the user's own
+    spelling is kept (so refresh reports no drift), where they differ the API's value wins (drift)."""
+    if _is_reference(desired, actual):
+        if reference_matches(desired, actual):
+            return desired
+        return {"id": actual.get("id"), "name": actual.get("name")}
+    if isinstance(desired, Mapping) and isinstance(actual, Mapping):
+        return {key: reconcile(value, actual[key]) if key in actual else value for key, value in desired.items()}
+    if isinstance(desired, list) and isinstance(actual, list):
+        paired = [reconcile(d, a) for d, a in zip(desired, actual, strict=False)]
+        return paired + [canonical(a) for a in actual[len(desired):]]
+    if canonical(desired) == canonical(actual):
+        return desired
+    return canonical(actual)
+
+
+def changed_keys(olds: Mapping[str, Any], news: Mapping[str, Any], keys: list[str]) -> list[str]:
+    """Input keys whose new value differs from the recorded one; unknown values count as changed."""
+    changed = []
+    for key in keys:
+        new = news.get(key)
+        if contains_unknown(new) or canonical(olds.get(key)) != canonical(new):
+            changed.append(key)
+    return changed

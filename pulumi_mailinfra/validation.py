@@ -1,0 +1,125 @@
+"""Reusable pydantic field types and the bridge from pydantic errors to Pulumi check failures."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+
+def _whole_int(value: Any) -> Any:
+    # Pulumi sends every number as a float; accept 25.0 as 25 but never bools or strings.
+    if isinstance(value, (bool, str)):
+        raise ValueError("must be an integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be an integer")
+        return int(value)
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_whole_int)]
+NonNegativeInt = Annotated[int, BeforeValidator(_whole_int), Field(ge=0)]
+PositiveInt = Annotated[int, BeforeValidator(_whole_int), Field(ge=1)]
+Port = Annotated[int, BeforeValidator(_whole_int), Field(ge=1, le=65535)]
+
+
+def _ipv4(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ValueError("must be a valid IPv4 address in dotted-decimal notation") from None
+    return value
+
+
+IPv4 = Annotated[str, BeforeValidator(_ipv4)]
+
+_ALNUM_EDGES = re.compile(r"^[A-Za-z0-9](.*[A-Za-z0-9])?$", re.S)
+
+
+def _hostname(value: Any) -> Any:
+    if isinstance(value, str) and value and not _ALNUM_EDGES.match(value):
+        raise ValueError("must start and end with a letter or number")
+    return value
+
+
+Hostname = Annotated[str, BeforeValidator(_hostname), Field(min_length=1, max_length=200)]
+
+
+def _printable_name(value: Any) -> Any:
+    """GreenArrow names: ASCII 0x20-0x7e minus `,#@`, no outer whitespace, not an integer."""
+    if not isinstance(value, str):
+        return value
+    bad = sorted({c for c in value if not (0x20 <= ord(c) <= 0x7E) or c in ",#@"})
+    if bad:
+        raise ValueError(f"must contain only ASCII 0x20-0x7e excluding comma, pound and at-sign; got {bad!r}")
+    if value != value.strip():
+        raise ValueError("must not have leading nor trailing whitespace")
+    if re.fullmatch(r"[+-]?\d+", value):
+        raise ValueError("must not be an integer")
+    return value
+
+
+VirtualMtaName = Annotated[str, BeforeValidator(_printable_name), Field(min_length=1, max_length=200)]
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are typos: reject them instead of silently sending nothing."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def failures(model: type[BaseModel], values: Mapping[str, Any], is_unknown: Any) -> list[tuple[str, str]]:
+    """Validate `values`; return (dotted property, reason) pairs, ignoring errors at or under values
+    that are still unknown during preview (they are checked again once known)."""
+    try:
+        model.model_validate(dict(values))
+    except PydanticValidationError as exc:
+        found: list[tuple[str, str]] = []
+        for error in exc.errors():
+            loc = [p for p in error["loc"] if not (isinstance(p, str) and "[" in p)]
+            if _touches_unknown(values, loc, is_unknown):
+                continue
+            path = _dotted(loc)
+            message = error["msg"].removeprefix("Value error, ")
+            found.append((path, message))
+        return found
+    return []
+
+
+def _touches_unknown(values: Any, loc: list[Any], is_unknown: Any) -> bool:
+    node = values
+    if is_unknown(node):
+        return True
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            # A model-level error (no deeper value): unknown anywhere below means "not yet".
+            return _contains_unknown(node, is_unknown)
+        if is_unknown(node):
+            return True
+    return _contains_unknown(node, is_unknown) if isinstance(node, (dict, list)) and not loc else False
+
+
+def _contains_unknown(node: Any, is_unknown: Any) -> bool:
+    if is_unknown(node):
+        return True
+    if isinstance(node, Mapping):
+        return any(_contains_unknown(v, is_unknown) for v in node.values())
+    if isinstance(node, (list, tuple)):
+        return any(_contains_unknown(v, is_unknown) for v in node)
+    return False
+
+
+def _dotted(loc: list[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(resource)"
