@@ -42,7 +42,7 @@ class _WaitRetryAfterOrBackoff(tenacity.wait.wait_base):
     """Wait what the server asked for (Retry-After), else exponential backoff with jitter."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self._backoff = tenacity.wait_exponential_jitter(initial=initial, max=maximum)
+        self._backoff = tenacity.wait_exponential_jitter(multiplier=initial, max=maximum)
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         outcome = retry_state.outcome

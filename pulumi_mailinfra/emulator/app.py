@@ -1,0 +1,48 @@
+"""The emulator's ASGI app: one FastAPI app, one router (with its own auth) per emulated service."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from .faults import FaultController, FaultMiddleware, admin_router
+from .greenarrow_backend import GreenArrowBackend
+from .greenarrow_http import greenarrow_router
+
+
+def create_app(
+    *,
+    state_path: str | os.PathLike[str] | None = None,
+    ga_username: str = "admin",
+    ga_password: str = "admin",
+    latency_ms: float = 0,
+    faults: Iterable[Mapping[str, Any]] = (),
+) -> FastAPI:
+    """Build the emulator app.
+
+    ``state_path``: SQLite file to persist state in (``None``: in memory). ``latency_ms``: fixed
+    delay before every API request. ``faults``: initial fault rules (see :mod:`.faults`).
+    The GreenArrow backend is ``app.state.greenarrow``, the fault controller ``app.state.faults``.
+    """
+    greenarrow = GreenArrowBackend(state_path)
+    controller = FaultController(latency_ms=latency_ms)
+    for rule in faults:
+        controller.add(rule)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        greenarrow.close()
+
+    app = FastAPI(title="mailinfra emulator", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.greenarrow = greenarrow
+    app.state.faults = controller
+    # Each service is a router with its own authentication dependency; add Cleanmail / Elemta here.
+    app.include_router(greenarrow_router(greenarrow, username=ga_username, password=ga_password))
+    app.include_router(admin_router(controller, resets={"greenarrow": greenarrow.reset}))
+    app.add_middleware(FaultMiddleware, controller=controller)
+    return app

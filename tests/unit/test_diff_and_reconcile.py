@@ -1,0 +1,120 @@
+"""Diff decisions and drift reconciliation: the logic that makes a preview tell the truth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi.runtime.rpc import UNKNOWN
+
+from pulumi_mailinfra.greenarrow.resources import (
+    RelayServerProvider,
+    ThrottlingRuleProvider,
+    ThrottlingTemplateProvider,
+    plan_rule_changes,
+)
+from pulumi_mailinfra.reconcile import reconcile
+
+RELAY = {
+    "name": "relay-1",
+    "source_ip": {"ip": "127.0.0.2", "hostname": "out.example.com"},
+    "destination": {"hostname": "dest.example.com", "port": 25.0, "username": "u", "password": "p"},
+    "throttle_limits": {"max_concurrent_connections": 2.0, "max_messages_per_hour": 0.0},
+    "redirect": {"name": "Relay-B"},
+}
+
+
+def test_no_changes_when_inputs_match_recorded_outputs_despite_float_numbers() -> None:
+    olds = {**RELAY, "destination": {**RELAY["destination"], "port": 25}, "__provider": "x"}
+    result = RelayServerProvider().diff("1", olds, dict(RELAY))
+    assert result.changes is False
+    assert result.replaces == []
+
+
+def test_changed_field_is_an_in_place_update() -> None:
+    news = {**RELAY, "destination": {**RELAY["destination"], "port": 587}}
+    result = RelayServerProvider().diff("1", dict(RELAY), news)
+    assert result.changes is True
+    assert result.replaces == []
+    assert "destination" not in result.stables
+
+
+def test_unknown_input_during_preview_counts_as_change() -> None:
+    news = {**RELAY, "redirect": {"id": UNKNOWN}}
+    result = RelayServerProvider().diff("1", dict(RELAY), news)
+    assert result.changes is True
+
+
+def test_template_id_forces_replacement_of_a_rule() -> None:
+    olds = {"template_id": 3, "domains": ["a.com"], "max_concurrent_connections": 1, "max_messages_per_hour": 0,
+            "throttle_program": None}
+    same = ThrottlingRuleProvider().diff("9", olds, dict(olds))
+    moved = ThrottlingRuleProvider().diff("9", olds, {**olds, "template_id": 4.0})
+    assert same.changes is False
+    assert moved.changes is True and moved.replaces == ["template_id"]
+    assert moved.delete_before_replace is False  # rules have no unique name: create first, then delete
+
+
+def test_check_reports_field_paths_and_lets_unknowns_pass() -> None:
+    provider = RelayServerProvider()
+    bad = {**RELAY, "destination": {**RELAY["destination"], "port": 70000}, "colour": "red"}
+    result = provider.check({}, bad)
+    assert sorted(f.property for f in result.failures) == ["colour", "destination.port"]
+    pending = provider.check({}, {**RELAY, "name": UNKNOWN, "redirect": {"id": UNKNOWN}})
+    assert pending.failures == []
+
+
+def test_check_message_never_contains_the_password() -> None:
+    provider = RelayServerProvider()
+    secret = "s3cr3t-value-" + "x" * 200  # too long: a failure on the password field itself
+    result = provider.check({}, {**RELAY, "destination": {**RELAY["destination"], "password": secret}})
+    assert [f.property for f in result.failures] == ["destination.password"]
+    assert all(secret not in f.reason for f in result.failures)
+
+
+def test_reconcile_keeps_user_spelling_when_equivalent() -> None:
+    actual_redirect = {"type": "relay_server", "id": 7, "name": "relay-b"}
+    assert reconcile({"name": "Relay-B"}, actual_redirect) == {"name": "Relay-B"}
+    assert reconcile({"id": "7"}, actual_redirect) == {"id": "7"}
+    assert reconcile({"id": 8}, actual_redirect) == {"id": 7, "name": "relay-b"}
+    assert reconcile(None, actual_redirect) == actual_redirect  # a redirect added out of band
+    assert reconcile({"port": 25.0, "hostname": "h"}, {"port": 26, "hostname": "h"}) == {"port": 26, "hostname": "h"}
+
+
+def test_relay_outputs_report_drift_only_where_the_api_differs() -> None:
+    record: dict[str, Any] = {
+        "id": 16, "name": "relay-1", "source_ip": {"ip": "127.0.0.2", "hostname": "out.example.com"},
+        "destination": {"hostname": "dest.example.com", "port": 2525, "username": "u", "password": "p"},
+        "throttle_limits": {"max_concurrent_connections": 2, "max_messages_per_hour": 0},
+        "redirect": {"type": "relay_server", "id": 7, "name": "relay-b"},
+    }
+    outs = RelayServerProvider().outputs(RELAY, record)
+    assert outs["redirect"] == {"name": "Relay-B"}
+    assert outs["destination"]["port"] == 2525
+    diff = RelayServerProvider().diff("16", outs, dict(RELAY))
+    assert diff.changes is True and diff.stables and "destination" not in diff.stables
+
+
+def test_rule_plan_keeps_ids_on_reorder_and_edits_in_place() -> None:
+    a = {"domains": ["a.com"], "max_concurrent_connections": 1, "max_messages_per_hour": 0, "throttle_program": None}
+    b = {"domains": ["b.com"], "max_concurrent_connections": 1, "max_messages_per_hour": 0, "throttle_program": None}
+    c = {"domains": ["c.com"], "max_concurrent_connections": 3, "max_messages_per_hour": 0, "throttle_program": None}
+    deletes, updates, additions, assigned = plan_rule_changes([a, b], [11, 12], [b, a])
+    assert (deletes, updates, additions, assigned) == ([], [], [], [12, 11])
+    b2 = {**b, "max_messages_per_hour": 100}
+    deletes, updates, additions, assigned = plan_rule_changes([a, b], [11, 12], [a, b2, c])
+    assert deletes == [] and updates == [(12, b2)] and additions == [c] and assigned == [11, 12, None]
+    deletes, updates, additions, assigned = plan_rule_changes([a, b], [11, 12], [b])
+    assert deletes == [11] and updates == [] and assigned == [12]
+
+
+def test_template_outputs_follow_rule_ids_and_surface_out_of_band_rules() -> None:
+    a = {"domains": ["a.com"], "max_concurrent_connections": 1, "max_messages_per_hour": 0, "throttle_program": None}
+    inputs = {"name": "t", "default": {"max_concurrent_connections": 1, "max_messages_per_hour": 0},
+              "rules": [a], "rule_ids": [11]}
+    record = {"id": 5, "name": "t", "default": inputs["default"], "rules": [
+        {"id": 11, **a}, {"id": 40, "domains": ["x.com"], "max_concurrent_connections": 9,
+                          "max_messages_per_hour": 0, "throttle_program": None}]}
+    outs = ThrottlingTemplateProvider().outputs(inputs, record)
+    assert outs["rule_ids"] == [11, 40]
+    assert outs["rules"][0] == a and outs["rules"][1]["domains"] == ["x.com"]
+    assert ThrottlingTemplateProvider().diff("5", outs, {k: v for k, v in inputs.items() if k != "rule_ids"}).changes

@@ -1,0 +1,194 @@
+"""Every documented GreenArrow constraint, both sides of each bound, through the same `failures()` that
+`check` uses at preview time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pulumi_mailinfra.greenarrow.models import (
+    MAX_RULES_PER_TEMPLATE,
+    RelayServerArgs,
+    RouteArgs,
+    ThrottlingRuleResourceArgs,
+    ThrottlingTemplateArgs,
+)
+from pulumi_mailinfra.reconcile import is_unknown
+from pulumi_mailinfra.validation import failures
+from pulumi.runtime.rpc import UNKNOWN
+
+
+def relay(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "name": "relay-1",
+        "source_ip": {"ip": "127.0.0.2", "hostname": "outgoing-hostname.com"},
+        "destination": {"hostname": "destination-hostname.com", "port": 25, "username": "u", "password": "p"},
+        "throttle_limits": {"max_concurrent_connections": 2, "max_messages_per_hour": 120},
+        "redirect": None,
+    }
+    for path, value in overrides.items():
+        node = base
+        *parents, leaf = path.split("__")
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+    return base
+
+
+def paths(model: type, values: dict[str, Any]) -> list[str]:
+    return [p for p, _ in failures(model, values, is_unknown)]
+
+
+def test_documented_example_is_valid() -> None:
+    assert paths(RelayServerArgs, relay()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("a", True),
+        ("x" * 200, True),
+        ("x" * 201, False),
+        ("", False),
+        ("relay one", True),
+        ("relay,one", False),
+        ("relay#one", False),
+        ("relay@one", False),
+        ("relay\tone", False),
+        ("relay\u00e9", False),
+        ("~!$%^&*()", True),
+        (" relay", False),
+        ("relay ", False),
+        ("12345", False),
+        ("-7", False),
+        ("12a", True),
+    ],
+)
+def test_virtual_mta_name_rules(name: str, ok: bool) -> None:
+    assert (paths(RelayServerArgs, relay(name=name)) == []) is ok
+
+
+@pytest.mark.parametrize(
+    ("ip", "ok"), [("192.0.2.1", True), ("255.255.255.255", True), ("256.0.0.1", False), ("1.2.3", False),
+                   ("::1", False), ("host.example", False)]
+)
+def test_source_ip_must_be_ipv4(ip: str, ok: bool) -> None:
+    assert (paths(RelayServerArgs, relay(source_ip__ip=ip)) == []) is ok
+
+
+@pytest.mark.parametrize(
+    ("hostname", "ok"),
+    [("a", True), ("mail.example.com", True), ("-mail.example.com", False), ("mail.example.com.", False),
+     ("x" * 200, True), ("x" * 201, False), ("", False), ("1.2.3.4", True)],
+)
+def test_hostnames_start_and_end_with_letter_or_digit(hostname: str, ok: bool) -> None:
+    assert (paths(RelayServerArgs, relay(source_ip__hostname=hostname)) == []) is ok
+    assert (paths(RelayServerArgs, relay(destination__hostname=hostname)) == []) is ok
+
+
+@pytest.mark.parametrize(
+    ("port", "ok"), [(0, False), (1, True), (25.0, True), (65535, True), (65536, False), (25.5, False),
+                     ("25", False), (True, False)]
+)
+def test_port_range(port: Any, ok: bool) -> None:
+    assert (paths(RelayServerArgs, relay(destination__port=port)) == []) is ok
+
+
+@pytest.mark.parametrize("field", ["username", "password"])
+def test_credentials_at_most_200_chars(field: str) -> None:
+    assert paths(RelayServerArgs, relay(**{f"destination__{field}": "x" * 200})) == []
+    assert paths(RelayServerArgs, relay(**{f"destination__{field}": "x" * 201})) == [f"destination.{field}"]
+    assert paths(RelayServerArgs, relay(**{f"destination__{field}": None})) == []
+
+
+@pytest.mark.parametrize("field", ["max_concurrent_connections", "max_messages_per_hour"])
+def test_limits_zero_means_unlimited_negative_rejected(field: str) -> None:
+    assert paths(RelayServerArgs, relay(**{f"throttle_limits__{field}": 0})) == []
+    assert paths(RelayServerArgs, relay(**{f"throttle_limits__{field}": -1})) == [f"throttle_limits.{field}"]
+
+
+def test_redirect_by_id_or_name_and_id_from_another_resource() -> None:
+    assert paths(RelayServerArgs, relay(redirect={"name": "ipaddr-1"})) == []
+    assert paths(RelayServerArgs, relay(redirect={"id": 20})) == []
+    assert paths(RelayServerArgs, relay(redirect={"id": "20"})) == []  # a resource id output is a string
+    assert paths(RelayServerArgs, relay(redirect={})) == ["redirect"]
+    assert paths(RelayServerArgs, relay(redirect={"type": "ip_address", "id": 3})) == ["redirect.type"]
+
+
+def test_unknown_attributes_are_rejected_by_name() -> None:
+    assert paths(RelayServerArgs, relay(destination__prot=25)) == ["destination.prot"]
+
+
+def test_unknown_values_pass_during_preview() -> None:
+    values = relay(name=UNKNOWN, source_ip=UNKNOWN, destination__port=UNKNOWN, redirect={"id": UNKNOWN})
+    assert paths(RelayServerArgs, values) == []
+    # ... while a known bad value next to them is still reported.
+    values["destination"]["hostname"] = "-bad"
+    assert paths(RelayServerArgs, values) == ["destination.hostname"]
+
+
+def rule(*domains: str, **extra: Any) -> dict[str, Any]:
+    return {"domains": list(domains), "max_concurrent_connections": 1, "max_messages_per_hour": 0, **extra}
+
+
+def template(*rules: dict[str, Any]) -> dict[str, Any]:
+    return {"name": "Basic Template", "default": {"max_concurrent_connections": 1, "max_messages_per_hour": 60},
+            "rules": list(rules)}
+
+
+@pytest.mark.parametrize(
+    ("domain", "ok"),
+    [("example.com", True), ("*.example.com", True), ("[*.]example.com", True), ("localhost", True),
+     ("*example.com", False), ("[*]example.com", False), ("ex ample.com", False), ("-x.com", False),
+     ("a..com", False), ("", False)],
+)
+def test_domain_patterns(domain: str, ok: bool) -> None:
+    assert (paths(ThrottlingTemplateArgs, template(rule(domain))) == []) is ok
+
+
+def test_domain_once_per_template_case_insensitive() -> None:
+    assert paths(ThrottlingTemplateArgs, template(rule("a.com"), rule("b.com"))) == []
+    assert paths(ThrottlingTemplateArgs, template(rule("a.com"), rule("A.COM"))) == ["(resource)"]
+    assert paths(ThrottlingTemplateArgs, template(rule("a.com", "a.com"))) == ["rules[0]"]
+    # `*.a.com` and `a.com` are different patterns and may coexist.
+    assert paths(ThrottlingTemplateArgs, template(rule("a.com"), rule("*.a.com"))) == []
+
+
+def test_rule_count_limit() -> None:
+    many = [rule(f"d{i}.com") for i in range(MAX_RULES_PER_TEMPLATE)]
+    assert paths(ThrottlingTemplateArgs, template(*many)) == []
+    assert paths(ThrottlingTemplateArgs, template(*many, rule("one-more.com"))) == ["rules"]
+
+
+def test_rule_needs_a_domain_and_valid_program_reference() -> None:
+    assert paths(ThrottlingTemplateArgs, template(rule())) == ["rules[0].domains"]
+    ok = template(rule("a.com", throttle_program={"name": "Automatic Backoff"}))
+    assert paths(ThrottlingTemplateArgs, ok) == []
+    assert paths(ThrottlingTemplateArgs, template(rule("a.com", throttle_program={}))) == ["rules[0].throttle_program"]
+
+
+def test_template_default_required() -> None:
+    values = template()
+    del values["default"]
+    assert paths(ThrottlingTemplateArgs, values) == ["default"]
+
+
+def test_standalone_rule_needs_template() -> None:
+    assert paths(ThrottlingRuleResourceArgs, rule("a.com", template_id=3)) == []
+    assert paths(ThrottlingRuleResourceArgs, rule("a.com", template_id=0)) == ["template_id"]
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [("my-route", True), ("My route_1.2", True), ("x" * 180, True), ("x" * 181, False), ("", False),
+     ("route/1", False), ("route,1", False), ("42", False), ("route@x", False)],
+)
+def test_route_name_rules(name: str, ok: bool) -> None:
+    assert (paths(RouteArgs, {"name": name, "requested_target_daily_volume": 50000}) == []) is ok
+
+
+def test_route_volume_and_overflow() -> None:
+    assert paths(RouteArgs, {"name": "r", "requested_target_daily_volume": 1}) == []
+    assert paths(RouteArgs, {"name": "r", "requested_target_daily_volume": 0}) == ["requested_target_daily_volume"]
+    assert paths(RouteArgs, {"name": "r", "requested_target_daily_volume": 1, "overflow_route": {"id": "4"}}) == []
