@@ -32,7 +32,7 @@ from pydantic import BaseModel
 from . import errors
 from .config import CONFIG_NAMESPACE
 from .http import ApiClient
-from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile
+from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile, to_wire
 from .validation import failures
 
 # Inputs that steer the provider and are never sent to the API.
@@ -206,7 +206,7 @@ class CrudProvider(ResourceProvider):
         problems = failures(self.spec.model, self.desired(inputs), is_unknown)
         unknown_keys = set(inputs) - set(self.spec.input_keys) - CONTROL_KEYS
         problems += [(key, "is not an attribute of this resource") for key in sorted(unknown_keys)]
-        return CheckResult(inputs, [CheckFailure(path, reason) for path, reason in problems])
+        return CheckResult(to_wire(inputs), [CheckFailure(path, reason) for path, reason in problems])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         keys = [*self.spec.input_keys, *CONTROL_KEYS]

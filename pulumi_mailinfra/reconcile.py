@@ -5,12 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 
 def is_unknown(value: Any) -> bool:
-    """True for the engine's "not known until apply" sentinel (what check/diff see during preview)."""
-    return isinstance(value, str) and value == UNKNOWN
+    """True for a value not known until apply (what check/diff see during preview): the SDK hands the
+    provider `Unknown` objects, the raw wire form is a sentinel string; accept both."""
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
+
+
+def to_wire(value: Any) -> Any:
+    """Turn `Unknown` objects back into the sentinel the SDK serialises as "unknown" (check's inputs)."""
+    if is_unknown(value):
+        return UNKNOWN
+    if isinstance(value, Mapping):
+        return {k: to_wire(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_wire(v) for v in value]
+    return value
 
 
 def contains_unknown(value: Any) -> bool:

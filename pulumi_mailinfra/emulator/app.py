@@ -38,7 +38,9 @@ def create_app(
         yield
         greenarrow.close()
 
-    app = FastAPI(title="mailinfra emulator", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app = FastAPI(
+        title="mailinfra emulator", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     app.state.greenarrow = greenarrow
     app.state.faults = controller
     # Each service is a router with its own authentication dependency; add Cleanmail / Elemta here.

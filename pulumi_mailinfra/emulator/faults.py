@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import re
 import threading
 from collections import Counter
@@ -37,8 +38,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ADMIN_PREFIX = "/_emulator"
 KINDS = ("latency", "status", "drop_after_write")
-ERROR_CODES = {429: "too_many_requests", 500: "internal_error", 502: "bad_gateway", 503: "service_unavailable",
-               504: "gateway_timeout"}
+ERROR_CODES = {
+    429: "too_many_requests",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
 _ID_SEGMENT = re.compile(r"/[0-9]+(?=/|$)")
 
 
@@ -88,8 +94,9 @@ class FaultRule:
         return rule
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and (self._pattern is None or bool(
-            self._pattern.search(path)))
+        return (self.method is None or self.method == method) and (
+            self._pattern is None or bool(self._pattern.search(path))
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
@@ -158,8 +165,11 @@ class FaultController:
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            return {"requests": sum(self._by_method.values()), "by_method": dict(self._by_method),
-                    "by_route": dict(self._by_route)}
+            return {
+                "requests": sum(self._by_method.values()),
+                "by_method": dict(self._by_method),
+                "by_route": dict(self._by_route),
+            }
 
     def reset_stats(self) -> None:
         with self._lock:
@@ -217,10 +227,13 @@ class FaultMiddleware:
 async def _send_status(send: Send, rule: FaultRule) -> None:
     status = rule.status or 500
     code = rule.error_code or ERROR_CODES.get(status, "injected_fault")
-    body = (
-        '{"success":false,"data":null,"error_code":"%s","error_messages":["injected fault: HTTP %d"]}'
-        % (code.replace('"', ""), status)
-    ).encode()
+    error = {
+        "success": False,
+        "data": None,
+        "error_code": code,
+        "error_messages": [f"injected fault: HTTP {status}"],
+    }
+    body = json.dumps(error).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if rule.retry_after is not None:
         retry = rule.retry_after

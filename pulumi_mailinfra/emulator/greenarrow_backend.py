@@ -43,7 +43,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 PER_PAGE = 100
 MAX_RULES = 250
@@ -72,7 +72,7 @@ class GreenArrowError(Exception):
 
     status = 400
     code = "error"
-    headers: dict[str, str] = {}
+    headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, messages: list[str]) -> None:
         super().__init__("; ".join(messages))
@@ -200,7 +200,11 @@ vmta_name = name_check(
     not_integer=True,
 )
 template_name = name_check(
-    200, _printable, "must contain only ASCII characters in the range 0x20-0x7e", trimmed=True, not_integer=False
+    200,
+    _printable,
+    "must contain only ASCII characters in the range 0x20-0x7e",
+    trimmed=True,
+    not_integer=False,
 )
 route_name = name_check(
     180,
@@ -297,7 +301,12 @@ def merge(current: dict, patch: dict, spec: Spec) -> dict:
     out = dict(current)
     for key, value in patch.items():
         field = spec.get(key)
-        if field and isinstance(field.check, dict) and isinstance(value, dict) and isinstance(out.get(key), dict):
+        if (
+            field
+            and isinstance(field.check, dict)
+            and isinstance(value, dict)
+            and isinstance(out.get(key), dict)
+        ):
             out[key] = merge(out[key], value, field.check)
         else:
             out[key] = value
@@ -355,7 +364,12 @@ ROUTE_SPEC: Spec = {
     "requested_target_daily_volume": F(int_range(1)),
     "overflow_route": F(reference(), required=False),
 }
-ROUTE_READ_ONLY = ("id", "recommended_max_daily_volume", "recommended_max_delivery_rate_per_hour", "routing_rule")
+ROUTE_READ_ONLY = (
+    "id",
+    "recommended_max_daily_volume",
+    "recommended_max_delivery_rate_per_hour",
+    "routing_rule",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -448,8 +462,8 @@ class GreenArrowBackend:
         if state_path is not None:
             self._db = sqlite3.connect(os.fspath(state_path), check_same_thread=False)
             self._db.executescript(
-                "CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, id INTEGER NOT NULL, doc TEXT NOT NULL,"
-                " PRIMARY KEY (kind, id));"
+                "CREATE TABLE IF NOT EXISTS objects"
+                " (kind TEXT NOT NULL, id INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, id));"
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
             )
             self._db.commit()
@@ -462,10 +476,14 @@ class GreenArrowBackend:
         self._objects = {kind: {} for kind in KINDS}
         self._seq = dict.fromkeys(SEQUENCES, 0)
         prefix = f"{NAMESPACE}/"
-        rows = self._db.execute("SELECT kind, id, doc FROM objects WHERE kind LIKE ? ORDER BY id", (prefix + "%",))
+        rows = self._db.execute(
+            "SELECT kind, id, doc FROM objects WHERE kind LIKE ? ORDER BY id", (prefix + "%",)
+        )
         for kind, oid, doc in rows:
             self._objects.setdefault(kind.removeprefix(prefix), {})[oid] = json.loads(doc)
-        for key, value in self._db.execute("SELECT key, value FROM meta WHERE key LIKE ?", (prefix + "seq/%",)):
+        for key, value in self._db.execute(
+            "SELECT key, value FROM meta WHERE key LIKE ?", (prefix + "seq/%",)
+        ):
             self._seq[key.removeprefix(prefix + "seq/")] = int(value)
 
     @contextmanager
@@ -544,7 +562,9 @@ class GreenArrowBackend:
         return None
 
     def _vmtas(self) -> list[tuple[str, dict]]:
-        return sorted(((k, d) for k in VMTA_KINDS for d in self._objects[k].values()), key=lambda kd: kd[1]["id"])
+        return sorted(
+            ((k, d) for k in VMTA_KINDS for d in self._objects[k].values()), key=lambda kd: kd[1]["id"]
+        )
 
     def _vmta_ref(self, vid: int | None) -> dict[str, Any] | None:
         hit = self._vmta(vid) if vid is not None else None
@@ -556,7 +576,9 @@ class GreenArrowBackend:
             return next((r for r in records if r["id"] == ref["id"]), None)
         return next((r for r in records if r["name"].lower() == ref["name"].lower()), None)
 
-    def _resolve(self, errors: _Errors, path: str, ref: dict | None, records: Iterable[dict], label: str) -> dict | None:
+    def _resolve(
+        self, errors: _Errors, path: str, ref: dict | None, records: Iterable[dict], label: str
+    ) -> dict | None:
         if ref is None:
             return None
         found = self._find(records, ref)
@@ -566,15 +588,23 @@ class GreenArrowBackend:
         return found
 
     def _check_unique(
-        self, errors: _Errors, path: str, name: Any, records: Iterable[tuple[str, dict]], self_id: int | None,
+        self,
+        errors: _Errors,
+        path: str,
+        name: Any,
+        records: Iterable[tuple[str, dict]],
+        self_id: int | None,
         subject: str = "",
     ) -> None:
         if not isinstance(name, str):
             return
         for kind, doc in records:
             if doc["name"].lower() == name.lower() and doc["id"] != self_id:
-                errors.add(path, f"must be unique (case-insensitive); {subject}'{name}' is already used by "
-                                 f"{kind} '{doc['name']}' (id {doc['id']})")
+                errors.add(
+                    path,
+                    f"must be unique (case-insensitive); {subject}'{name}' is already used by "
+                    f"{kind} '{doc['name']}' (id {doc['id']})",
+                )
                 return
 
     def _kind_records(self, kind: str) -> list[tuple[str, dict]]:
@@ -588,8 +618,14 @@ class GreenArrowBackend:
         return [_summary("relay_server", d) for d in self._all("relay_server") if d["redirect_id"] == vid]
 
     def _check_chain(
-        self, errors: _Errors, path: str, start: dict | None, self_doc: dict | None, kind: str,
-        step: Callable[[int], dict | None], verb: str,
+        self,
+        errors: _Errors,
+        path: str,
+        start: dict | None,
+        self_doc: dict | None,
+        kind: str,
+        step: Callable[[int], dict | None],
+        verb: str,
     ) -> None:
         """Refuse a reference to the record itself, or one whose chain leads back to it (a loop)."""
         if start is None or self_doc is None:
@@ -609,7 +645,9 @@ class GreenArrowBackend:
 
     # ---- VirtualMTAs -------------------------------------------------------------------------
 
-    def list_virtual_mtas(self, page: int | str | None = None, page_token: str | None = None) -> dict[str, Any]:
+    def list_virtual_mtas(
+        self, page: int | str | None = None, page_token: str | None = None
+    ) -> dict[str, Any]:
         with self._lock:
             items = [_summary(k, d) for k, d in self._vmtas()]
             return paginate("virtual_mtas", items, "virtual_mtas", page, page_token)
@@ -645,12 +683,16 @@ class GreenArrowBackend:
             errors, "relay_server.redirect", data.get("redirect"), [d for _, d in self._vmtas()], "VirtualMTA"
         )
         self_doc = self._objects["relay_server"].get(self_id) if self_id is not None else None
-        self._check_chain(errors, "relay_server.redirect", target, self_doc, "relay_server", self._relay_step, "redirect")
+        self._check_chain(
+            errors, "relay_server.redirect", target, self_doc, "relay_server", self._relay_step, "redirect"
+        )
         errors.raise_any()
         data.pop("redirect")
         return {**data, "redirect_id": target["id"] if target else None}
 
-    def list_relay_servers(self, page: int | str | None = None, page_token: str | None = None) -> dict[str, Any]:
+    def list_relay_servers(
+        self, page: int | str | None = None, page_token: str | None = None
+    ) -> dict[str, Any]:
         with self._lock:
             items = [{"id": d["id"], "name": d["name"]} for d in self._all("relay_server")]
             return paginate("relay_servers", items, "relay_servers", page, page_token)
@@ -693,13 +735,18 @@ class GreenArrowBackend:
         data = check_hash(errors, "ip_address", value, IP_ADDRESS_SPEC, ("id",))
         self._check_unique(errors, "ip_address.name", data.get("name"), self._vmtas(), self_id)
         template = self._resolve(
-            errors, "ip_address.throttling_template", data.pop("throttling_template", None),
-            self._all("throttling_template"), "throttling template",
+            errors,
+            "ip_address.throttling_template",
+            data.pop("throttling_template", None),
+            self._all("throttling_template"),
+            "throttling template",
         )
         errors.raise_any()
         return {**data, "throttling_template_id": template["id"] if template else None}
 
-    def list_ip_addresses(self, page: int | str | None = None, page_token: str | None = None) -> dict[str, Any]:
+    def list_ip_addresses(
+        self, page: int | str | None = None, page_token: str | None = None
+    ) -> dict[str, Any]:
         with self._lock:
             items = [{"id": d["id"], "name": d["name"]} for d in self._all("ip_address")]
             return paginate("ip_addresses", items, "ip_addresses", page, page_token)
@@ -731,8 +778,12 @@ class GreenArrowBackend:
 
     # ---- throttle programs -------------------------------------------------------------------
 
-    def list_throttle_programs(self, page: int | str | None = None, page_token: str | None = None) -> dict[str, Any]:
-        return paginate("throttle_programs", [dict(p) for p in THROTTLE_PROGRAMS], "throttle_programs", page, page_token)
+    def list_throttle_programs(
+        self, page: int | str | None = None, page_token: str | None = None
+    ) -> dict[str, Any]:
+        return paginate(
+            "throttle_programs", [dict(p) for p in THROTTLE_PROGRAMS], "throttle_programs", page, page_token
+        )
 
     def get_throttle_program(self, pid: int | str) -> dict[str, Any]:
         found = self._find(THROTTLE_PROGRAMS, {"id": _coerce_id(pid)})
@@ -769,11 +820,17 @@ class GreenArrowBackend:
                 if not isinstance(domain, str):
                     continue
                 if domain.lower() in seen:
-                    errors.add(f"{rule_path}.domains[{j}]", f"domain '{domain}' may appear only once per "
-                                                           f"throttling template (already in {seen[domain.lower()]})")
+                    errors.add(
+                        f"{rule_path}.domains[{j}]",
+                        f"domain '{domain}' may appear only once per "
+                        f"throttling template (already in {seen[domain.lower()]})",
+                    )
                 seen.setdefault(domain.lower(), rule_path)
             program = self._resolve(
-                errors, f"{rule_path}.throttle_program", rule.get("throttle_program"), THROTTLE_PROGRAMS,
+                errors,
+                f"{rule_path}.throttle_program",
+                rule.get("throttle_program"),
+                THROTTLE_PROGRAMS,
                 "throttle program",
             )
             out.append(
@@ -785,15 +842,20 @@ class GreenArrowBackend:
                 }
             )
         if len(existing) + len(rules) > MAX_RULES:
-            errors.add(path, f"a throttling template may have at most {MAX_RULES} rules "
-                             f"(this would make {len(existing) + len(rules)})")
+            errors.add(
+                path,
+                f"a throttling template may have at most {MAX_RULES} rules "
+                f"(this would make {len(existing) + len(rules)})",
+            )
         return out
 
     def _new_rules(self, rules: list[dict]) -> list[dict]:
         return [{"id": self._next_id("throttling_rule"), **r} for r in rules]
 
     def _template_users(self, tid: int) -> list[dict[str, Any]]:
-        return [_summary("ip_address", d) for d in self._all("ip_address") if d["throttling_template_id"] == tid]
+        return [
+            _summary("ip_address", d) for d in self._all("ip_address") if d["throttling_template_id"] == tid
+        ]
 
     def list_throttling_templates(
         self, page: int | str | None = None, page_token: str | None = None
@@ -822,8 +884,12 @@ class GreenArrowBackend:
             self._check_unique(errors, "throttling_template.name", data.get("name"), templates, None)
             rules = self._prepare_rules(errors, "throttling_template.rules", data.get("rules") or [], [])
             errors.raise_any()
-            doc = {"id": self._next_id("throttling_template"), "name": data["name"],
-                   "rules": self._new_rules(rules), "default": data["default"]}
+            doc = {
+                "id": self._next_id("throttling_template"),
+                "name": data["name"],
+                "rules": self._new_rules(rules),
+                "default": data["default"],
+            }
             return {"throttling_template": self._render_template(self._put("throttling_template", doc))}
 
     def update_throttling_template(self, tid: int | str, payload: Any) -> dict[str, Any]:
@@ -832,10 +898,14 @@ class GreenArrowBackend:
             errors = _Errors()
             if isinstance(payload, dict):
                 if "rules" in payload:
-                    errors.add("throttling_template.rules",
-                               "cannot be changed here; use rules_new or the throttling rule endpoints")
+                    errors.add(
+                        "throttling_template.rules",
+                        "cannot be changed here; use rules_new or the throttling rule endpoints",
+                    )
                 patch = {k: v for k, v in payload.items() if k != "rules"}
-                payload = merge({"name": current["name"], "default": current["default"]}, patch, TEMPLATE_UPDATE_SPEC)
+                payload = merge(
+                    {"name": current["name"], "default": current["default"]}, patch, TEMPLATE_UPDATE_SPEC
+                )
             data = check_hash(errors, "throttling_template", payload, TEMPLATE_UPDATE_SPEC, ("id",))
             templates = self._kind_records("throttling_template")
             self._check_unique(errors, "throttling_template.name", data.get("name"), templates, current["id"])
@@ -843,8 +913,12 @@ class GreenArrowBackend:
                 errors, "throttling_template.rules_new", data.get("rules_new") or [], current["rules"]
             )
             errors.raise_any()
-            doc = {**current, "name": data["name"], "default": data["default"],
-                   "rules": current["rules"] + self._new_rules(rules)}
+            doc = {
+                **current,
+                "name": data["name"],
+                "default": data["default"],
+                "rules": current["rules"] + self._new_rules(rules),
+            }
             return {"throttling_template": self._render_template(self._put("throttling_template", doc))}
 
     def delete_throttling_template(self, tid: int | str) -> None:
@@ -914,18 +988,25 @@ class GreenArrowBackend:
         doc = self._objects["route"].get(route_id)
         return self._objects["route"].get(doc["overflow_route_id"]) if doc else None
 
-    def _validate_route(self, value: Any, route_id: int, rule_id: int | None, existing: bool) -> dict[str, Any]:
+    def _validate_route(
+        self, value: Any, route_id: int, rule_id: int | None, existing: bool
+    ) -> dict[str, Any]:
         errors = _Errors()
         data = check_hash(errors, "route", value, ROUTE_SPEC, ROUTE_READ_ONLY)
         self_id = route_id if existing else None
         self._check_unique(errors, "route.name", data.get("name"), self._kind_records("route"), self_id)
         if isinstance(data.get("name"), str):
             rule_name = f"{data['name']} R{route_id}"
-            self._check_unique(errors, "route.name", rule_name, self._vmtas(), rule_id, "its routing rule name ")
-        overflow = self._resolve(errors, "route.overflow_route", data.pop("overflow_route", None),
-                                 self._all("route"), "route")
+            self._check_unique(
+                errors, "route.name", rule_name, self._vmtas(), rule_id, "its routing rule name "
+            )
+        overflow = self._resolve(
+            errors, "route.overflow_route", data.pop("overflow_route", None), self._all("route"), "route"
+        )
         self_doc = self._objects["route"].get(route_id) if existing else None
-        self._check_chain(errors, "route.overflow_route", overflow, self_doc, "route", self._route_step, "overflow")
+        self._check_chain(
+            errors, "route.overflow_route", overflow, self_doc, "route", self._route_step, "overflow"
+        )
         errors.raise_any()
         return {**data, "overflow_route_id": overflow["id"] if overflow else None}
 
@@ -948,8 +1029,14 @@ class GreenArrowBackend:
             route_id = self._seq["route"] + 1
             data = self._validate_route(payload, route_id, None, existing=False)
             self._next_id("route")
-            rule = self._put("routing_rule", {"id": self._next_id("virtual_mta"),
-                                              "name": f"{data['name']} R{route_id}", "route_id": route_id})
+            rule = self._put(
+                "routing_rule",
+                {
+                    "id": self._next_id("virtual_mta"),
+                    "name": f"{data['name']} R{route_id}",
+                    "route_id": route_id,
+                },
+            )
             ips = max(1, math.ceil(data["requested_target_daily_volume"] / IPS_PER_VOLUME))
             doc = self._put("route", {"id": route_id, **data, "ips": ips, "routing_rule_id": rule["id"]})
             return {"route": self._render_route(doc)}

@@ -17,7 +17,7 @@ import binascii
 import json
 import secrets
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -34,7 +34,7 @@ ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 class Unauthorized(GreenArrowError):
     status = 401
     code = "unauthorized"
-    headers = {"WWW-Authenticate": 'Basic realm="GreenArrow Engine"'}
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Basic realm="GreenArrow Engine"'}
 
     def __init__(self, message: str) -> None:
         super().__init__([message])
@@ -119,11 +119,18 @@ def greenarrow_router(
     backend: GreenArrowBackend, *, username: str = "admin", password: str = "admin", prefix: str = PREFIX
 ) -> APIRouter:
     """All documented GreenArrow Engine API v3 endpoints, behind HTTP Basic authentication."""
-    router = APIRouter(prefix=prefix, route_class=GreenArrowRoute, dependencies=[Depends(basic_auth(username, password))])
+    router = APIRouter(
+        prefix=prefix, route_class=GreenArrowRoute, dependencies=[Depends(basic_auth(username, password))]
+    )
 
     def add(
-        method: str, path: str, call: Callable[..., Any], *, body_key: str | None = None,
-        query: tuple[str, ...] = (), wrap: bool = True,
+        method: str,
+        path: str,
+        call: Callable[..., Any],
+        *,
+        body_key: str | None = None,
+        query: tuple[str, ...] = (),
+        wrap: bool = True,
     ) -> None:
         deleted: Any = {} if wrap else {"success": True}
         endpoint = _endpoint(call, body_key=body_key, query=query, wrap=wrap, deleted=deleted)
@@ -131,8 +138,10 @@ def greenarrow_router(
         router.add_api_route(path, endpoint, methods=[method], name=name)
 
     def crud(plural: str, singular: str, *, wrap: bool = True, list_query: tuple[str, ...] = PAGING) -> None:
-        ops = {op: getattr(backend, f"{op}_{plural if op == 'list' else singular}")
-               for op in ("list", "get", "create", "update", "delete")}
+        ops = {
+            op: getattr(backend, f"{op}_{plural if op == 'list' else singular}")
+            for op in ("list", "get", "create", "update", "delete")
+        }
         add("GET", f"/{plural}", ops["list"], query=list_query, wrap=wrap)
         add("POST", f"/{plural}", ops["create"], body_key=singular, wrap=wrap)
         add("GET", f"/{plural}/{{id}}", ops["get"], wrap=wrap)

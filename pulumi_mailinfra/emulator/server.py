@@ -73,7 +73,9 @@ class EmulatorServer:
         if self.running:
             return self
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock = socket.socket(
+            family, socket.SOCK_STREAM, socket.IPPROTO_TCP
+        )  # IPPROTO_TCP: asyncio sets NODELAY
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.host, self.port))
@@ -83,7 +85,11 @@ class EmulatorServer:
         self.port = sock.getsockname()[1]
         logging.getLogger("uvicorn.error").addFilter(_QUIET_DROPS)
         config = uvicorn.Config(
-            self.app, log_level=self.log_level, access_log=False, http="h11", lifespan="on",
+            self.app,
+            log_level=self.log_level,
+            access_log=False,
+            http="h11",
+            lifespan="on",
             timeout_graceful_shutdown=5,
         )
         self._server = uvicorn.Server(config)
@@ -125,16 +131,26 @@ def _fault(text: str) -> dict[str, Any]:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="mailinfra-emulator", description="Offline emulator of the mail APIs.")
+    parser = argparse.ArgumentParser(
+        prog="mailinfra-emulator", description="Offline emulator of the mail APIs."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     parser.add_argument("--state", metavar="FILE", help="SQLite file keeping the state across restarts")
     parser.add_argument("--ga-username", default="admin", help="GreenArrow HTTP Basic username")
     parser.add_argument("--ga-password", default="admin", help="GreenArrow HTTP Basic password")
     parser.add_argument("--latency-ms", type=float, default=0, help="fixed delay before every API request")
-    parser.add_argument("--fault", type=_fault, action="append", default=[], metavar="JSON",
-                        help='a fault rule, e.g. \'{"kind": "status", "status": 503, "times": 1}\' (repeatable)')
-    parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    parser.add_argument(
+        "--fault",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="JSON",
+        help='a fault rule, e.g. \'{"kind": "status", "status": 503, "times": 1}\' (repeatable)',
+    )
+    parser.add_argument(
+        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
+    )
     return parser.parse_args(argv)
 
 
@@ -142,8 +158,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Serve in the foreground until SIGINT/SIGTERM."""
     args = parse_args(argv)
     server = EmulatorServer(
-        args.host, args.port, args.state, log_level=args.log_level, ga_username=args.ga_username,
-        ga_password=args.ga_password, latency_ms=args.latency_ms, faults=args.fault,
+        args.host,
+        args.port,
+        args.state,
+        log_level=args.log_level,
+        ga_username=args.ga_username,
+        ga_password=args.ga_password,
+        latency_ms=args.latency_ms,
+        faults=args.fault,
     )
     try:
         server.start()

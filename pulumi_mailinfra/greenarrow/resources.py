@@ -102,7 +102,9 @@ def plan_rule_changes(
 
 
 class ThrottlingTemplateProvider(CrudProvider):
-    """Rules are inline, but changes go through the rule endpoints and `rules_new` so ids stay stable."""
+    """Inline `rules` are authoritative when given: changes go through the rule endpoints and `rules_new`
+    so ids stay stable. When `rules` is omitted the template leaves its rules to ThrottlingRule
+    resources (mixing both on one template would make them fight)."""
 
     spec = ResourceSpec(
         title="throttling template",
@@ -115,6 +117,10 @@ class ThrottlingTemplateProvider(CrudProvider):
     )
 
     def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+        if inputs.get("rules") is None:  # rules managed elsewhere: not ours to report as drift
+            outs = super().outputs(inputs, {k: v for k, v in record.items() if k != "rules"})
+            outs["rules"], outs["rule_ids"] = None, []
+            return outs
         api_rules = list(record.get("rules") or [])
         by_id = {r.get("id"): r for r in api_rules}
         ids = record.get("rule_ids_in_order") or inputs.get("rule_ids") or []
@@ -142,7 +148,10 @@ class ThrottlingTemplateProvider(CrudProvider):
         self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
     ) -> dict[str, Any]:
         template = self.api_path(client, self.object_path(news, id_))
-        if not olds:  # adopting: read the live rules so they can be matched
+        if news.get("rules") is None:
+            body = args.model_dump(mode="json", exclude={"rules"})
+            return self.unwrap(client.request("PUT", template, json={"throttling_template": body}))
+        if not olds or olds.get("rules") is None:  # adopting: read the live rules so they can be matched
             live = self.fetch(client, id_, news)
             olds = {"rules": [_public_rule(r) for r in live.get("rules") or []],
                     "rule_ids": [r["id"] for r in live.get("rules") or []]}
@@ -167,7 +176,8 @@ def _public_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class ThrottlingTemplate(MailinfraResource, module="greenarrow", name="ThrottlingTemplate"):
-    """A named group of throttling rules. `rule_ids` lists the API id of each rule, in `rules` order."""
+    """A named group of throttling rules. `rule_ids` lists the API id of each rule, in `rules` order.
+    Omit `rules` to manage the template's rules with ThrottlingRule resources instead."""
 
     name: pulumi.Output[str]
     default: pulumi.Output[dict[str, Any]]
@@ -184,7 +194,7 @@ class ThrottlingTemplate(MailinfraResource, module="greenarrow", name="Throttlin
         adopt_existing: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {"name": name, "default": default, "rules": rules or []}
+        props = {"name": name, "default": default, "rules": rules}
         super().__init__(ThrottlingTemplateProvider(), resource_name, props, opts, adopt_existing=adopt_existing)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from pulumi_mailinfra.greenarrow.resources import (
@@ -39,7 +40,7 @@ def test_changed_field_is_an_in_place_update() -> None:
 
 
 def test_unknown_input_during_preview_counts_as_change() -> None:
-    news = {**RELAY, "redirect": {"id": UNKNOWN}}
+    news = {**RELAY, "redirect": {"id": Unknown()}}
     result = RelayServerProvider().diff("1", dict(RELAY), news)
     assert result.changes is True
 
@@ -59,8 +60,10 @@ def test_check_reports_field_paths_and_lets_unknowns_pass() -> None:
     bad = {**RELAY, "destination": {**RELAY["destination"], "port": 70000}, "colour": "red"}
     result = provider.check({}, bad)
     assert sorted(f.property for f in result.failures) == ["colour", "destination.port"]
-    pending = provider.check({}, {**RELAY, "name": UNKNOWN, "redirect": {"id": UNKNOWN}})
+    pending = provider.check({}, {**RELAY, "name": Unknown(), "redirect": {"id": Unknown()}})
     assert pending.failures == []
+    # Unknowns go back to the engine as its wire sentinel (the SDK cannot serialise Unknown objects).
+    assert pending.inputs["name"] == UNKNOWN and pending.inputs["redirect"] == {"id": UNKNOWN}
 
 
 def test_check_message_never_contains_the_password() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pulumi.output import Unknown
 
 from pulumi_mailinfra.greenarrow.models import (
     MAX_RULES_PER_TEMPLATE,
@@ -16,7 +17,6 @@ from pulumi_mailinfra.greenarrow.models import (
 )
 from pulumi_mailinfra.reconcile import is_unknown
 from pulumi_mailinfra.validation import failures
-from pulumi.runtime.rpc import UNKNOWN
 
 
 def relay(**overrides: Any) -> dict[str, Any]:
@@ -121,7 +121,7 @@ def test_unknown_attributes_are_rejected_by_name() -> None:
 
 
 def test_unknown_values_pass_during_preview() -> None:
-    values = relay(name=UNKNOWN, source_ip=UNKNOWN, destination__port=UNKNOWN, redirect={"id": UNKNOWN})
+    values = relay(name=Unknown(), source_ip=Unknown(), destination__port=Unknown(), redirect={"id": Unknown()})
     assert paths(RelayServerArgs, values) == []
     # ... while a known bad value next to them is still reported.
     values["destination"]["hostname"] = "-bad"
