@@ -26,10 +26,13 @@ template = greenarrow.ThrottlingTemplate(
     ],
 )
 
-# Rules for a template managed elsewhere can be managed one by one.
+# A template whose rules are managed one by one (no inline `rules`), e.g. by several teams' stacks.
+partner_template = greenarrow.ThrottlingTemplate(
+    "partner-throttling", default={"max_concurrent_connections": 4, "max_messages_per_hour": 1000}
+)
 outlook_rule = greenarrow.ThrottlingRule(
     "outlook-rule",
-    template_id=template.id,
+    template_id=partner_template.id,
     domains=["outlook.com", "hotmail.com"],
     max_concurrent_connections=8,
     max_messages_per_hour=12000,
@@ -64,6 +67,7 @@ main_route = greenarrow.Route(
 
 pulumi.export("template_id", template.id)
 pulumi.export("template_rule_ids", template.rule_ids)
+pulumi.export("partner_template_id", partner_template.id)
 pulumi.export("outlook_rule_id", outlook_rule.id)
 pulumi.export("primary_relay", {"id": primary_relay.id, "name": primary_relay.name})
 pulumi.export("fallback_relay", {"id": fallback_relay.id, "name": fallback_relay.name})

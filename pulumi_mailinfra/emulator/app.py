@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -33,13 +32,8 @@ def create_app(
     for rule in faults:
         controller.add(rule)
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        greenarrow.close()
-
     app = FastAPI(
-        title="mailinfra emulator", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+        title="mailinfra emulator", docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.greenarrow = greenarrow
     app.state.faults = controller

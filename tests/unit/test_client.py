@@ -47,7 +47,7 @@ def test_success_false_with_http_200_is_an_error_quoting_the_api() -> None:
     body = {"success": False, "data": None, "error_code": "validation_error",
             "error_messages": ["relay_server.name: must be unique"]}
     client, _ = scripted(httpx.Response(200, json=body))
-    with pytest.raises(errors.ValidationError, match="relay_server.name: must be unique"):
+    with pytest.raises(errors.ValidationError, match=r"relay_server\.name: must be unique"):
         client.request("POST", "/ga/api/v3/eng/relay_servers", json={})
 
 
