@@ -32,9 +32,7 @@ def create_app(
     for rule in faults:
         controller.add(rule)
 
-    app = FastAPI(
-        title="mailinfra emulator", docs_url=None, redoc_url=None, openapi_url=None
-    )
+    app = FastAPI(title="mailinfra emulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.greenarrow = greenarrow
     app.state.faults = controller
     # Each service is a router with its own authentication dependency; add Cleanmail / Elemta here.

@@ -364,6 +364,7 @@ ROUTE_SPEC: Spec = {
     "requested_target_daily_volume": F(int_range(1)),
     "overflow_route": F(reference(), required=False),
 }
+SPECS = {"relay_server": RELAY_SERVER_SPEC, "ip_address": IP_ADDRESS_SPEC, "route": ROUTE_SPEC}
 ROUTE_READ_ONLY = (
     "id",
     "recommended_max_daily_volume",
@@ -436,6 +437,11 @@ def _coerce_id(value: int | str) -> int | None:
     if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value):
         return int(value)
     return None
+
+
+_DELETE = object()
+PageArg = int | str | None
+IdArg = int | str
 
 
 def _summary(kind: str, doc: dict) -> dict[str, Any]:
@@ -607,16 +613,6 @@ class GreenArrowBackend:
                 )
                 return
 
-    def _kind_records(self, kind: str) -> list[tuple[str, dict]]:
-        return [(kind, d) for d in self._objects[kind].values()]
-
-    def _in_use(self, kind: str, doc: dict, users: list[dict[str, Any]]) -> None:
-        if users:
-            raise InUse(f"{LABELS[kind]} '{doc['name']}' is in use by: {_users_text(users)}", users)
-
-    def _redirect_users(self, vid: int) -> list[dict[str, Any]]:
-        return [_summary("relay_server", d) for d in self._all("relay_server") if d["redirect_id"] == vid]
-
     def _check_chain(
         self,
         errors: _Errors,
@@ -643,25 +639,80 @@ class GreenArrowBackend:
             names = " -> ".join(f"'{d['name']}'" for d in chain)
             errors.add(path, f"would create a loop of {verb}s: {names}")
 
+    # ---- generic record operations -------------------------------------------------------------
+
+    def _render(self, kind: str, doc: dict) -> dict[str, Any]:
+        return getattr(self, f"_render_{kind}")(doc)
+
+    def _users(self, kind: str, doc: dict) -> list[dict[str, Any]]:
+        """Records that refer to ``doc`` and so prevent its deletion."""
+        if kind == "throttling_template":
+            return [
+                _summary("ip_address", d)
+                for d in self._all("ip_address")
+                if d["throttling_template_id"] == doc["id"]
+            ]
+        if kind == "route":
+            overflow = [
+                _summary("route", d) for d in self._all("route") if d["overflow_route_id"] == doc["id"]
+            ]
+            return overflow + self._users("routing_rule", {"id": doc["routing_rule_id"]})
+        return [
+            _summary("relay_server", d) for d in self._all("relay_server") if d["redirect_id"] == doc["id"]
+        ]
+
+    def _list_names(self, kind: str, plural: str, page: PageArg, page_token: str | None) -> dict[str, Any]:
+        with self._lock:
+            items = [{"id": d["id"], "name": d["name"]} for d in self._all(kind)]
+            return paginate(plural, items, plural, page, page_token)
+
+    def _get_one(self, kind: str, oid: IdArg) -> dict[str, Any]:
+        with self._lock:
+            return {kind: self._render(kind, self._get(kind, oid))}
+
+    def _save(self, kind: str, oid: IdArg | None, payload: Any) -> dict[str, Any]:
+        """Create (``oid`` None) or update a relay server, IP address or route via ``_build_<kind>``."""
+        payload = copy.deepcopy(payload)
+        with self._write():
+            current = self._get(kind, oid) if oid is not None else None
+            if current is not None and isinstance(payload, dict):
+                payload = merge(self._render(kind, current), payload, SPECS[kind])
+            doc = getattr(self, f"_build_{kind}")(payload, current)
+            return {kind: self._render(kind, self._put(kind, doc))}
+
+    def _delete(self, kind: str, oid: IdArg) -> None:
+        with self._write():
+            doc = self._get(kind, oid)
+            if users := self._users(kind, doc):
+                raise InUse(f"{LABELS[kind]} '{doc['name']}' is in use by: {_users_text(users)}", users)
+            self._remove(kind, doc["id"])
+            if kind == "route":
+                self._remove("routing_rule", doc["routing_rule_id"])
+
+    def _used_by(self, kind: str, oid: IdArg, page: PageArg, page_token: str | None) -> dict[str, Any]:
+        with self._lock:
+            if kind == "virtual_mta":
+                key = _coerce_id(oid)
+                hit = self._vmta(key) if key is not None else None
+                if hit is None:
+                    raise NotFound(f"VirtualMTA with id {oid} not found")
+                kind, doc = hit
+            else:
+                doc = self._get(kind, oid)
+            collection = f"{kind}/{doc['id']}/used_by"
+            return paginate("used_by", self._users(kind, doc), collection, page, page_token)
+
     # ---- VirtualMTAs -------------------------------------------------------------------------
 
-    def list_virtual_mtas(
-        self, page: int | str | None = None, page_token: str | None = None
-    ) -> dict[str, Any]:
+    def list_virtual_mtas(self, page: PageArg = None, page_token: str | None = None) -> dict[str, Any]:
         with self._lock:
             items = [_summary(k, d) for k, d in self._vmtas()]
             return paginate("virtual_mtas", items, "virtual_mtas", page, page_token)
 
     def virtual_mta_used_by(
-        self, vid: int | str, page: int | str | None = None, page_token: str | None = None
+        self, vid: IdArg, page: PageArg = None, page_token: str | None = None
     ) -> dict[str, Any]:
-        with self._lock:
-            key = _coerce_id(vid)
-            hit = self._vmta(key) if key is not None else None
-            if hit is None:
-                raise NotFound(f"VirtualMTA with id {vid} not found")
-            users = self._redirect_users(hit[1]["id"])
-            return paginate("used_by", users, f"virtual_mtas/{key}/used_by", page, page_token)
+        return self._used_by("virtual_mta", vid, page, page_token)
 
     # ---- relay servers -----------------------------------------------------------------------
 
@@ -675,52 +726,36 @@ class GreenArrowBackend:
         hit = self._vmta(doc["redirect_id"]) if doc and doc["redirect_id"] is not None else None
         return hit[1] if hit else None
 
-    def _validate_relay_server(self, value: Any, self_id: int | None) -> dict[str, Any]:
+    def _build_relay_server(self, value: Any, current: dict | None) -> dict[str, Any]:
         errors = _Errors()
+        self_id = current["id"] if current else None
         data = check_hash(errors, "relay_server", value, RELAY_SERVER_SPEC, ("id",))
         self._check_unique(errors, "relay_server.name", data.get("name"), self._vmtas(), self_id)
+        vmtas = [d for _, d in self._vmtas()]
         target = self._resolve(
-            errors, "relay_server.redirect", data.get("redirect"), [d for _, d in self._vmtas()], "VirtualMTA"
+            errors, "relay_server.redirect", data.pop("redirect", None), vmtas, "VirtualMTA"
         )
-        self_doc = self._objects["relay_server"].get(self_id) if self_id is not None else None
         self._check_chain(
-            errors, "relay_server.redirect", target, self_doc, "relay_server", self._relay_step, "redirect"
+            errors, "relay_server.redirect", target, current, "relay_server", self._relay_step, "redirect"
         )
         errors.raise_any()
-        data.pop("redirect")
-        return {**data, "redirect_id": target["id"] if target else None}
+        oid = self_id if self_id is not None else self._next_id("virtual_mta")
+        return {"id": oid, **data, "redirect_id": target["id"] if target else None}
 
-    def list_relay_servers(
-        self, page: int | str | None = None, page_token: str | None = None
-    ) -> dict[str, Any]:
-        with self._lock:
-            items = [{"id": d["id"], "name": d["name"]} for d in self._all("relay_server")]
-            return paginate("relay_servers", items, "relay_servers", page, page_token)
+    def list_relay_servers(self, page: PageArg = None, page_token: str | None = None) -> dict[str, Any]:
+        return self._list_names("relay_server", "relay_servers", page, page_token)
 
-    def get_relay_server(self, rid: int | str) -> dict[str, Any]:
-        with self._lock:
-            return {"relay_server": self._render_relay_server(self._get("relay_server", rid))}
+    def get_relay_server(self, rid: IdArg) -> dict[str, Any]:
+        return self._get_one("relay_server", rid)
 
     def create_relay_server(self, payload: Any) -> dict[str, Any]:
-        with self._write():
-            data = self._validate_relay_server(payload, None)
-            doc = self._put("relay_server", {"id": self._next_id("virtual_mta"), **data})
-            return {"relay_server": self._render_relay_server(doc)}
+        return self._save("relay_server", None, payload)
 
-    def update_relay_server(self, rid: int | str, payload: Any) -> dict[str, Any]:
-        with self._write():
-            current = self._get("relay_server", rid)
-            if isinstance(payload, dict):
-                payload = merge(self._render_relay_server(current), payload, RELAY_SERVER_SPEC)
-            data = self._validate_relay_server(payload, current["id"])
-            doc = self._put("relay_server", {"id": current["id"], **data})
-            return {"relay_server": self._render_relay_server(doc)}
+    def update_relay_server(self, rid: IdArg, payload: Any) -> dict[str, Any]:
+        return self._save("relay_server", rid, payload)
 
-    def delete_relay_server(self, rid: int | str) -> None:
-        with self._write():
-            doc = self._get("relay_server", rid)
-            self._in_use("relay_server", doc, self._redirect_users(doc["id"]))
-            self._remove("relay_server", doc["id"])
+    def delete_relay_server(self, rid: IdArg) -> None:
+        self._delete("relay_server", rid)
 
     # ---- IP addresses ------------------------------------------------------------------------
 
@@ -730,62 +765,42 @@ class GreenArrowBackend:
         out["throttling_template"] = {"id": template["id"], "name": template["name"]} if template else None
         return out
 
-    def _validate_ip_address(self, value: Any, self_id: int | None) -> dict[str, Any]:
+    def _build_ip_address(self, value: Any, current: dict | None) -> dict[str, Any]:
         errors = _Errors()
+        self_id = current["id"] if current else None
         data = check_hash(errors, "ip_address", value, IP_ADDRESS_SPEC, ("id",))
         self._check_unique(errors, "ip_address.name", data.get("name"), self._vmtas(), self_id)
+        ref = data.pop("throttling_template", None)
+        templates = self._all("throttling_template")
         template = self._resolve(
-            errors,
-            "ip_address.throttling_template",
-            data.pop("throttling_template", None),
-            self._all("throttling_template"),
-            "throttling template",
+            errors, "ip_address.throttling_template", ref, templates, "throttling template"
         )
         errors.raise_any()
-        return {**data, "throttling_template_id": template["id"] if template else None}
+        oid = self_id if self_id is not None else self._next_id("virtual_mta")
+        return {"id": oid, **data, "throttling_template_id": template["id"] if template else None}
 
-    def list_ip_addresses(
-        self, page: int | str | None = None, page_token: str | None = None
-    ) -> dict[str, Any]:
-        with self._lock:
-            items = [{"id": d["id"], "name": d["name"]} for d in self._all("ip_address")]
-            return paginate("ip_addresses", items, "ip_addresses", page, page_token)
+    def list_ip_addresses(self, page: PageArg = None, page_token: str | None = None) -> dict[str, Any]:
+        return self._list_names("ip_address", "ip_addresses", page, page_token)
 
-    def get_ip_address(self, iid: int | str) -> dict[str, Any]:
-        with self._lock:
-            return {"ip_address": self._render_ip_address(self._get("ip_address", iid))}
+    def get_ip_address(self, iid: IdArg) -> dict[str, Any]:
+        return self._get_one("ip_address", iid)
 
     def create_ip_address(self, payload: Any) -> dict[str, Any]:
-        with self._write():
-            data = self._validate_ip_address(payload, None)
-            doc = self._put("ip_address", {"id": self._next_id("virtual_mta"), **data})
-            return {"ip_address": self._render_ip_address(doc)}
+        return self._save("ip_address", None, payload)
 
-    def update_ip_address(self, iid: int | str, payload: Any) -> dict[str, Any]:
-        with self._write():
-            current = self._get("ip_address", iid)
-            if isinstance(payload, dict):
-                payload = merge(self._render_ip_address(current), payload, IP_ADDRESS_SPEC)
-            data = self._validate_ip_address(payload, current["id"])
-            doc = self._put("ip_address", {"id": current["id"], **data})
-            return {"ip_address": self._render_ip_address(doc)}
+    def update_ip_address(self, iid: IdArg, payload: Any) -> dict[str, Any]:
+        return self._save("ip_address", iid, payload)
 
-    def delete_ip_address(self, iid: int | str) -> None:
-        with self._write():
-            doc = self._get("ip_address", iid)
-            self._in_use("ip_address", doc, self._redirect_users(doc["id"]))
-            self._remove("ip_address", doc["id"])
+    def delete_ip_address(self, iid: IdArg) -> None:
+        self._delete("ip_address", iid)
 
     # ---- throttle programs -------------------------------------------------------------------
 
-    def list_throttle_programs(
-        self, page: int | str | None = None, page_token: str | None = None
-    ) -> dict[str, Any]:
-        return paginate(
-            "throttle_programs", [dict(p) for p in THROTTLE_PROGRAMS], "throttle_programs", page, page_token
-        )
+    def list_throttle_programs(self, page: PageArg = None, page_token: str | None = None) -> dict[str, Any]:
+        programs = [dict(p) for p in THROTTLE_PROGRAMS]
+        return paginate("throttle_programs", programs, "throttle_programs", page, page_token)
 
-    def get_throttle_program(self, pid: int | str) -> dict[str, Any]:
+    def get_throttle_program(self, pid: IdArg) -> dict[str, Any]:
         found = self._find(THROTTLE_PROGRAMS, {"id": _coerce_id(pid)})
         if found is None:
             raise NotFound(f"Throttle Program with id {pid} not found")
@@ -793,51 +808,42 @@ class GreenArrowBackend:
 
     # ---- throttling templates and rules ------------------------------------------------------
 
-    @staticmethod
-    def _render_rule(rule: dict) -> dict[str, Any]:
-        program = GreenArrowBackend._find(THROTTLE_PROGRAMS, {"id": rule["throttle_program_id"]})
+    def _render_throttling_rule(self, rule: dict) -> dict[str, Any]:
+        program = self._find(THROTTLE_PROGRAMS, {"id": rule["throttle_program_id"]})
         out = {k: copy.deepcopy(v) for k, v in rule.items() if k != "throttle_program_id"}
         out["throttle_program"] = dict(program) if program else None
         return out
 
-    def _render_template(self, doc: dict) -> dict[str, Any]:
-        return {
-            "id": doc["id"],
-            "name": doc["name"],
-            "rules": [self._render_rule(r) for r in doc["rules"]],
-            "default": dict(doc["default"]),
-        }
+    def _render_throttling_template(self, doc: dict) -> dict[str, Any]:
+        rules = [self._render_throttling_rule(r) for r in doc["rules"]]
+        return {"id": doc["id"], "name": doc["name"], "rules": rules, "default": dict(doc["default"])}
 
     def _prepare_rules(
         self, errors: _Errors, path: str, rules: list[dict], existing: list[dict], *, indexed: bool = True
     ) -> list[dict]:
-        """Per-template rule checks: throttle program, unique domains, at most MAX_RULES rules."""
+        """Per-template rule checks (throttle program, unique domains, at most MAX_RULES rules)."""
         seen: dict[str, str] = {d.lower(): f"rule id {r['id']}" for r in existing for d in r["domains"]}
         out = []
         for i, rule in enumerate(rules):
             rule_path = f"{path}[{i}]" if indexed else path
-            for j, domain in enumerate(rule.get("domains") if isinstance(rule.get("domains"), list) else []):
+            for j, domain in enumerate(rule["domains"] if isinstance(rule.get("domains"), list) else []):
                 if not isinstance(domain, str):
                     continue
                 if domain.lower() in seen:
                     errors.add(
                         f"{rule_path}.domains[{j}]",
-                        f"domain '{domain}' may appear only once per "
-                        f"throttling template (already in {seen[domain.lower()]})",
+                        f"domain '{domain}' may appear only once per throttling template "
+                        f"(already in {seen[domain.lower()]})",
                     )
                 seen.setdefault(domain.lower(), rule_path)
+            ref = rule.get("throttle_program")
             program = self._resolve(
-                errors,
-                f"{rule_path}.throttle_program",
-                rule.get("throttle_program"),
-                THROTTLE_PROGRAMS,
-                "throttle program",
+                errors, f"{rule_path}.throttle_program", ref, THROTTLE_PROGRAMS, "throttle program"
             )
+            fields = ("domains", "max_concurrent_connections", "max_messages_per_hour")
             out.append(
                 {
-                    "domains": rule.get("domains"),
-                    "max_concurrent_connections": rule.get("max_concurrent_connections"),
-                    "max_messages_per_hour": rule.get("max_messages_per_hour"),
+                    **{k: rule.get(k) for k in fields},
                     "throttle_program_id": program["id"] if program else None,
                 }
             )
@@ -852,122 +858,96 @@ class GreenArrowBackend:
     def _new_rules(self, rules: list[dict]) -> list[dict]:
         return [{"id": self._next_id("throttling_rule"), **r} for r in rules]
 
-    def _template_users(self, tid: int) -> list[dict[str, Any]]:
-        return [
-            _summary("ip_address", d) for d in self._all("ip_address") if d["throttling_template_id"] == tid
-        ]
+    def _save_template(self, tid: IdArg | None, payload: Any) -> dict[str, Any]:
+        """Create, or update (``name``, ``default``; ``rules_new`` appended; ``rules`` refused)."""
+        payload = copy.deepcopy(payload)
+        with self._write():
+            current = self._get("throttling_template", tid) if tid is not None else None
+            errors = _Errors()
+            spec, rules_key, existing = TEMPLATE_SPEC, "rules", []
+            if current is not None:
+                spec, rules_key, existing = TEMPLATE_UPDATE_SPEC, "rules_new", current["rules"]
+                if isinstance(payload, dict):
+                    if "rules" in payload:
+                        errors.add(
+                            "throttling_template.rules",
+                            "cannot be changed here; use rules_new or the throttling rule endpoints",
+                        )
+                    patch = {k: v for k, v in payload.items() if k != "rules"}
+                    payload = merge({"name": current["name"], "default": current["default"]}, patch, spec)
+            data = check_hash(errors, "throttling_template", payload, spec, ("id",))
+            self_id = current["id"] if current else None
+            templates = [("throttling_template", d) for d in self._all("throttling_template")]
+            self._check_unique(errors, "throttling_template.name", data.get("name"), templates, self_id)
+            path = f"throttling_template.{rules_key}"
+            rules = self._prepare_rules(errors, path, data.get(rules_key) or [], existing)
+            errors.raise_any()
+            oid = self_id if self_id is not None else self._next_id("throttling_template")
+            doc = {"id": oid, "name": data["name"], "rules": existing + self._new_rules(rules)}
+            return {
+                "throttling_template": self._render_throttling_template(
+                    self._put("throttling_template", {**doc, "default": data["default"]})
+                )
+            }
 
     def list_throttling_templates(
-        self, page: int | str | None = None, page_token: str | None = None
+        self, page: PageArg = None, page_token: str | None = None
     ) -> dict[str, Any]:
-        with self._lock:
-            items = [{"id": d["id"], "name": d["name"]} for d in self._all("throttling_template")]
-            return paginate("throttling_templates", items, "throttling_templates", page, page_token)
+        return self._list_names("throttling_template", "throttling_templates", page, page_token)
 
-    def get_throttling_template(self, tid: int | str) -> dict[str, Any]:
-        with self._lock:
-            return {"throttling_template": self._render_template(self._get("throttling_template", tid))}
+    def get_throttling_template(self, tid: IdArg) -> dict[str, Any]:
+        return self._get_one("throttling_template", tid)
 
     def throttling_template_used_by(
-        self, tid: int | str, page: int | str | None = None, page_token: str | None = None
+        self, tid: IdArg, page: PageArg = None, page_token: str | None = None
     ) -> dict[str, Any]:
-        with self._lock:
-            doc = self._get("throttling_template", tid)
-            users = self._template_users(doc["id"])
-            return paginate("used_by", users, f"throttling_templates/{doc['id']}/used_by", page, page_token)
+        return self._used_by("throttling_template", tid, page, page_token)
 
     def create_throttling_template(self, payload: Any) -> dict[str, Any]:
-        with self._write():
-            errors = _Errors()
-            data = check_hash(errors, "throttling_template", payload, TEMPLATE_SPEC, ("id",))
-            templates = self._kind_records("throttling_template")
-            self._check_unique(errors, "throttling_template.name", data.get("name"), templates, None)
-            rules = self._prepare_rules(errors, "throttling_template.rules", data.get("rules") or [], [])
-            errors.raise_any()
-            doc = {
-                "id": self._next_id("throttling_template"),
-                "name": data["name"],
-                "rules": self._new_rules(rules),
-                "default": data["default"],
-            }
-            return {"throttling_template": self._render_template(self._put("throttling_template", doc))}
+        return self._save_template(None, payload)
 
-    def update_throttling_template(self, tid: int | str, payload: Any) -> dict[str, Any]:
+    def update_throttling_template(self, tid: IdArg, payload: Any) -> dict[str, Any]:
+        return self._save_template(tid, payload)
+
+    def delete_throttling_template(self, tid: IdArg) -> None:
+        self._delete("throttling_template", tid)
+
+    def _save_rule(self, tid: IdArg, rid: IdArg | None, payload: Any) -> dict[str, Any]:
+        """Create (``rid`` None), update (partial) or delete (``payload`` is ``_DELETE``) a rule."""
+        payload = payload if payload is _DELETE else copy.deepcopy(payload)
         with self._write():
-            current = self._get("throttling_template", tid)
-            errors = _Errors()
-            if isinstance(payload, dict):
-                if "rules" in payload:
-                    errors.add(
-                        "throttling_template.rules",
-                        "cannot be changed here; use rules_new or the throttling rule endpoints",
+            template = self._get("throttling_template", tid)
+            rules, index = list(template["rules"]), len(template["rules"])
+            if rid is not None:
+                key = _coerce_id(rid)
+                index = next((i for i, r in enumerate(rules) if r["id"] == key), -1)
+                if index < 0:
+                    raise NotFound(
+                        f"Throttling Rule with id {rid} not found in Throttling Template {template['id']}"
                     )
-                patch = {k: v for k, v in payload.items() if k != "rules"}
-                payload = merge(
-                    {"name": current["name"], "default": current["default"]}, patch, TEMPLATE_UPDATE_SPEC
-                )
-            data = check_hash(errors, "throttling_template", payload, TEMPLATE_UPDATE_SPEC, ("id",))
-            templates = self._kind_records("throttling_template")
-            self._check_unique(errors, "throttling_template.name", data.get("name"), templates, current["id"])
-            rules = self._prepare_rules(
-                errors, "throttling_template.rules_new", data.get("rules_new") or [], current["rules"]
-            )
-            errors.raise_any()
-            doc = {
-                **current,
-                "name": data["name"],
-                "default": data["default"],
-                "rules": current["rules"] + self._new_rules(rules),
-            }
-            return {"throttling_template": self._render_template(self._put("throttling_template", doc))}
-
-    def delete_throttling_template(self, tid: int | str) -> None:
-        with self._write():
-            doc = self._get("throttling_template", tid)
-            self._in_use("throttling_template", doc, self._template_users(doc["id"]))
-            self._remove("throttling_template", doc["id"])
-
-    def _rule_index(self, template: dict, rid: int | str) -> int:
-        key = _coerce_id(rid)
-        for i, rule in enumerate(template["rules"]):
-            if rule["id"] == key:
-                return i
-        raise NotFound(f"Throttling Rule with id {rid} not found in Throttling Template {template['id']}")
-
-    def create_throttling_rule(self, tid: int | str, payload: Any) -> dict[str, Any]:
-        with self._write():
-            template = self._get("throttling_template", tid)
+                current = rules.pop(index)
+                if payload is _DELETE:
+                    self._put("throttling_template", {**template, "rules": rules})
+                    return {}
+                if isinstance(payload, dict):
+                    payload = merge(self._render_throttling_rule(current), payload, RULE_SPEC)
             errors = _Errors()
             data = check_hash(errors, "throttling_rule", payload, RULE_SPEC, ("id",))
-            (rule,) = self._prepare_rules(errors, "throttling_rule", [data], template["rules"], indexed=False)
+            (rule,) = self._prepare_rules(errors, "throttling_rule", [data], rules, indexed=False)
             errors.raise_any()
-            (new,) = self._new_rules([rule])
-            self._put("throttling_template", {**template, "rules": template["rules"] + [new]})
-            return {"throttling_rule": self._render_rule(new)}
-
-    def update_throttling_rule(self, tid: int | str, rid: int | str, payload: Any) -> dict[str, Any]:
-        with self._write():
-            template = self._get("throttling_template", tid)
-            index = self._rule_index(template, rid)
-            current = template["rules"][index]
-            if isinstance(payload, dict):
-                payload = merge(self._render_rule(current), payload, RULE_SPEC)
-            errors = _Errors()
-            data = check_hash(errors, "throttling_rule", payload, RULE_SPEC, ("id",))
-            others = template["rules"][:index] + template["rules"][index + 1 :]
-            (rule,) = self._prepare_rules(errors, "throttling_rule", [data], others, indexed=False)
-            errors.raise_any()
-            rules = list(template["rules"])
-            rules[index] = {"id": current["id"], **rule}
+            (new,) = self._new_rules([rule]) if rid is None else [{"id": current["id"], **rule}]
+            rules.insert(index, new)
             self._put("throttling_template", {**template, "rules": rules})
-            return {"throttling_rule": self._render_rule(rules[index])}
+            return {"throttling_rule": self._render_throttling_rule(new)}
 
-    def delete_throttling_rule(self, tid: int | str, rid: int | str) -> None:
-        with self._write():
-            template = self._get("throttling_template", tid)
-            index = self._rule_index(template, rid)
-            rules = template["rules"][:index] + template["rules"][index + 1 :]
-            self._put("throttling_template", {**template, "rules": rules})
+    def create_throttling_rule(self, tid: IdArg, payload: Any) -> dict[str, Any]:
+        return self._save_rule(tid, None, payload)
+
+    def update_throttling_rule(self, tid: IdArg, rid: IdArg, payload: Any) -> dict[str, Any]:
+        return self._save_rule(tid, rid, payload)
+
+    def delete_throttling_rule(self, tid: IdArg, rid: IdArg) -> None:
+        self._save_rule(tid, rid, _DELETE)
 
     # ---- routes ------------------------------------------------------------------------------
 
@@ -988,31 +968,39 @@ class GreenArrowBackend:
         doc = self._objects["route"].get(route_id)
         return self._objects["route"].get(doc["overflow_route_id"]) if doc else None
 
-    def _validate_route(
-        self, value: Any, route_id: int, rule_id: int | None, existing: bool
-    ) -> dict[str, Any]:
+    def _build_route(self, value: Any, current: dict | None) -> dict[str, Any]:
+        """Validate; then create or rename the route's routing rule (named "<route name> R<route id>")."""
         errors = _Errors()
+        route_id = current["id"] if current else self._seq["route"] + 1
+        rule_id = current["routing_rule_id"] if current else None
         data = check_hash(errors, "route", value, ROUTE_SPEC, ROUTE_READ_ONLY)
-        self_id = route_id if existing else None
-        self._check_unique(errors, "route.name", data.get("name"), self._kind_records("route"), self_id)
+        routes = [("route", d) for d in self._all("route")]
+        self._check_unique(errors, "route.name", data.get("name"), routes, route_id if current else None)
         if isinstance(data.get("name"), str):
             rule_name = f"{data['name']} R{route_id}"
             self._check_unique(
                 errors, "route.name", rule_name, self._vmtas(), rule_id, "its routing rule name "
             )
-        overflow = self._resolve(
-            errors, "route.overflow_route", data.pop("overflow_route", None), self._all("route"), "route"
-        )
-        self_doc = self._objects["route"].get(route_id) if existing else None
+        ref = data.pop("overflow_route", None)
+        overflow = self._resolve(errors, "route.overflow_route", ref, self._all("route"), "route")
         self._check_chain(
-            errors, "route.overflow_route", overflow, self_doc, "route", self._route_step, "overflow"
+            errors, "route.overflow_route", overflow, current, "route", self._route_step, "overflow"
         )
         errors.raise_any()
-        return {**data, "overflow_route_id": overflow["id"] if overflow else None}
+        if current is None:
+            self._next_id("route")
+            rule_id = self._next_id("virtual_mta")
+            ips = max(1, math.ceil(data["requested_target_daily_volume"] / IPS_PER_VOLUME))
+            current = {"id": route_id, "ips": ips, "routing_rule_id": rule_id}
+        self._put(
+            "routing_rule", {"id": rule_id, "name": f"{data['name']} R{route_id}", "route_id": route_id}
+        )
+        return {**current, **data, "overflow_route_id": overflow["id"] if overflow else None}
 
     def list_routes(
-        self, page: int | str | None = None, page_token: str | None = None, name: str | None = None
+        self, page: PageArg = None, page_token: str | None = None, name: str | None = None
     ) -> dict[str, Any]:
+        """Full route records; ``name`` filters by case-insensitive substring (kept in the page token)."""
         with self._lock:
             if page_token is not None:
                 name = _decode_token(page_token, "routes").get("n")
@@ -1020,42 +1008,14 @@ class GreenArrowBackend:
             items = [self._render_route(d) for d in self._all("route") if needle in d["name"].lower()]
             return paginate("routes", items, "routes", page, page_token, {"n": name} if name else None)
 
-    def get_route(self, route_id: int | str) -> dict[str, Any]:
-        with self._lock:
-            return {"route": self._render_route(self._get("route", route_id))}
+    def get_route(self, route_id: IdArg) -> dict[str, Any]:
+        return self._get_one("route", route_id)
 
     def create_route(self, payload: Any) -> dict[str, Any]:
-        with self._write():
-            route_id = self._seq["route"] + 1
-            data = self._validate_route(payload, route_id, None, existing=False)
-            self._next_id("route")
-            rule = self._put(
-                "routing_rule",
-                {
-                    "id": self._next_id("virtual_mta"),
-                    "name": f"{data['name']} R{route_id}",
-                    "route_id": route_id,
-                },
-            )
-            ips = max(1, math.ceil(data["requested_target_daily_volume"] / IPS_PER_VOLUME))
-            doc = self._put("route", {"id": route_id, **data, "ips": ips, "routing_rule_id": rule["id"]})
-            return {"route": self._render_route(doc)}
+        return self._save("route", None, payload)
 
-    def update_route(self, route_id: int | str, payload: Any) -> dict[str, Any]:
-        with self._write():
-            current = self._get("route", route_id)
-            if isinstance(payload, dict):
-                payload = merge(self._render_route(current), payload, ROUTE_SPEC)
-            data = self._validate_route(payload, current["id"], current["routing_rule_id"], existing=True)
-            rule = self._objects["routing_rule"][current["routing_rule_id"]]
-            self._put("routing_rule", {**rule, "name": f"{data['name']} R{current['id']}"})
-            doc = self._put("route", {**current, **data})
-            return {"route": self._render_route(doc)}
+    def update_route(self, route_id: IdArg, payload: Any) -> dict[str, Any]:
+        return self._save("route", route_id, payload)
 
-    def delete_route(self, route_id: int | str) -> None:
-        with self._write():
-            doc = self._get("route", route_id)
-            users = [_summary("route", d) for d in self._all("route") if d["overflow_route_id"] == doc["id"]]
-            self._in_use("route", doc, users + self._redirect_users(doc["routing_rule_id"]))
-            self._remove("route", doc["id"])
-            self._remove("routing_rule", doc["routing_rule_id"])
+    def delete_route(self, route_id: IdArg) -> None:
+        self._delete("route", route_id)

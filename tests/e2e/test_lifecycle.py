@@ -207,3 +207,21 @@ def test_delete_refused_while_in_use_names_the_user(make_stack: StackFactory, em
     assert outsider is not None
     ga.request("DELETE", f"/ga/api/v3/eng/relay_servers/{outsider['id']}")
     stack.up()
+
+
+def test_up_converges_when_the_api_is_slow_and_flaky(make_stack: StackFactory, emulator: Emulator) -> None:
+    emulator.fault(kind="latency", latency_ms=50)
+    emulator.fault(kind="status", status=429, retry_after=0.5, times=3, method="POST")
+    emulator.fault(kind="drop_after_write", times=1, method="POST", path="relay_servers$")
+    emulator.fault(kind="drop_after_write", times=1, method="POST", path="routes$")
+    emulator.fault(kind="status", status=503, times=2, method="PUT")
+    stack = make_stack(mail_stack())
+    up = stack.up()
+    assert up.summary.resource_changes == {"create": 9}
+    # No duplicates although two POSTs lost their answers after the write.
+    assert len(emulator.names("/relay_servers", "relay_servers")) == 2
+    assert len(emulator.names("/routes", "routes")) == 2
+    stack.workspace.program = mail_stack(hourly=900)
+    assert stack.up().summary.resource_changes.get("update") == 1
+    emulator.clear_faults()
+    stack.preview(expect_no_changes=True)

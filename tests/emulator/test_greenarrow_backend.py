@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -943,3 +944,43 @@ def test_reset_clears_state_and_sequences(backend: GreenArrowBackend) -> None:
     assert backend.list_relay_servers()["relay_servers"] == []
     assert backend.list_throttling_templates()["throttling_templates"] == []
     assert backend.create_relay_server(relay())["relay_server"]["id"] == 1
+
+
+def test_concurrent_writes_are_serialised(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    shared = GreenArrowBackend(path)
+    failures: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(25):
+                shared.create_relay_server(relay(f"relay-{n}-{i}"))
+                shared.create_route({"name": f"route-{n}-{i}", "requested_target_daily_volume": 1})
+                shared.list_virtual_mtas()
+        except BaseException as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    vmtas = shared.list_virtual_mtas()["pagination"]["num_records"]
+    assert vmtas == 400
+    reopened = GreenArrowBackend(path)
+    ids = [v["id"] for p in range(4) for v in reopened.list_virtual_mtas(page=p)["virtual_mtas"]]
+    assert ids == list(range(1, 401))
+    assert [r["id"] for r in reopened.list_routes(page=1)["routes"]] == list(range(101, 201))
+    shared.close()
+    reopened.close()
+
+
+def test_backend_keeps_no_reference_to_caller_payload(backend: GreenArrowBackend) -> None:
+    payload = template(rules=[rule("a.com")])
+    tid = backend.create_throttling_template(payload)["throttling_template"]["id"]
+    payload["rules"][0]["domains"].append("b.com")
+    got = backend.get_throttling_template(tid)["throttling_template"]["rules"][0]["domains"]
+    assert got == ["a.com"]
+    got.append("c.com")
+    assert backend.get_throttling_template(tid)["throttling_template"]["rules"][0]["domains"] == ["a.com"]

@@ -341,6 +341,20 @@ def test_server_url_and_port(server: EmulatorServer) -> None:
     assert server.running
 
 
+def test_server_restarts_on_the_same_port_with_its_state(tmp_path: Path) -> None:
+    emulator = EmulatorServer(state_path=str(tmp_path / "s.sqlite"))
+    with emulator:
+        url = emulator.url
+        body = {"route": {"name": "r", "requested_target_daily_volume": 1}}
+        assert httpx.post(f"{url}{API}/routes", json=body, auth=AUTH).status_code == 200
+    assert not emulator.running
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}{API}/routes", auth=AUTH)
+    with emulator:
+        assert emulator.url == url
+        assert httpx.get(f"{url}{API}/routes", auth=AUTH).json()["pagination"]["num_records"] == 1
+
+
 def test_fault_429_with_retry_after(client: httpx.Client) -> None:
     rule = {"kind": "status", "status": 429, "times": 1, "path": "/relay_servers$", "retry_after": 1}
     added = client.post("/_emulator/faults", json=rule).json()["fault"]

@@ -1,0 +1,179 @@
+"""The provider classes against the emulator over real HTTP: CRUD, drift, adopt, convergence under faults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pulumi.dynamic import ConfigureRequest
+from pulumi.dynamic.config import Config
+
+from pulumi_mailinfra import errors
+from pulumi_mailinfra.greenarrow import lookups
+from pulumi_mailinfra.greenarrow.resources import (
+    RelayServerProvider,
+    RouteProvider,
+    ThrottlingRuleProvider,
+    ThrottlingTemplateProvider,
+)
+from pulumi_mailinfra.provider import CrudProvider
+from tests.conftest import GA_PASSWORD, GA_USER, Emulator
+
+RELAY: dict[str, Any] = {
+    "name": "relay-1",
+    "source_ip": {"ip": "192.0.2.1", "hostname": "out.example.com"},
+    "destination": {"hostname": "dest.example.com", "port": 25.0, "username": "u", "password": "secret-pw-123"},
+    "throttle_limits": {"max_concurrent_connections": 2.0, "max_messages_per_hour": 0.0},
+    "redirect": None,
+}
+RULE = {"domains": ["a.com"], "max_concurrent_connections": 1, "max_messages_per_hour": 0, "throttle_program": None}
+
+
+def configured(cls: type[CrudProvider], emulator: Emulator, **extra: str) -> CrudProvider:
+    provider = cls()
+    raw = {"mailinfra:greenarrowUrl": emulator.url, "mailinfra:greenarrowUsername": GA_USER,
+           "mailinfra:greenarrowPassword": GA_PASSWORD, "mailinfra:maxAttempts": "6", **extra}
+    provider.configure(ConfigureRequest(Config(raw, "test")))
+    return provider
+
+
+def test_relay_crud_round_trip(emulator: Emulator) -> None:
+    provider = configured(RelayServerProvider, emulator)
+    created = provider.create(dict(RELAY))
+    assert created.outs["name"] == "relay-1"
+    read = provider.read(created.id, created.outs)
+    assert read.id == created.id and read.outs == created.outs  # no drift right after create
+    news = {**RELAY, "destination": {**RELAY["destination"], "port": 587}}
+    updated = provider.update(created.id, created.outs, news)
+    assert updated.outs["destination"]["port"] == 587
+    assert set(updated.outs) >= set(RELAY)  # update returns the full outputs
+    provider.delete(created.id, updated.outs)
+    assert provider.read(created.id, updated.outs).id is None
+    provider.delete(created.id, updated.outs)  # deleting an already-gone object succeeds
+
+
+def test_api_rejection_quotes_the_api_and_hides_the_password(emulator: Emulator) -> None:
+    provider = configured(RelayServerProvider, emulator)
+    provider.create(dict(RELAY))
+    with pytest.raises(errors.MailinfraError) as failure:
+        provider.create({**RELAY, "name": "RELAY-1"})  # names are unique case-insensitively
+    assert "relay_server.name" in str(failure.value)
+    assert "secret-pw-123" not in str(failure.value)
+
+
+def test_update_of_object_deleted_out_of_band_says_refresh(emulator: Emulator) -> None:
+    provider = configured(RelayServerProvider, emulator)
+    created = provider.create(dict(RELAY))
+    emulator.client().request("DELETE", f"/ga/api/v3/eng/relay_servers/{created.id}")
+    with pytest.raises(errors.MailinfraError, match="refresh"):
+        provider.update(created.id, created.outs, {**RELAY, "name": "relay-2"})
+
+
+def test_create_converges_through_429_and_5xx(emulator: Emulator) -> None:
+    emulator.fault(kind="status", status=429, retry_after=0.2, times=2, method="POST")
+    emulator.fault(kind="status", status=503, times=2, method="GET")
+    provider = configured(RelayServerProvider, emulator)
+    created = provider.create(dict(RELAY))
+    assert provider.read(created.id, created.outs).id == created.id
+    assert emulator.names("/relay_servers", "relay_servers") == ["relay-1"]
+
+
+def test_dropped_connection_after_post_does_not_duplicate(emulator: Emulator) -> None:
+    emulator.fault(kind="drop_after_write", times=1, method="POST", path="relay_servers$")
+    provider = configured(RelayServerProvider, emulator)
+    created = provider.create(dict(RELAY))
+    assert emulator.names("/relay_servers", "relay_servers") == ["relay-1"]
+    assert created.outs["name"] == "relay-1"
+
+
+def test_5xx_on_post_before_write_is_retried_after_lookup(emulator: Emulator) -> None:
+    emulator.fault(kind="status", status=502, times=2, method="POST", path="relay_servers$")
+    created = configured(RelayServerProvider, emulator).create(dict(RELAY))
+    assert emulator.names("/relay_servers", "relay_servers") == ["relay-1"]
+    assert created.id
+
+
+def test_adopt_existing_by_name(emulator: Emulator) -> None:
+    provider = configured(RelayServerProvider, emulator)
+    first = provider.create(dict(RELAY))
+    adopted = provider.create({**RELAY, "name": "Relay-1", "adopt_existing": True})
+    assert adopted.id == first.id
+    assert emulator.names("/relay_servers", "relay_servers") == ["Relay-1"]
+
+
+def test_template_rule_ids_stay_stable_through_edits(emulator: Emulator) -> None:
+    provider = configured(ThrottlingTemplateProvider, emulator)
+    base = {"name": "t", "default": {"max_concurrent_connections": 1, "max_messages_per_hour": 0}}
+    b = {**RULE, "domains": ["b.com"]}
+    created = provider.create({**base, "rules": [RULE, b]})
+    ids = created.outs["rule_ids"]
+    reordered = provider.update(created.id, created.outs, {**base, "rules": [b, RULE]})
+    assert reordered.outs["rule_ids"] == [ids[1], ids[0]]
+    c = {**RULE, "domains": ["c.com"], "max_messages_per_hour": 5}
+    edited = provider.update(created.id, reordered.outs, {**base, "rules": [{**b, "max_concurrent_connections": 9}, c]})
+    # b.com keeps its id (same domains); the a.com rule's id is reused for c.com (edited in place).
+    assert edited.outs["rule_ids"] == [ids[1], ids[0]]
+    live = emulator.client().get(f"/ga/api/v3/eng/throttling_templates/{created.id}")["throttling_template"]
+    assert {r["id"]: r["domains"] for r in live["rules"]} == {ids[1]: ["b.com"], ids[0]: ["c.com"]}
+    grown = provider.update(created.id, edited.outs, {**base, "rules": [b, c, RULE]})
+    assert grown.outs["rule_ids"][:2] == [ids[1], ids[0]] and grown.outs["rule_ids"][2] not in ids  # via rules_new
+    shrunk = provider.update(created.id, grown.outs, {**base, "rules": [c]})
+    assert shrunk.outs["rule_ids"] == [ids[0]]
+    assert provider.read(created.id, shrunk.outs).outs == shrunk.outs
+
+
+def test_standalone_rule_read_and_move(emulator: Emulator) -> None:
+    templates = configured(ThrottlingTemplateProvider, emulator)
+    base = {"default": {"max_concurrent_connections": 1, "max_messages_per_hour": 0}}
+    t1 = templates.create({**base, "name": "pool-1"})
+    rules = configured(ThrottlingRuleProvider, emulator)
+    rule = rules.create({**RULE, "template_id": int(t1.id)})
+    assert rules.read(rule.id, rule.outs).outs == rule.outs
+    # The template, managed without inline rules, does not report the standalone rule as drift.
+    assert templates.read(t1.id, t1.outs).outs == t1.outs
+    with pytest.raises(errors.MailinfraError, match="in use|used by|ip_address"):
+        emulator.client().request("POST", "/ga/api/v3/eng/ip_addresses", json={"ip_address": {
+            "name": "ip-1", "ip": "192.0.2.50", "hostname": "ip1.example.com",
+            "throttling_template": {"id": int(t1.id)}}})
+        templates.delete(t1.id, t1.outs)
+
+
+def test_template_in_use_cannot_be_deleted_and_used_by_lists_users(emulator: Emulator) -> None:
+    templates = configured(ThrottlingTemplateProvider, emulator)
+    t1 = templates.create({"name": "pool-1", "default": {"max_concurrent_connections": 1, "max_messages_per_hour": 0}})
+    ga = emulator.client()
+    ga.request("POST", "/ga/api/v3/eng/ip_addresses", json={"ip_address": {
+        "name": "ip-1", "ip": "192.0.2.50", "hostname": "ip1.example.com", "throttling_template": {"id": int(t1.id)}}})
+    assert [u["name"] for u in lookups.used_by(t1.id, client=ga)] == ["ip-1"]
+    with pytest.raises(errors.MailinfraError, match="ip-1"):
+        templates.delete(t1.id, t1.outs)
+
+
+def test_route_computed_outputs_and_overflow(emulator: Emulator) -> None:
+    provider = configured(RouteProvider, emulator)
+    overflow = provider.create({"name": "overflow", "requested_target_daily_volume": 25000})
+    main = provider.create({"name": "main", "requested_target_daily_volume": 50000,
+                            "overflow_route": {"id": overflow.id}})
+    assert main.outs["recommended_max_daily_volume"] == 25000
+    assert main.outs["recommended_max_delivery_rate_per_hour"] == 10000
+    assert main.outs["routing_rule"]["name"] == f"main R{main.id}"
+    assert main.outs["overflow_route"] == {"id": overflow.id}
+    renamed = provider.update(main.id, main.outs, {**main.outs, "name": "renamed", "routing_rule": None})
+    assert renamed.outs["routing_rule"]["name"] == f"renamed R{main.id}"
+    with pytest.raises(errors.MailinfraError, match="renamed"):
+        provider.delete(overflow.id, overflow.outs)
+
+
+def test_lookups_by_name(emulator: Emulator) -> None:
+    configured(RelayServerProvider, emulator).create(dict(RELAY))
+    ga = emulator.client()
+    found = lookups.find("relay_server", "RELAY-1", client=ga)
+    assert found["name"] == "relay-1" and found["destination"]["password"] is None
+    with pytest.raises(errors.NotFoundError):
+        lookups.find("route", "nope", client=ga)
+
+
+def test_wrong_credentials_fail_with_a_typed_error(emulator: Emulator) -> None:
+    provider = configured(RelayServerProvider, emulator, **{"mailinfra:greenarrowPassword": "wrong"})
+    with pytest.raises(errors.MailinfraError, match="401"):
+        provider.create(dict(RELAY))
