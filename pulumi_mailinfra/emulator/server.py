@@ -73,9 +73,8 @@ class EmulatorServer:
         if self.running:
             return self
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(
-            family, socket.SOCK_STREAM, socket.IPPROTO_TCP
-        )  # IPPROTO_TCP: asyncio sets NODELAY
+        # With proto IPPROTO_TCP asyncio sets TCP_NODELAY on accepted connections (else ~40 ms per request).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.host, self.port))
@@ -83,7 +82,6 @@ class EmulatorServer:
             sock.close()
             raise
         self.port = sock.getsockname()[1]
-        logging.getLogger("uvicorn.error").addFilter(_QUIET_DROPS)
         config = uvicorn.Config(
             self.app,
             log_level=self.log_level,
@@ -93,6 +91,7 @@ class EmulatorServer:
             timeout_graceful_shutdown=5,
         )
         self._server = uvicorn.Server(config)
+        logging.getLogger("uvicorn.error").addFilter(_QUIET_DROPS)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="mailinfra-emulator", daemon=True
         )
