@@ -109,8 +109,21 @@ def _check_unique(domains: list[str], where: str) -> None:
         seen.add(key)
 
 
+def _template_name(value: Any) -> Any:
+    if isinstance(value, str):
+        if any(not 0x20 <= ord(c) <= 0x7E for c in value):
+            raise ValueError("must contain only ASCII characters in the range 0x20-0x7e")
+        if value != value.strip():
+            raise ValueError("must not have leading nor trailing whitespace")
+    return value
+
+
+# Templates are not VirtualMTAs: only the printable-ASCII and whitespace rules are assumed for them.
+TemplateName = Annotated[str, BeforeValidator(_template_name), Field(min_length=1, max_length=200)]
+
+
 class ThrottlingTemplateArgs(StrictModel):
-    name: VirtualMtaName
+    name: TemplateName
     default: TemplateDefault
     rules: list[ThrottlingRuleArgs] = Field(default_factory=list, max_length=MAX_RULES_PER_TEMPLATE)
 

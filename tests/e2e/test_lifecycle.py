@@ -225,3 +225,30 @@ def test_up_converges_when_the_api_is_slow_and_flaky(make_stack: StackFactory, e
     assert stack.up().summary.resource_changes.get("update") == 1
     emulator.clear_faults()
     stack.preview(expect_no_changes=True)
+
+
+def test_program_looks_up_an_existing_relay_and_redirects_to_it(make_stack: StackFactory, emulator: Emulator) -> None:
+    import pulumi
+
+    from pulumi_mailinfra import greenarrow
+
+    ga = emulator.client()
+    shared = ga.request("POST", "/ga/api/v3/eng/relay_servers", json={"relay_server": {
+        "name": "Shared-Relay", "source_ip": {"ip": "192.0.2.7", "hostname": "shared.example.com"},
+        "destination": {"hostname": "d.example", "port": 25, "password": "not-for-lookups"},
+        "throttle_limits": {"max_concurrent_connections": 0, "max_messages_per_hour": 0}}})["relay_server"]
+
+    def program() -> None:
+        found = greenarrow.get_relay_server("shared-relay")
+        relay = greenarrow.RelayServer(
+            "mine", source_ip={"ip": "192.0.2.8", "hostname": "mine.example.com"},
+            destination={"hostname": "d.example", "port": 25}, redirect=found.apply(lambda r: {"id": r["id"]}))
+        pulumi.export("found", found)
+        pulumi.export("redirect", relay.redirect)
+
+    stack = make_stack(program)
+    outs = stack.up().outputs
+    assert outs["found"].value["id"] == shared["id"]
+    assert outs["found"].value["destination"]["password"] is None
+    assert outs["redirect"].value == {"id": shared["id"]}
+    stack.preview(expect_no_changes=True)

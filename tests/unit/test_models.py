@@ -168,6 +168,12 @@ def test_rule_needs_a_domain_and_valid_program_reference() -> None:
     assert paths(ThrottlingTemplateArgs, template(rule("a.com", throttle_program={}))) == ["rules[0].throttle_program"]
 
 
+@pytest.mark.parametrize(("name", "ok"), [("x" * 200, True), ("x" * 201, False), ("", False), ("Tier 1, bulk", True),
+                                         ("42", True), (" t", False), ("t\u00e9", False)])
+def test_template_name_rules(name: str, ok: bool) -> None:
+    assert (paths(ThrottlingTemplateArgs, {**template(), "name": name}) == []) is ok
+
+
 def test_template_default_required() -> None:
     values = template()
     del values["default"]
