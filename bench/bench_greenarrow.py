@@ -25,8 +25,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pulumi_mailinfra.devtools import offline_env, select_stack  # noqa: E402
-from pulumi_mailinfra.emulator import EmulatorServer  # noqa: E402
+from pulumi_mailinfra.devtools import offline_env, select_stack
+from pulumi_mailinfra.emulator import EmulatorServer
 
 USER, PASSWORD = "admin", "bench-pw"
 TEMPLATES = 3
@@ -64,7 +64,6 @@ def real_program(n: int) -> Callable[[], None]:
 def floor_program(n: int) -> Callable[[], None]:
     def program() -> None:
         import pulumi
-
         from noop_provider import NoopResource
 
         for i in range(n):

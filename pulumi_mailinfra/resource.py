@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 import pulumi.dynamic
+from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 
 from .provider import ADOPT_KEY, CrudProvider
+
+_SERIALIZED: dict[type, str] = {}
+_SERIALIZE_LOCK = threading.Lock()
+
+
+def serialized_provider(provider: CrudProvider) -> str:
+    """The pickled provider, once per class. Our providers pickle to their class alone, so the string is
+    the same for every resource of a type. Serialising once also sidesteps an SDK bug: each
+    `serialize_provider` call wraps `pickle._Pickler._batch_setitems` again without restoring it, so a
+    program with a few hundred dynamic resources dies with RecursionError (cf. pulumi/pulumi#17803)."""
+    cls = type(provider)
+    with _SERIALIZE_LOCK:
+        if cls not in _SERIALIZED:
+            original = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+            try:
+                _SERIALIZED[cls] = serialize_provider(provider)
+            finally:
+                pickle._Pickler._batch_setitems = original  # type: ignore[attr-defined]
+        return _SERIALIZED[cls]
 
 
 def autoname(resource_name: str, *, max_length: int = 200) -> str:
@@ -61,4 +83,8 @@ class MailinfraResource(pulumi.dynamic.Resource):
             props[ADOPT_KEY] = True
         for key in spec.computed:
             props.setdefault(key, None)
-        super().__init__(provider, resource_name, props, opts)
+        props[PROVIDER_KEY] = serialized_provider(provider)
+        # What pulumi.dynamic.Resource.__init__ does, minus a dill round per resource.
+        pulumi.CustomResource.__init__(
+            self, f"pulumi-python:{self._resource_type_name}", resource_name, props, opts
+        )

@@ -12,7 +12,19 @@ if [ -z "${MAILINFRA_FORCE_BUILD:-}" ] && command -v pulumi >/dev/null 2>&1 && [
   echo "using pulumi on PATH: $(command -v pulumi)" >&2
   exit 0
 fi
-if [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-resource-pulumi-python" ]; then
+write_plugins() {
+  # The dynamic-provider plugin the engine looks up on PATH: it runs `python -m pulumi.dynamic`.
+  printf '#!/bin/sh\nexec "${PULUMI_PYTHON_CMD:-%s}" -u -m pulumi.dynamic "$@"\n' "$python" \
+    > "$bin/pulumi-resource-pulumi-python"
+  # Stand-in language host (the official one is not on this Go proxy): see pulumi_mailinfra/langhost.py.
+  printf '#!/bin/sh\nexec "${PULUMI_PYTHON_CMD:-%s}" -u -m pulumi_mailinfra.langhost "$@"\n' "$python" \
+    > "$bin/pulumi-language-python"
+  chmod +x "$bin/pulumi-resource-pulumi-python" "$bin/pulumi-language-python"
+}
+python="$here/.venv/bin/python"
+[ -x "$python" ] || python=python3
+if [ -x "$bin/pulumi" ]; then
+  write_plugins
   echo "$bin"; exit 0
 fi
 command -v go >/dev/null || { echo "go is required to build the Pulumi CLI" >&2; exit 1; }
@@ -45,11 +57,6 @@ export GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=mod"
 go mod tidy >&2
 go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" \
   -o "$bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2
-# The dynamic-provider plugin the engine looks up on PATH: it runs `python -m pulumi.dynamic`.
-cat > "$bin/pulumi-resource-pulumi-python" <<'SH'
-#!/bin/sh
-exec "${PULUMI_PYTHON_CMD:-python3}" -u -m pulumi.dynamic "$@"
-SH
-chmod +x "$bin/pulumi-resource-pulumi-python"
+write_plugins
 echo "built pulumi v$version in $(( $(date +%s) - start ))s" >&2
 echo "$bin"

@@ -122,7 +122,7 @@ def test_template_rule_ids_stay_stable_through_edits(emulator: Emulator) -> None
     assert provider.read(created.id, shrunk.outs).outs == shrunk.outs
 
 
-def test_standalone_rule_read_and_move(emulator: Emulator) -> None:
+def test_standalone_rule_read_and_unmanaged_template_reports_no_drift(emulator: Emulator) -> None:
     templates = configured(ThrottlingTemplateProvider, emulator)
     base = {"default": {"max_concurrent_connections": 1, "max_messages_per_hour": 0}}
     t1 = templates.create({**base, "name": "pool-1"})
@@ -131,11 +131,8 @@ def test_standalone_rule_read_and_move(emulator: Emulator) -> None:
     assert rules.read(rule.id, rule.outs).outs == rule.outs
     # The template, managed without inline rules, does not report the standalone rule as drift.
     assert templates.read(t1.id, t1.outs).outs == t1.outs
-    with pytest.raises(errors.MailinfraError, match="in use|used by|ip_address"):
-        emulator.client().request("POST", "/ga/api/v3/eng/ip_addresses", json={"ip_address": {
-            "name": "ip-1", "ip": "192.0.2.50", "hostname": "ip1.example.com",
-            "throttling_template": {"id": int(t1.id)}}})
-        templates.delete(t1.id, t1.outs)
+    rules.delete(rule.id, rule.outs)
+    assert rules.read(rule.id, rule.outs).id is None
 
 
 def test_template_in_use_cannot_be_deleted_and_used_by_lists_users(emulator: Emulator) -> None:
