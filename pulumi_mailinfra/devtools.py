@@ -33,7 +33,7 @@ def offline_env(backend_dir: Path, extra: Mapping[str, str] | None = None) -> di
     if bin_dir:
         path.insert(0, bin_dir)
     env["PATH"] = os.pathsep.join([*path, env.get("PATH", "")])
-    env.setdefault("PULUMI_CONFIG_PASSPHRASE", DEFAULT_PASSPHRASE)
+    env["PULUMI_CONFIG_PASSPHRASE"] = DEFAULT_PASSPHRASE  # matches the salt in the committed Pulumi.dev.yaml
     env["PULUMI_BACKEND_URL"] = f"file://{backend_dir}"
     env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
     env["PULUMI_PYTHON_CMD"] = sys.executable

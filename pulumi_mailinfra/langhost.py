@@ -37,7 +37,7 @@ class ProjectLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__(program=lambda: None)
 
-    def Run(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC method name
+    def Run(self, request: Any, context: Any) -> Any:
         main = program_file(request)
         if request.pwd:
             os.chdir(request.pwd)
@@ -52,13 +52,13 @@ class ProjectLanguageServer(LanguageServer):
         self.program = program
         return super().Run(request, context)
 
-    def InstallDependencies(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def InstallDependencies(self, request: Any, context: Any) -> Any:
         return iter(())  # the project's .venv is set up by scripts/setup.sh
 
-    def GetProgramDependencies(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def GetProgramDependencies(self, request: Any, context: Any) -> Any:
         return language_pb2.GetProgramDependenciesResponse()
 
-    def RuntimeOptionsPrompts(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def RuntimeOptionsPrompts(self, request: Any, context: Any) -> Any:
         return language_pb2.RuntimeOptionsResponse()
 
 

@@ -1,0 +1,38 @@
+"""The root Pulumi.yaml project as a *local* program: the CLI starts a language host and runs
+examples/quickstart, as a plain `pulumi up` in the repository does."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from pulumi import automation as auto
+
+from pulumi_mailinfra.devtools import REPO_ROOT
+from tests.conftest import GA_PASSWORD, GA_USER, Emulator
+
+pytestmark = pytest.mark.e2e
+
+
+def test_root_project_up_preview_destroy(pulumi_env: dict[str, str], emulator: Emulator, tmp_path: Path) -> None:
+    shutil.copy(REPO_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copytree(REPO_ROOT / "examples" / "quickstart", tmp_path / "examples" / "quickstart")
+    env = pulumi_env | {"GREENARROW_URL": emulator.url, "GREENARROW_USERNAME": GA_USER,
+                        "GREENARROW_PASSWORD": GA_PASSWORD}
+    command = auto.PulumiCommand(root=str(Path(shutil.which("pulumi", path=env["PATH"]) or "").parent.parent),
+                                 skip_version_check=True)
+    workspace = auto.LocalWorkspace(work_dir=str(tmp_path), env_vars=env, pulumi_command=command)
+    stack = auto.Stack.create_or_select("ci", workspace)
+    stack.set_config("mailinfra-quickstart:dailyVolume", auto.ConfigValue("120000"))
+    try:
+        up = stack.up()
+        assert up.summary.resource_changes == {"create": 8}
+        # 120 000 requested -> 3 IPs provisioned -> 75 000 recommended per day.
+        assert up.outputs["main_route"].value["recommended_max_daily_volume"] == 75000
+        assert up.outputs["primary_relay"].value["name"].startswith("primary-relay-")
+        stack.preview(expect_no_changes=True)
+    finally:
+        stack.destroy()
+        workspace.remove_stack("ci")
+    assert emulator.names("/relay_servers", "relay_servers") == []
