@@ -209,7 +209,7 @@ class CrudProvider(ResourceProvider):
         return CheckResult(to_wire(inputs), [CheckFailure(path, reason) for path, reason in problems])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        keys = [*self.spec.input_keys, *CONTROL_KEYS]
+        keys = list(self.spec.input_keys)  # control keys (adopt_existing) only matter at create
         changed = changed_keys(olds, news, keys)
         replaces = [k for k in changed if k in self.spec.replace_on]
         name_field = self.spec.name_field

@@ -31,6 +31,11 @@ def test_no_changes_when_inputs_match_recorded_outputs_despite_float_numbers() -
     assert result.replaces == []
 
 
+def test_dropping_adopt_existing_after_the_first_up_changes_nothing() -> None:
+    result = RelayServerProvider().diff("1", {**RELAY, "adopt_existing": True}, dict(RELAY))
+    assert result.changes is False
+
+
 def test_changed_field_is_an_in_place_update() -> None:
     news = {**RELAY, "destination": {**RELAY["destination"], "port": 587}}
     result = RelayServerProvider().diff("1", dict(RELAY), news)
