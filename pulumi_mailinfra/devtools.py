@@ -54,7 +54,11 @@ def project_main(project_dir: Path) -> Path:
 
 
 def run_project_program(project_dir: Path) -> Callable[[], None]:
-    main_file = project_main(project_dir)
+    return program_file_runner(project_main(project_dir))
+
+
+def program_file_runner(main_file: Path) -> Callable[[], None]:
+    """A Pulumi program function that runs `main_file` as `__main__`, with its folder importable."""
 
     def program() -> None:
         sys.path.insert(0, str(main_file.parent))

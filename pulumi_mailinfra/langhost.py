@@ -8,7 +8,6 @@ project folder. An official Pulumi install uses its own host instead."""
 from __future__ import annotations
 
 import os
-import runpy
 import sys
 from concurrent import futures
 from pathlib import Path
@@ -18,6 +17,8 @@ from typing import Any
 import grpc
 from pulumi.automation._server import LanguageServer
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc
+
+from .devtools import program_file_runner
 
 
 def program_file(request: Any) -> Path:
@@ -38,18 +39,9 @@ class ProjectLanguageServer(LanguageServer):
         super().__init__(program=lambda: None)
 
     def Run(self, request: Any, context: Any) -> Any:
-        main = program_file(request)
         if request.pwd:
             os.chdir(request.pwd)
-
-        def program() -> None:
-            sys.path.insert(0, str(main.parent))
-            try:
-                runpy.run_path(str(main), run_name="__main__")
-            finally:
-                sys.path.remove(str(main.parent))
-
-        self.program = program
+        self.program = program_file_runner(program_file(request))
         return super().Run(request, context)
 
     def InstallDependencies(self, request: Any, context: Any) -> Any:
