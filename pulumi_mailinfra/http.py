@@ -42,7 +42,8 @@ class _WaitRetryAfterOrBackoff(tenacity.wait.wait_base):
     """Wait what the server asked for (Retry-After), else exponential backoff with jitter."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self._backoff = tenacity.wait_exponential_jitter(multiplier=initial, max=maximum)
+        # Built from pieces tenacity has had for years (wait_exponential_jitter's signature changed).
+        self._backoff = tenacity.wait_exponential(multiplier=initial, max=maximum) + tenacity.wait_random(0, initial)
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         outcome = retry_state.outcome
@@ -113,12 +114,15 @@ class ApiClient:
         *,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
     ) -> Any:
         """Send with retries. Idempotent methods retry on 429, 5xx and transport errors; a POST retries
         only when the server surely did not apply it (429, connection refused) and otherwise raises
-        AmbiguousWriteError so the caller can look the object up instead of creating a duplicate."""
+        AmbiguousWriteError so the caller can look the object up instead of creating a duplicate.
+        `idempotent=False` gives a PUT the same care (e.g. one that appends rules)."""
         method = method.upper()
-        idempotent = method in _IDEMPOTENT
+        if idempotent is None:
+            idempotent = method in _IDEMPOTENT
 
         def attempt() -> Any:
             try:

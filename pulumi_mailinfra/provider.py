@@ -13,6 +13,7 @@ Design notes (Pulumi traps this is built around):
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -239,14 +240,27 @@ class CrudProvider(ResourceProvider):
     def _create_once(self, client: ApiClient, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """POST, and after an ambiguous failure look the object up instead of creating a duplicate."""
         body = self.payload(args, inputs)
-        for _ in range(self.max_ambiguous_retries):
+        for attempt in range(self.max_ambiguous_retries):
             try:
                 return self.send_create(client, body, inputs)
             except errors.AmbiguousWriteError:
+                time.sleep(min(2.0, 0.25 * 2**attempt))  # let a struggling server settle first
                 found = self.find_existing(client, inputs)
-                if found is not None:
-                    return found
+                if found is None:
+                    continue
+                if not self.matches(inputs, found):
+                    raise errors.MailinfraError(
+                        f"the answer to creating {self.spec.title} {inputs.get(self.spec.name_field or '')!r} "
+                        "was lost, and an object by that name exists but differs from the inputs; if it is "
+                        "yours to manage, set adopt_existing=True"
+                    ) from None
+                return found
         return self.send_create(client, body, inputs)
+
+    def matches(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+        """Whether `record` is what creating `inputs` would have made (same values as the API sees them)."""
+        outs = self.outputs(inputs, record)
+        return all(canonical(outs.get(k)) == canonical(v) for k, v in self.desired(inputs).items())
 
     @redacting
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, model_serializer, model_validator
 
 from ..validation import (
     Hostname,
@@ -45,6 +45,11 @@ class Reference(StrictModel):
         if self.id is None and self.name is None:
             raise ValueError("give an id or a name")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_nulls(self, handler: Any) -> dict[str, Any]:
+        # Send only what was given: a name next to `"id": null` might not be resolved by the server.
+        return {k: v for k, v in handler(self).items() if v is not None}
 
 
 class SourceIp(StrictModel):
@@ -146,7 +151,7 @@ def _route_name(value: Any) -> Any:
     if isinstance(value, str):
         if not _ROUTE_NAME.match(value):
             raise ValueError("may contain only letters, digits, spaces, '-', '_' and '.'")
-        if value.strip().isdigit():
+        if re.fullmatch(r"[+-]?\d+", value.strip()):
             raise ValueError("must not be an integer")
     return value
 

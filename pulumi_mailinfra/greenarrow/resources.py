@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
 from pydantic import BaseModel
 
+from ..errors import AmbiguousWriteError, NotFoundError
 from ..http import ApiClient
 from ..provider import CLIENT_FACTORIES, CrudProvider, ResourceSpec
 from ..reconcile import canonical, reconcile
@@ -74,31 +76,73 @@ def _rule_key(rule: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(str(d).casefold() for d in rule.get("domains") or [])
 
 
+def _same_rule(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
+    """Equal as the API sees it (a throttle program by name matches the `{id, name}` it resolved to)."""
+    return canonical(reconcile(dict(desired), _public_rule(live))) == canonical(dict(desired))
+
+
 def plan_rule_changes(
-    old_rules: Sequence[Mapping[str, Any]], old_ids: Sequence[Any], new_rules: Sequence[Mapping[str, Any]]
+    live_rules: Sequence[Mapping[str, Any]], new_rules: Sequence[Mapping[str, Any]]
 ) -> tuple[list[int], list[tuple[int, Mapping[str, Any]]], list[Mapping[str, Any]], list[int | None]]:
-    """Map desired rules onto existing rule ids so unchanged rules keep their ids: first by identical
-    domain set (survives reordering), then by position. Returns (ids to delete, (id, rule) to update,
-    rules to add, the id of each new rule or None where it is added)."""
-    pool = [(int(i), dict(r)) for i, r in zip(old_ids, old_rules, strict=False) if i is not None]
+    """Map desired rules onto the template's live rules (each with its `id`) so ids stay stable: first by
+    identical domain set (survives reordering), then by position. Returns (ids to delete, (id, rule) to
+    update, in a safe order, rules to add, the id of each desired rule or None where it is added)."""
+    pool = [dict(r) for r in live_rules]
     assigned: list[int | None] = [None] * len(new_rules)
     for index, rule in enumerate(new_rules):
-        for slot, (rule_id, old) in enumerate(pool):
-            if _rule_key(old) == _rule_key(rule):
-                assigned[index] = rule_id
-                pool.pop(slot)
+        for slot, live in enumerate(pool):
+            if _rule_key(live) == _rule_key(rule):
+                assigned[index] = int(pool.pop(slot)["id"])
                 break
     for index in range(len(new_rules)):
         if assigned[index] is None and pool:
-            assigned[index] = pool.pop(0)[0]
-    old_by_id = {int(i): canonical(dict(r)) for i, r in zip(old_ids, old_rules, strict=False) if i is not None}
-    updates = [
-        (rule_id, rule)
+            assigned[index] = int(pool.pop(0)["id"])
+    live_by_id = {int(r["id"]): r for r in live_rules}
+    updates = {
+        rule_id: rule
         for rule_id, rule in zip(assigned, new_rules, strict=True)
-        if rule_id is not None and old_by_id.get(rule_id) != canonical(dict(rule))
-    ]
+        if rule_id is not None and not _same_rule(rule, live_by_id[rule_id])
+    }
     additions = [rule for rule_id, rule in zip(assigned, new_rules, strict=True) if rule_id is None]
-    return [rule_id for rule_id, _ in pool], updates, additions, assigned
+    deletes = [int(r["id"]) for r in pool]
+    held = {d: rid for rid, r in live_by_id.items() if rid not in deletes for d in _rule_key(r)}
+    return deletes, _release_first(updates, held, live_by_id), additions, assigned
+
+
+def _release_first(
+    updates: dict[int, Mapping[str, Any]], held: dict[str, int], live_by_id: Mapping[int, Mapping[str, Any]]
+) -> list[tuple[int, Mapping[str, Any]]]:
+    """Order rule PUTs so none claims a domain another rule still holds (a domain may appear once per
+    template). A cycle (rules swapping domains) is broken by first shrinking a rule to the domains it keeps."""
+    pending, ordered, shrunk = dict(updates), [], set()
+    while pending:
+        ready = next((rid for rid, rule in pending.items()
+                      if all(held.get(d, rid) == rid for d in _rule_key(rule))), None)
+        if ready is None:
+            ready = next((rid for rid, rule in pending.items()
+                          if rid not in shrunk and _rule_key(rule) & _rule_key(live_by_id[rid])), None)
+            if ready is None:
+                raise ValueError("throttling rules exchange all their domains in one step; split the change "
+                                 "over two updates")
+            shrunk.add(ready)
+            keep = [d for d in live_by_id[ready]["domains"] if str(d).casefold() in _rule_key(pending[ready])]
+            ordered.append((ready, {**_public_rule(live_by_id[ready]), "domains": keep}))
+            for domain in _rule_key(live_by_id[ready]) - _rule_key(pending[ready]):
+                held.pop(domain, None)
+            live_by_id = {**live_by_id, ready: {**live_by_id[ready], "domains": keep}}
+            continue
+        rule = pending.pop(ready)
+        ordered.append((ready, rule))
+        for domain in [d for d, rid in held.items() if rid == ready]:
+            held.pop(domain)
+        held.update({d: ready for d in _rule_key(rule)})
+    return ordered
+
+
+def match_rule_ids(api_rules: Sequence[Mapping[str, Any]], rules: Sequence[Mapping[str, Any]]) -> list[int | None]:
+    """The id of the API rule holding each rule's domains (domains are unique per template, so exact)."""
+    by_key = {_rule_key(r): r.get("id") for r in api_rules}
+    return [by_key.get(_rule_key(rule)) for rule in rules]
 
 
 class ThrottlingTemplateProvider(CrudProvider):
@@ -123,9 +167,10 @@ class ThrottlingTemplateProvider(CrudProvider):
             return outs
         api_rules = list(record.get("rules") or [])
         by_id = {r.get("id"): r for r in api_rules}
-        ids = record.get("rule_ids_in_order") or inputs.get("rule_ids") or []
+        desired = list(inputs.get("rules") or [])
+        ids = record.get("rule_ids_in_order") or inputs.get("rule_ids") or match_rule_ids(api_rules, desired)
         ordered, rule_ids = [], []
-        for rule_id, rule in zip(ids, inputs.get("rules") or [], strict=False):
+        for rule_id, rule in zip(ids, desired, strict=False):
             if rule_id in by_id:  # a rule deleted out of band drops out: drift
                 ordered.append(reconcile(dict(rule), _public_rule(by_id.pop(rule_id))))
                 rule_ids.append(rule_id)
@@ -148,25 +193,28 @@ class ThrottlingTemplateProvider(CrudProvider):
         self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
     ) -> dict[str, Any]:
         template = self.api_path(client, self.object_path(news, id_))
+        body = args.model_dump(mode="json", exclude={"rules"})
         if news.get("rules") is None:
-            body = args.model_dump(mode="json", exclude={"rules"})
             return self.unwrap(client.request("PUT", template, json={"throttling_template": body}))
-        if not olds or olds.get("rules") is None:  # adopting: read the live rules so they can be matched
-            live = self.fetch(client, id_, news)
-            olds = {"rules": [_public_rule(r) for r in live.get("rules") or []],
-                    "rule_ids": [r["id"] for r in live.get("rules") or []]}
+        # Plan against the live rules, not the recorded ones: robust to out-of-band edits and to a
+        # previous update that failed half-way.
+        live = self.fetch(client, id_, news).get("rules") or []
         rules = args.model_dump(mode="json")["rules"]
-        deletes, updates, additions, assigned = plan_rule_changes(
-            olds.get("rules") or [], olds.get("rule_ids") or [], rules
-        )
+        deletes, updates, additions, assigned = plan_rule_changes(live, rules)
         for rule_id in deletes:  # deletes first: they free domains the others may take
-            client.request("DELETE", f"{template}/throttling_rules/{rule_id}")
+            with contextlib.suppress(NotFoundError):  # already gone is what we wanted
+                client.request("DELETE", f"{template}/throttling_rules/{rule_id}")
         for rule_id, rule in updates:
             client.request("PUT", f"{template}/throttling_rules/{rule_id}", json={"throttling_rule": rule})
-        body = args.model_dump(mode="json", exclude={"rules"}) | {"rules_new": additions}
-        before = {rid for rid in assigned if rid is not None}
-        record = self.unwrap(client.request("PUT", template, json={"throttling_template": body}))
-        fresh = iter(r["id"] for r in record.get("rules") or [] if r["id"] not in before)
+        payload = {"throttling_template": body | {"rules_new": additions}}
+        try:
+            # rules_new appends: a blind retry could add twice, so this PUT is not retried automatically.
+            record = self.unwrap(client.request("PUT", template, json=payload, idempotent=not additions))
+        except AmbiguousWriteError:
+            record = self.fetch(client, id_, news)
+            if None in match_rule_ids(record.get("rules") or [], additions):
+                record = self.unwrap(client.request("PUT", template, json=payload, idempotent=False))
+        fresh = iter(match_rule_ids(record.get("rules") or [], additions))
         ids = [rid if rid is not None else next(fresh, None) for rid in assigned]
         return {**record, "rule_ids_in_order": ids}
 
@@ -216,8 +264,6 @@ class ThrottlingRuleProvider(CrudProvider):
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         # No single-rule GET is documented: read the template and pick the rule.
-        from ..errors import NotFoundError
-
         template = client.get(self.api_path(client, f"/throttling_templates/{canonical(inputs['template_id'])}"))
         for rule in (template.get("throttling_template") or {}).get("rules") or []:
             if str(rule.get("id")) == str(id_):

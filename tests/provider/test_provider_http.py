@@ -174,3 +174,40 @@ def test_wrong_credentials_fail_with_a_typed_error(emulator: Emulator) -> None:
     provider = configured(RelayServerProvider, emulator, **{"mailinfra:greenarrowPassword": "wrong"})
     with pytest.raises(errors.MailinfraError, match="401"):
         provider.create(dict(RELAY))
+
+
+def test_lost_create_answer_never_takes_over_a_different_object(emulator: Emulator) -> None:
+    provider = configured(RelayServerProvider, emulator)
+    provider.create({**RELAY, "destination": {**RELAY["destination"], "hostname": "someone-else.example.com"}})
+    emulator.fault(kind="status", status=502, times=1, method="POST", path="relay_servers$")
+    with pytest.raises(errors.MailinfraError, match="adopt_existing"):
+        provider.create(dict(RELAY))
+
+
+TEMPLATE_BASE = {"name": "t", "default": {"max_concurrent_connections": 1, "max_messages_per_hour": 0}}
+
+
+def test_template_update_survives_a_dropped_rules_new_answer(emulator: Emulator) -> None:
+    provider = configured(ThrottlingTemplateProvider, emulator)
+    created = provider.create({**TEMPLATE_BASE, "rules": [RULE]})
+    emulator.fault(kind="drop_after_write", times=1, method="PUT", path="throttling_templates/[0-9]+$")
+    b = {**RULE, "domains": ["b.com"]}
+    updated = provider.update(created.id, created.outs, {**TEMPLATE_BASE, "rules": [RULE, b]})
+    live = emulator.client().get(f"/ga/api/v3/eng/throttling_templates/{created.id}")["throttling_template"]
+    assert [r["domains"] for r in live["rules"]] == [["a.com"], ["b.com"]]  # appended once
+    assert updated.outs["rule_ids"] == [r["id"] for r in live["rules"]]
+
+
+def test_template_update_plans_against_live_rules(emulator: Emulator) -> None:
+    provider = configured(ThrottlingTemplateProvider, emulator)
+    b = {**RULE, "domains": ["b.com"]}
+    created = provider.create({**TEMPLATE_BASE, "rules": [RULE, b]})
+    ga = emulator.client()
+    base_path = f"/ga/api/v3/eng/throttling_templates/{created.id}"
+    ga.request("DELETE", f"{base_path}/throttling_rules/{created.outs['rule_ids'][0]}")  # out of band
+    # Move b.com to the first rule and give the second rule c.com: needs ordered PUTs.
+    moved = [{**RULE, "domains": ["b.com", "y.com"]}, {**RULE, "domains": ["c.com"]}]
+    updated = provider.update(created.id, created.outs, {**TEMPLATE_BASE, "rules": moved})
+    live = ga.get(base_path)["throttling_template"]["rules"]
+    assert sorted(r["domains"] for r in live) == [["b.com", "y.com"], ["c.com"]]
+    assert provider.read(created.id, updated.outs).outs == updated.outs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
@@ -102,17 +103,49 @@ def test_relay_outputs_report_drift_only_where_the_api_differs() -> None:
     assert diff.changes is True and diff.stables and "destination" not in diff.stables
 
 
+def _rule(*domains: str, **extra: Any) -> dict[str, Any]:
+    return {"domains": list(domains), "max_concurrent_connections": 1, "max_messages_per_hour": 0,
+            "throttle_program": None, **extra}
+
+
 def test_rule_plan_keeps_ids_on_reorder_and_edits_in_place() -> None:
-    a = {"domains": ["a.com"], "max_concurrent_connections": 1, "max_messages_per_hour": 0, "throttle_program": None}
-    b = {"domains": ["b.com"], "max_concurrent_connections": 1, "max_messages_per_hour": 0, "throttle_program": None}
-    c = {"domains": ["c.com"], "max_concurrent_connections": 3, "max_messages_per_hour": 0, "throttle_program": None}
-    deletes, updates, additions, assigned = plan_rule_changes([a, b], [11, 12], [b, a])
-    assert (deletes, updates, additions, assigned) == ([], [], [], [12, 11])
+    a, b, c = _rule("a.com"), _rule("b.com"), _rule("c.com", max_concurrent_connections=3)
+    live = [{"id": 11, **a}, {"id": 12, **b}]
+    assert plan_rule_changes(live, [b, a]) == ([], [], [], [12, 11])
     b2 = {**b, "max_messages_per_hour": 100}
-    deletes, updates, additions, assigned = plan_rule_changes([a, b], [11, 12], [a, b2, c])
+    deletes, updates, additions, assigned = plan_rule_changes(live, [a, b2, c])
     assert deletes == [] and updates == [(12, b2)] and additions == [c] and assigned == [11, 12, None]
-    deletes, updates, additions, assigned = plan_rule_changes([a, b], [11, 12], [b])
+    deletes, updates, additions, assigned = plan_rule_changes(live, [b])
     assert deletes == [11] and updates == [] and assigned == [12]
+
+
+def test_rule_plan_matches_program_by_name_against_resolved_reference() -> None:
+    wanted = _rule("a.com", throttle_program={"name": "automatic backoff"})
+    live = [{"id": 11, **_rule("a.com", throttle_program={"id": 1, "name": "Automatic Backoff"})}]
+    assert plan_rule_changes(live, [wanted]) == ([], [], [], [11])
+
+
+def test_rule_plan_orders_puts_so_no_domain_is_held_twice() -> None:
+    live = [{"id": 1, **_rule("a.com")}, {"id": 2, **_rule("b.com")}]
+    # b.com moves from rule 2 to rule 1: rule 2 must let go of it first.
+    _, updates, _, _ = plan_rule_changes(live, [_rule("b.com", "y.com"), _rule("c.com")])
+    assert [rid for rid, _ in updates] == [2, 1]
+    # A swap where each keeps a domain: shrink one first, then both take their final shape.
+    live = [{"id": 1, **_rule("a.com", "k1.com")}, {"id": 2, **_rule("b.com", "k2.com")}]
+    _, updates, _, _ = plan_rule_changes(live, [_rule("b.com", "k1.com"), _rule("a.com", "k2.com")])
+    assert updates[0] == (1, _rule("k1.com"))
+    held: dict[str, int] = {"a.com": 1, "k1.com": 1, "b.com": 2, "k2.com": 2}
+    for rid, rule in updates:  # replay: never two rules holding one domain
+        for d in [d for d, owner in held.items() if owner == rid]:
+            del held[d]
+        assert not set(rule["domains"]) & set(held)
+        held.update({d: rid for d in rule["domains"]})
+    # Rules that swap domains with the same sets simply keep their ids (matched by domain set).
+    live = [{"id": 1, **_rule("a.com")}, {"id": 2, **_rule("b.com")}]
+    assert plan_rule_changes(live, [_rule("b.com"), _rule("a.com")]) == ([], [], [], [2, 1])
+    # Rules that exchange every domain cannot be ordered: say so before sending anything.
+    with pytest.raises(ValueError, match="two updates"):
+        plan_rule_changes(live, [_rule("b.com", "x.com"), _rule("a.com", "y.com")])
 
 
 def test_template_outputs_follow_rule_ids_and_surface_out_of_band_rules() -> None:
