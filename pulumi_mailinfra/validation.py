@@ -44,7 +44,7 @@ _ALNUM_EDGES = re.compile(r"^[A-Za-z0-9](.*[A-Za-z0-9])?$", re.S)
 
 
 def _hostname(value: Any) -> Any:
-    if isinstance(value, str) and value and not _ALNUM_EDGES.match(value):
+    if isinstance(value, str) and value and not _ALNUM_EDGES.fullmatch(value):
         raise ValueError("must start and end with a letter or number")
     return value
 

@@ -210,7 +210,7 @@ route_name = name_check(
     180,
     lambda c: _alnum(c) or c in " -_.",
     "must contain only letters, digits, spaces, '-', '_' and '.'",
-    trimmed=False,
+    trimmed=True,
     not_integer=True,
 )
 non_negative = int_range(0)
@@ -386,7 +386,8 @@ def _decode_token(token: str, collection: str) -> dict[str, Any]:
         state = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
     except (ValueError, UnicodeDecodeError, binascii.Error):
         state = None
-    if not isinstance(state, dict) or state.get("c") != collection or not _is_int(state.get("p")):
+    if not isinstance(state, dict) or state.get("c") != collection or not _is_int(state.get("p")) \
+            or state["p"] < 0:
         raise ValidationFailed(["page_token: is not a valid page token for this list"])
     return state
 
@@ -505,7 +506,12 @@ class GreenArrowBackend:
                     self._load()
                 raise
             if self._db is not None and self._dirty:
-                self._db.commit()
+                try:
+                    self._db.commit()
+                except BaseException:  # memory must not run ahead of the file
+                    self._db.rollback()
+                    self._load()
+                    raise
 
     def _put(self, kind: str, doc: dict) -> dict:
         self._objects[kind][doc["id"]] = doc

@@ -80,7 +80,8 @@ class RelayServerArgs(StrictModel):
 
 
 def _domain(value: Any) -> Any:
-    if isinstance(value, str) and (len(value) > 253 or not _DOMAIN.match(value)):
+    domain = value.removeprefix("[*.]").removeprefix("*.") if isinstance(value, str) else value
+    if isinstance(value, str) and (len(domain) > 253 or not _DOMAIN.fullmatch(value)):
         raise ValueError(f"{value!r} is not a domain, '*.domain' or '[*.]domain' pattern")
     return value
 
@@ -149,9 +150,11 @@ _ROUTE_NAME = re.compile(r"^[A-Za-z0-9 _.\-]+$")
 
 def _route_name(value: Any) -> Any:
     if isinstance(value, str):
-        if not _ROUTE_NAME.match(value):
+        if not _ROUTE_NAME.fullmatch(value):
             raise ValueError("may contain only letters, digits, spaces, '-', '_' and '.'")
-        if re.fullmatch(r"[+-]?\d+", value.strip()):
+        if value != value.strip():
+            raise ValueError("must not have leading nor trailing whitespace")
+        if re.fullmatch(r"[+-]?\d+", value):
             raise ValueError("must not be an integer")
     return value
 

@@ -789,6 +789,8 @@ def test_route_create_update_rename_and_keep_ips(backend: GreenArrowBackend) -> 
         ("a,b", False),
         ("123", False),
         ("12 3", True),
+        (" 12", False),  # outer whitespace would also give the routing rule an invalid VirtualMTA name
+        ("route ", False),
     ],
 )
 def test_route_name_rules(backend: GreenArrowBackend, name: str, ok: bool) -> None:

@@ -80,7 +80,7 @@ def test_source_ip_must_be_ipv4(ip: str, ok: bool) -> None:
 @pytest.mark.parametrize(
     ("hostname", "ok"),
     [("a", True), ("mail.example.com", True), ("-mail.example.com", False), ("mail.example.com.", False),
-     ("x" * 200, True), ("x" * 201, False), ("", False), ("1.2.3.4", True)],
+     ("x" * 200, True), ("x" * 201, False), ("", False), ("1.2.3.4", True), ("h.com\n", False)],
 )
 def test_hostnames_start_and_end_with_letter_or_digit(hostname: str, ok: bool) -> None:
     assert (paths(RelayServerArgs, relay(source_ip__hostname=hostname)) == []) is ok
@@ -141,7 +141,7 @@ def template(*rules: dict[str, Any]) -> dict[str, Any]:
     ("domain", "ok"),
     [("example.com", True), ("*.example.com", True), ("[*.]example.com", True), ("localhost", True),
      ("*example.com", False), ("[*]example.com", False), ("ex ample.com", False), ("-x.com", False),
-     ("a..com", False), ("", False)],
+     ("a..com", False), ("", False), ("ex.com\n", False), ("[*.]" + "a" * 60 + ".b" * 96, True)],
 )
 def test_domain_patterns(domain: str, ok: bool) -> None:
     assert (paths(ThrottlingTemplateArgs, template(rule(domain))) == []) is ok
@@ -188,7 +188,8 @@ def test_standalone_rule_needs_template() -> None:
 @pytest.mark.parametrize(
     ("name", "ok"),
     [("my-route", True), ("My route_1.2", True), ("x" * 180, True), ("x" * 181, False), ("", False),
-     ("route/1", False), ("route,1", False), ("42", False), ("route@x", False)],
+     ("route/1", False), ("route,1", False), ("42", False), ("-12", False), ("route@x", False),
+     (" route", False), ("route ", False), ("abc\n", False)],
 )
 def test_route_name_rules(name: str, ok: bool) -> None:
     assert (paths(RouteArgs, {"name": name, "requested_target_daily_volume": 50000}) == []) is ok
