@@ -15,6 +15,7 @@ from pulumi_mailinfra.emulator.greenarrow_backend import (
     NotFound,
     ValidationFailed,
 )
+from tests.payloads import relay_payload
 
 
 @pytest.fixture
@@ -22,21 +23,7 @@ def backend() -> GreenArrowBackend:
     return GreenArrowBackend()
 
 
-def relay(name: str = "relay-1", **overrides: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "name": name,
-        "source_ip": {"ip": "127.0.0.2", "hostname": "outgoing-hostname.com"},
-        "destination": {"hostname": "destination-hostname.com", "port": 25, "username": "u", "password": "p"},
-        "throttle_limits": {"max_concurrent_connections": 2, "max_messages_per_hour": 120},
-        "redirect": None,
-    }
-    for path, value in overrides.items():
-        target = payload
-        *parents, leaf = path.split("__")
-        for parent in parents:
-            target = target[parent]
-        target[leaf] = value
-    return payload
+relay = relay_payload
 
 
 def ip(name: str = "ipaddr-1", **extra: Any) -> dict[str, Any]:

@@ -17,23 +17,11 @@ from pulumi_mailinfra.greenarrow.models import (
 )
 from pulumi_mailinfra.reconcile import is_unknown
 from pulumi_mailinfra.validation import failures
+from tests.payloads import relay_payload
 
 
 def relay(**overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "name": "relay-1",
-        "source_ip": {"ip": "127.0.0.2", "hostname": "outgoing-hostname.com"},
-        "destination": {"hostname": "destination-hostname.com", "port": 25, "username": "u", "password": "p"},
-        "throttle_limits": {"max_concurrent_connections": 2, "max_messages_per_hour": 120},
-        "redirect": None,
-    }
-    for path, value in overrides.items():
-        node = base
-        *parents, leaf = path.split("__")
-        for part in parents:
-            node = node[part]
-        node[leaf] = value
-    return base
+    return relay_payload(**overrides)
 
 
 def paths(model: type, values: dict[str, Any]) -> list[str]:
