@@ -33,7 +33,7 @@ from pydantic import BaseModel
 from . import errors
 from .config import CONFIG_NAMESPACE
 from .http import ApiClient
-from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile, to_wire
+from .reconcile import canonical, changed_keys, is_unknown, reconcile, to_wire
 from .validation import failures
 
 # Inputs that steer the provider and are never sent to the API.
@@ -292,6 +292,3 @@ class CrudProvider(ResourceProvider):
         except errors.NotFoundError:
             return  # already gone: deleting it succeeded
 
-
-def unknown_safe(value: Any) -> bool:
-    return not contains_unknown(value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import httpx
 import pytest
@@ -114,7 +113,4 @@ def test_pagination_follows_page_tokens() -> None:
     names = [r["name"] for r in client.list_all("/relay_servers", "relay_servers")]
     assert names == ["r1", "r2", "r3"]
     assert seen[1].url.params["page_token"] == "tok-2"
-    assert client.find_by_name  # used by adopt and post-failure look-ups
 
-
-Factory = Callable[[], GreenArrowClient]
