@@ -57,6 +57,7 @@ class ApiClient:
     """One httpx client per service and settings; subclasses define auth and the response shape."""
 
     service: ClassVar[str] = "api"
+    api_prefix: ClassVar[str] = ""  # prepended to the relative paths resources use
     backoff_initial: ClassVar[float] = 0.2
     backoff_max: ClassVar[float] = 5.0
 
@@ -167,6 +168,20 @@ class ApiClient:
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params or None)
+
+    def path(self, relative: str) -> str:
+        return f"{self.api_prefix}{relative}"
+
+    def list_all(self, relative: str, items_key: str, **params: Any) -> Iterator[dict[str, Any]]:
+        return iterate_pages(lambda q: self.get(self.path(relative), **q), items_key, params)
+
+    def find_by_name(self, relative: str, items_key: str, name: str) -> dict[str, Any] | None:
+        """Names are unique case-insensitively; list pages until the one that matches."""
+        wanted = name.casefold()
+        for item in self.list_all(relative, items_key):
+            if str(item.get("name", "")).casefold() == wanted:
+                return item
+        return None
 
     def close(self) -> None:
         self._http.close()

@@ -104,9 +104,6 @@ class CrudProvider(ResourceProvider):
     serialize_as_secret_always = False  # the pickle holds only the class: nothing secret in it
     max_ambiguous_retries: ClassVar[int] = 3
 
-    def __init__(self) -> None:
-        super().__init__()
-
     def __getstate__(self) -> dict[str, Any]:
         return {}  # settings come from `configure` in the provider process, never from the pickle
 
@@ -127,10 +124,6 @@ class CrudProvider(ResourceProvider):
     def object_path(self, inputs: Mapping[str, Any], id_: str) -> str:
         return f"{self.collection_path(inputs)}/{id_}"
 
-    def api_path(self, client: ApiClient, relative: str) -> str:
-        prefix = getattr(client, "path", None)
-        return prefix(relative) if prefix else relative
-
     def unwrap(self, data: Any) -> dict[str, Any]:
         if isinstance(data, Mapping) and isinstance(data.get(self.spec.wrapper), Mapping):
             return dict(data[self.spec.wrapper])
@@ -143,11 +136,12 @@ class CrudProvider(ResourceProvider):
         return {k: v for k, v in props.items() if not k.startswith("__")}
 
     def validated(self, inputs: Mapping[str, Any]) -> BaseModel:
-        problems = failures(self.spec.model, self.desired(inputs), is_unknown)
+        desired = self.desired(inputs)
+        problems = failures(self.spec.model, desired, is_unknown)
         if problems:
             detail = "; ".join(f"{path}: {reason}" for path, reason in problems)
             raise errors.MailinfraError(f"invalid {self.spec.title}: {detail}")
-        return self.spec.model.model_validate(self.desired(inputs))
+        return self.spec.model.model_validate(desired)
 
     def desired(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The inputs that describe the object (no control keys, no computed outputs)."""
@@ -170,33 +164,23 @@ class CrudProvider(ResourceProvider):
         return outs
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        return self.unwrap(client.get(self.api_path(client, self.object_path(inputs, id_))))
+        return self.unwrap(client.get(client.path(self.object_path(inputs, id_))))
 
     def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
         """The object this resource would create, if it already exists (by its unique name)."""
         name_field = self.spec.name_field
         if not name_field or not isinstance(inputs.get(name_field), str):
             return None
-        wanted = inputs[name_field].casefold()
-        from .http import iterate_pages
-
-        pages = iterate_pages(
-            lambda q: client.get(self.api_path(client, self.collection_path(inputs)), **q),
-            self.spec.items_key,
-            {},
-        )
-        for item in pages:
-            if str(item.get(name_field, "")).casefold() == wanted:
-                return self.fetch(client, str(item["id"]), inputs)
-        return None
+        found = client.find_by_name(self.collection_path(inputs), self.spec.items_key, inputs[name_field])
+        return None if found is None else self.fetch(client, str(found["id"]), inputs)
 
     def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
-        return self.unwrap(client.request("POST", self.api_path(client, self.collection_path(inputs)), json=body))
+        return self.unwrap(client.request("POST", client.path(self.collection_path(inputs)), json=body))
 
     def send_update(
         self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
     ) -> dict[str, Any]:
-        path = self.api_path(client, self.object_path(news, id_))
+        path = client.path(self.object_path(news, id_))
         return self.unwrap(client.request("PUT", path, json=self.payload(args, news)))
 
     # ----- the ResourceProvider protocol ----------------------------------------------------------
@@ -288,7 +272,7 @@ class CrudProvider(ResourceProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         client = self.client()
         try:
-            client.request("DELETE", self.api_path(client, self.object_path(self.inputs_of(props), id_)))
+            client.request("DELETE", client.path(self.object_path(self.inputs_of(props), id_)))
         except errors.NotFoundError:
             return  # already gone: deleting it succeeded
 

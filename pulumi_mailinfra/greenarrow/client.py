@@ -3,20 +3,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
 from ..config import ServiceSettings, resolve_settings
 from ..errors import ConfigurationError
-from ..http import ApiClient, _json_or_none, cached_client, iterate_pages
+from ..http import ApiClient, _json_or_none, cached_client
 
 API_PREFIX = "/ga/api/v3/eng"
 
 
 class GreenArrowClient(ApiClient):
     service = "greenarrow"
+    api_prefix = API_PREFIX
 
     def _auth(self) -> httpx.Auth | None:
         if self.settings.username is None or self.settings.password is None:
@@ -42,20 +42,6 @@ class GreenArrowClient(ApiClient):
             return body if body is not None else {}
         raise self._error(response.status_code, None, [response.text[:500] or response.reason_phrase],
                           method, path)
-
-    def path(self, relative: str) -> str:
-        return f"{API_PREFIX}{relative}"
-
-    def list_all(self, relative: str, items_key: str, **params: Any) -> Iterator[dict[str, Any]]:
-        return iterate_pages(lambda q: self.get(self.path(relative), **q), items_key, params)
-
-    def find_by_name(self, relative: str, items_key: str, name: str) -> dict[str, Any] | None:
-        """GreenArrow names are unique case-insensitively; list pages until the one that matches."""
-        wanted = name.casefold()
-        for item in self.list_all(relative, items_key):
-            if str(item.get("name", "")).casefold() == wanted:
-                return item
-        return None
 
 
 def greenarrow_client(raw_config: dict[str, Any] | None = None) -> GreenArrowClient:

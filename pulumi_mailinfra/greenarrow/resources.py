@@ -192,7 +192,7 @@ class ThrottlingTemplateProvider(CrudProvider):
     def send_update(
         self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
     ) -> dict[str, Any]:
-        template = self.api_path(client, self.object_path(news, id_))
+        template = client.path(self.object_path(news, id_))
         body = args.model_dump(mode="json", exclude={"rules"})
         if news.get("rules") is None:
             return self.unwrap(client.request("PUT", template, json={"throttling_template": body}))
@@ -262,22 +262,22 @@ class ThrottlingRuleProvider(CrudProvider):
         name_field=None,
     )
 
+    @staticmethod
+    def template_rules(client: ApiClient, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+        # No single-rule GET is documented: rules are read through their template.
+        template = client.get(client.path(f"/throttling_templates/{canonical(inputs['template_id'])}"))
+        return [dict(rule) for rule in (template.get("throttling_template") or {}).get("rules") or []]
+
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        # No single-rule GET is documented: read the template and pick the rule.
-        template = client.get(self.api_path(client, f"/throttling_templates/{canonical(inputs['template_id'])}"))
-        for rule in (template.get("throttling_template") or {}).get("rules") or []:
+        for rule in self.template_rules(client, inputs):
             if str(rule.get("id")) == str(id_):
-                return dict(rule)
+                return rule
         raise NotFoundError("greenarrow", "GET", f"throttling rule {id_}", 404, "not_found",
                             [f"rule {id_} is not in template {inputs['template_id']}"])
 
     def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
-        template = client.get(self.api_path(client, f"/throttling_templates/{canonical(inputs['template_id'])}"))
         wanted = _rule_key(inputs)
-        for rule in (template.get("throttling_template") or {}).get("rules") or []:
-            if _rule_key(rule) == wanted:
-                return dict(rule)
-        return None
+        return next((rule for rule in self.template_rules(client, inputs) if _rule_key(rule) == wanted), None)
 
 
 class ThrottlingRule(MailinfraResource, module="greenarrow", name="ThrottlingRule"):
