@@ -4,7 +4,6 @@ the Automation API on a local file backend. Used by the README's main command, t
 from __future__ import annotations
 
 import os
-import runpy
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -43,37 +42,11 @@ def offline_env(backend_dir: Path, extra: Mapping[str, str] | None = None) -> di
     return env
 
 
-def project_main(project_dir: Path) -> Path:
-    """The program file of a Pulumi.yaml project (honouring its `main:` key)."""
-    main = None
-    for line in (project_dir / "Pulumi.yaml").read_text().splitlines():
-        if line.startswith("main:"):
-            main = line.split(":", 1)[1].strip().strip("'\"")
-    folder = project_dir / main if main else project_dir
-    return folder if folder.suffix == ".py" else folder / "__main__.py"
-
-
-def run_project_program(project_dir: Path) -> Callable[[], None]:
-    return program_file_runner(project_main(project_dir))
-
-
-def program_file_runner(main_file: Path) -> Callable[[], None]:
-    """A Pulumi program function that runs `main_file` as `__main__`, with its folder importable."""
-
-    def program() -> None:
-        sys.path.insert(0, str(main_file.parent))
-        try:
-            runpy.run_path(str(main_file), run_name="__main__")
-        finally:
-            sys.path.remove(str(main_file.parent))
-
-    return program
-
-
 def select_stack(
     project_dir: Path, stack_name: str, env: Mapping[str, str], program: Callable[[], None] | None = None
 ) -> Any:
-    """Create or select `stack_name` of the project in `project_dir` (its Pulumi.yaml and stack files)."""
+    """Create or select `stack_name` of the project in `project_dir` (its Pulumi.yaml and stack files); with
+    no `program`, the CLI runs the project's own program through the Python language host."""
     import shutil
 
     from pulumi import automation as auto
@@ -84,7 +57,7 @@ def select_stack(
     command = auto.PulumiCommand(root=str(Path(found).parent.parent), skip_version_check=True)
     workspace = auto.LocalWorkspace(
         work_dir=str(project_dir),
-        program=program or run_project_program(project_dir),
+        program=program,  # None: the project's own program, run by the language host
         env_vars=dict(env),
         pulumi_command=command,
     )

@@ -1,42 +1,45 @@
 #!/usr/bin/env bash
-# Builds the official Pulumi CLI from the Go module proxy into .tools/pulumi-<version>/bin,
-# pinned to the version of the `pulumi` Python package, unless `pulumi` is already on PATH.
-# Prints the bin folder to put on PATH (empty when the user's own pulumi is used).
+# Builds the official Pulumi CLI and Python language host from the Go module proxy into
+# .tools/pulumi-<version>/bin, pinned to PULUMI_VERSION in pulumi_mailinfra/_versions.py, unless
+# `pulumi` is already on PATH (an official install carries both). Beside them go the host's exec script
+# and the official dynamic-provider shim. Cached: later runs take no time; the host is rebuilt only when
+# its vendored source (third_party/pulumi-language-python) changes.
+# Prints the bin folder to put on PATH (empty when the user's own pulumi is used); progress to stderr.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 version="${PULUMI_VERSION:-$(sed -n 's/^PULUMI_VERSION *= *"\(.*\)"/\1/p' "$here/pulumi_mailinfra/_versions.py")}"
 tools="${MAILINFRA_TOOLS_DIR:-$here/.tools}"
 bin="$tools/pulumi-$version/bin"
+langhost_src="$here/third_party/pulumi-language-python"
+say() { echo "build-pulumi: $*" >&2; }
 
 if [ -z "${MAILINFRA_FORCE_BUILD:-}" ] && command -v pulumi >/dev/null 2>&1 && [ "$(command -v pulumi)" != "$bin/pulumi" ]; then
-  echo "using pulumi on PATH: $(command -v pulumi)" >&2
+  say "using pulumi on PATH: $(command -v pulumi)"
   exit 0
 fi
-write_plugins() {
-  # The dynamic-provider plugin the engine looks up on PATH: it runs `python -m pulumi.dynamic`.
-  printf '#!/bin/sh\nexec "${PULUMI_PYTHON_CMD:-%s}" -u -m pulumi.dynamic "$@"\n' "$python" \
-    > "$bin/pulumi-resource-pulumi-python"
-  # Stand-in language host (the official one is not on this Go proxy): see pulumi_mailinfra/langhost.py.
-  printf '#!/bin/sh\nexec "${PULUMI_PYTHON_CMD:-%s}" -u -m pulumi_mailinfra.langhost "$@"\n' "$python" \
-    > "$bin/pulumi-language-python"
-  chmod +x "$bin/pulumi-resource-pulumi-python" "$bin/pulumi-language-python"
-}
-python="$here/.venv/bin/python"
-[ -x "$python" ] || python=python3
-if [ -x "$bin/pulumi" ]; then
-  write_plugins
-  echo "$bin"; exit 0
-fi
-command -v go >/dev/null || { echo "go is required to build the Pulumi CLI" >&2; exit 1; }
-mkdir -p "$bin" "$tools/gowrap-$version"
-wrap="$tools/gowrap-$version"
-start=$(date +%s)
-# pkg/v3's go.mod replaces sdk/v3 with ../sdk, so `go install pkg@version` refuses it: a wrapper
-# module requires pkg/v3 and sdk/v3 at the same version and keeps pkg's non-local replaces.
-cat > "$wrap/go.mod" <<MOD
-module mailinfra.local/pulumitools
 
-go 1.24
+# go build -v names each package as it compiles it: turn that into a progress line every 20 seconds.
+progress() {
+  local label="$1" count=0 last=$SECONDS start=$SECONDS
+  while IFS= read -r _; do
+    count=$((count + 1))
+    if (( SECONDS - last >= 20 )); then
+      say "  $label: $count packages compiled, $((SECONDS - start))s so far"
+      last=$SECONDS
+    fi
+  done
+  say "  $label: $count packages compiled in $((SECONDS - start))s"
+}
+
+# A wrapper module requiring pkg/v3 and sdk/v3 at one version: pkg/v3's own go.mod replaces sdk/v3 with
+# ../sdk, so `go install pkg@version` refuses it, and the language host's module is not on the proxy.
+write_wrapper() {
+  local dir="$1" module="$2"
+  mkdir -p "$dir"
+  cat > "$dir/go.mod" <<MOD
+module $module
+
+go 1.25
 
 require (
 	github.com/pulumi/pulumi/pkg/v3 v$version
@@ -45,18 +48,53 @@ require (
 
 replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
 MOD
-cat > "$wrap/tools.go" <<'GO'
-//go:build tools
+}
 
-package tools
+go_build() {  # go_build <wrapper dir> <label> <output> <package>
+  local dir="$1" label="$2" out="$3" pkg="$4"
+  (
+    cd "$dir"
+    export GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=mod" CGO_ENABLED=0
+    say "  $label: resolving Go modules (downloads on the first run)"
+    go mod tidy 2>&1 | grep -v '^go: downloading' >&2 || true
+    go build -v -trimpath \
+      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" \
+      -o "$out.tmp" "$pkg" 2>&1 | progress "$label"
+    mv "$out.tmp" "$out"
+  )
+}
 
-import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
-GO
-cd "$wrap"
-export GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=mod"
-go mod tidy >&2
-go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" \
-  -o "$bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2
-write_plugins
-echo "built pulumi v$version in $(( $(date +%s) - start ))s" >&2
+need_go() {
+  command -v go >/dev/null || { say "go is required to build the Pulumi CLI (or install Pulumi: https://www.pulumi.com/docs/install/)"; exit 1; }
+}
+
+mkdir -p "$bin"
+if [ ! -x "$bin/pulumi" ]; then
+  need_go
+  say "building the Pulumi CLI v$version from the Go module proxy into $bin"
+  say "  (about 5-6 minutes on 2 cores the first time; cached afterwards)"
+  start=$SECONDS
+  wrap="$tools/gowrap-$version"
+  write_wrapper "$wrap" mailinfra.local/pulumitools
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' > "$wrap/tools.go"
+  go_build "$wrap" "pulumi CLI" "$bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+  say "built pulumi v$version in $((SECONDS - start))s"
+fi
+
+langhost_hash="$(cat "$langhost_src/main.go" | sha256sum | cut -c1-16)-$version"
+if [ ! -x "$bin/pulumi-language-python" ] || [ "$(cat "$bin/.langhost-source" 2>/dev/null)" != "$langhost_hash" ]; then
+  need_go
+  say "building the official Python language host v$version (about 1-2 minutes the first time)"
+  start=$SECONDS
+  wrap="$tools/langhost-$version"
+  write_wrapper "$wrap" mailinfra.local/langhostwrap
+  cp "$langhost_src/main.go" "$wrap/main.go"
+  go_build "$wrap" "language host" "$bin/pulumi-language-python" .
+  echo "$langhost_hash" > "$bin/.langhost-source"
+  say "built pulumi-language-python in $((SECONDS - start))s"
+fi
+# The host runs programs with the exec script beside it; the engine starts dynamic providers through
+# the shim. Both are copied on every run so an edit to the vendored copies takes effect.
+install -m 0755 "$langhost_src/pulumi-language-python-exec" "$bin/pulumi-language-python-exec"
+install -m 0755 "$langhost_src/pulumi-resource-pulumi-python" "$bin/pulumi-resource-pulumi-python"
 echo "$bin"

@@ -1,5 +1,5 @@
 """The root Pulumi.yaml project as a *local* program: the CLI starts a language host and runs
-examples/quickstart, as a plain `pulumi up` in the repository does."""
+examples/quickstart in the project's virtualenv, as a plain `pulumi up` in the repository does."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ pytestmark = pytest.mark.e2e
 
 
 def test_root_project_up_preview_destroy(pulumi_env: dict[str, str], emulator: Emulator, tmp_path: Path) -> None:
-    shutil.copy(REPO_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(REPO_ROOT / name, tmp_path / name)
     shutil.copytree(REPO_ROOT / "examples" / "quickstart", tmp_path / "examples" / "quickstart")
+    (tmp_path / ".venv").symlink_to(REPO_ROOT / ".venv")  # Pulumi.yaml's `virtualenv: .venv`
     env = pulumi_env | {"GREENARROW_URL": emulator.url, "GREENARROW_USERNAME": GA_USER,
                         "GREENARROW_PASSWORD": GA_PASSWORD}
     command = auto.PulumiCommand(root=str(Path(shutil.which("pulumi", path=env["PATH"]) or "").parent.parent),
