@@ -12,11 +12,14 @@ Design notes (Pulumi traps this is built around):
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -28,12 +31,14 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+from pydantic.fields import FieldInfo
 
 from . import errors
 from .config import CONFIG_NAMESPACE
 from .http import ApiClient
-from .reconcile import canonical, changed_keys, is_unknown, reconcile, to_wire
+from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile, to_wire
 from .validation import failures
 
 # Inputs that steer the provider and are never sent to the API.
@@ -44,23 +49,77 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class ResourceSpec:
-    """Declarative description of one API object type."""
+    """Declarative description of one API object type. The typed resource class, its input types and its
+    reference page are generated from it (`python -m pulumi_mailinfra.codegen`)."""
 
+    type_name: str  # the resource class: "RelayServer"
+    description: str  # what it is, for the class docstring and the reference page
     title: str  # "relay server", for messages
-    service: str  # key into CLIENT_FACTORIES
+    service: str  # key into CLIENT_FACTORIES; also the package the resource lives in
     model: type[BaseModel]  # input model: every documented attribute and constraint
     collection: str  # e.g. "/relay_servers"; may use {input} placeholders
     wrapper: str  # the JSON key around one object: "relay_server"
     items_key: str  # the JSON key of a list page: "relay_servers"
     replace_on: frozenset[str] = frozenset()  # inputs whose change forces replacement
     secret_paths: tuple[str, ...] = ()  # dotted input paths that are secret
-    computed: tuple[str, ...] = ()  # API fields surfaced as read-only outputs
+    outputs_model: type[BaseModel] | None = None  # API fields surfaced as read-only (computed) outputs
     not_sent: frozenset[str] = frozenset()  # inputs that live in the path, not the body
-    name_field: str | None = "name"  # unique name: adopt and post-failure look-up key
+    name_field: str | None = "name"  # unique name: adopt and post-failure look-up key; autonamed if omitted
     input_keys: tuple[str, ...] = field(init=False)
+    computed: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_keys", tuple(self.model.model_fields))
+        outputs = tuple(self.outputs_model.model_fields) if self.outputs_model else ()
+        object.__setattr__(self, "computed", outputs)
+
+    @property
+    def autoname_max_length(self) -> int | None:
+        """The name field's documented maximum length (autonames are cut to fit), None without autonaming."""
+        if not self.name_field:
+            return None
+        limits = [m.max_length for m in self.model.model_fields[self.name_field].metadata if hasattr(m, "max_length")]
+        return min(limits) if limits else 200
+
+
+@functools.cache
+def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    info: FieldInfo = model.model_fields[name]
+    annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    return TypeAdapter(annotation)
+
+
+def normalized(model: type[BaseModel], inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Inputs as the model reads them, field by field: `"12"` and `12.0` become 12, nested keys left out take
+    their documented default (`username: None`), top-level fields left out take theirs. This is what state
+    records and `diff` compares, so a default and its explicit spelling never differ, and a value set out of
+    band where the program declared none is seen as drift. Values not known yet (preview) and values that
+    fail validation (reported by `failures`) are left as given."""
+    out = dict(inputs)
+    for name, info in model.model_fields.items():
+        value = inputs.get(name)
+        if value is None:
+            default = None if info.is_required() else info.get_default(call_default_factory=True)
+            if default is not None:
+                out[name] = _field_adapter(model, name).dump_python(default, mode="json")
+            continue
+        if contains_unknown(value):
+            continue
+        adapter = _field_adapter(model, name)
+        with contextlib.suppress(PydanticValidationError):  # reported by `failures`, left as given
+            out[name] = adapter.dump_python(adapter.validate_python(value), mode="json")
+    return out
+
+
+def _value_at(values: Any, path: str) -> Any:
+    for part in re.findall(r"[^.\[\]]+", path):
+        if isinstance(values, Mapping):
+            values = values.get(part)
+        elif isinstance(values, list) and part.isdigit() and int(part) < len(values):
+            values = values[int(part)]
+        else:
+            return None
+    return values
 
 
 # service name -> function(raw_config) -> client; filled by each service package.
@@ -154,7 +213,7 @@ class CrudProvider(ResourceProvider):
 
     def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
         """Full outputs: the desired inputs as the API now has them, plus computed fields."""
-        desired = canonical(self.inputs_of(inputs))
+        desired = canonical(self.inputs_of(inputs), keep_nulls=True)
         outs = {k: v for k, v in desired.items() if k in self.spec.input_keys or k in CONTROL_KEYS}
         for key in self.spec.input_keys:
             if key in record and key not in self.spec.not_sent:
@@ -190,8 +249,26 @@ class CrudProvider(ResourceProvider):
             inputs.pop(key, None)
         problems = failures(self.spec.model, self.desired(inputs), is_unknown)
         unknown_keys = set(inputs) - set(self.spec.input_keys) - CONTROL_KEYS
-        problems += [(key, "is not an attribute of this resource") for key in sorted(unknown_keys)]
-        return CheckResult(to_wire(inputs), [CheckFailure(path, reason) for path, reason in problems])
+        problems += [(key, f"is not an input of a {self.spec.type_name}; it takes {', '.join(self.spec.input_keys)}")
+                     for key in sorted(unknown_keys)]
+        return CheckResult(to_wire(normalized(self.spec.model, inputs)),
+                           [self.check_failure(path, reason, inputs) for path, reason in problems])
+
+    def check_failure(self, path: str, reason: str, inputs: Mapping[str, Any]) -> CheckFailure:
+        """A failure the engine prints readably. It looks a failure's property up as a top-level key only (a
+        nested path prints `value {<nil>}`), so the path and the offending value go into the reason, which the
+        engine prints as `resource 'x' has a problem: destination.port: ... (got 70000)`. Secret values are
+        never quoted."""
+        value = _value_at(inputs, path)
+        bare_path = re.sub(r"\[\d+\]", "", path)
+        if value is None or is_unknown(value) or isinstance(value, (Mapping, list)):
+            shown = ""
+        elif any(bare_path == secret or bare_path.startswith(f"{secret}.") for secret in self.spec.secret_paths):
+            shown = " (got a secret value)"
+        else:
+            text = json.dumps(canonical(value))
+            shown = f" (got {text if len(text) <= 80 else text[:77] + '...'})"
+        return CheckFailure("", f"{path}: {reason}{shown}")
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         keys = list(self.spec.input_keys)  # control keys (adopt_existing) only matter at create

@@ -36,16 +36,19 @@ def contains_unknown(value: Any) -> bool:
     return False
 
 
-def canonical(value: Any) -> Any:
-    """Normalise what the wire changes: Pulumi numbers arrive as floats, tuples as lists."""
+def canonical(value: Any, *, keep_nulls: bool = False) -> Any:
+    """Normalise what the wire changes: Pulumi numbers arrive as floats, tuples as lists. For comparison a
+    nested key holding null means the same as an absent one (state written before `check` filled defaults
+    has none); `keep_nulls` keeps them where they carry meaning (desired values to reconcile against)."""
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, Mapping):
-        return {k: canonical(v) for k, v in value.items() if not k.startswith("__")}
+        return {k: canonical(v, keep_nulls=keep_nulls) for k, v in value.items()
+                if not k.startswith("__") and (keep_nulls or v is not None)}
     if isinstance(value, (list, tuple)):
-        return [canonical(v) for v in value]
+        return [canonical(v, keep_nulls=keep_nulls) for v in value]
     return value
 
 
@@ -62,7 +65,7 @@ def _is_reference(desired: Any, actual: Any) -> bool:
 def reference_matches(desired: Mapping[str, Any], actual: Mapping[str, Any]) -> bool:
     """A reference by id matches that id; by name, the same name case-insensitively (id wins)."""
     if desired.get("id") is not None:
-        return str(desired["id"]) == str(actual.get("id"))
+        return str(canonical(desired["id"])) == str(canonical(actual.get("id")))
     name = desired.get("name")
     return isinstance(name, str) and name.casefold() == str(actual.get("name", "")).casefold()
 

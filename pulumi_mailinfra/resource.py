@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import pickle
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
 import pulumi.dynamic
+from pulumi import _types as pulumi_types
 from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 
 from .provider import ADOPT_KEY, CrudProvider
@@ -60,8 +61,41 @@ def _mark_secret(props: dict[str, Any], path: str) -> None:
         props[head] = pulumi.Output.secret(value)
 
 
+def plain(value: Any) -> Any:
+    """Input-type objects (`DestinationArgs(...)`) as the dicts they stand for, through plain containers,
+    so secret marking sees nested keys; Outputs are left for the SDK to resolve."""
+    if pulumi_types.is_input_type(type(value)):
+        return {k: plain(v) for k, v in pulumi_types.input_type_to_dict(value).items()}
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return [plain(v) for v in value]
+    return value
+
+
 class MailinfraResource(pulumi.dynamic.Resource):
-    """Registers `props` with the provider; every computed output becomes an attribute."""
+    """Registers `props` with the provider; every computed output becomes an attribute. The generated
+    resource classes call `_register` with what their overloads accept: `(name, args, opts)` or
+    `(name, opts, **fields)`."""
+
+    def _register(
+        self, provider: CrudProvider, args_type: type, resource_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        positional, fields = list(args), dict(kwargs)
+        given = positional.pop(0) if positional and isinstance(positional[0], args_type) else fields.pop("args", None)
+        opts = positional.pop(0) if positional else fields.pop("opts", None)
+        adopt_existing = bool(fields.pop("adopt_existing", False))
+        if positional:
+            raise TypeError(f"{type(self).__name__}() takes (resource_name, args, opts) or (resource_name, opts, "
+                            f"**fields); got {len(args)} positional arguments")
+        if given is not None and fields:
+            raise TypeError(f"{type(self).__name__}(): give either `args` or keyword fields, not both")
+        props = plain(given) if given is not None else fields
+        unknown = sorted(set(props) - set(provider.spec.input_keys))
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() got unexpected inputs {unknown}; "
+                            f"it takes {sorted(provider.spec.input_keys)}")
+        MailinfraResource.__init__(self, provider, resource_name, props, opts, adopt_existing=adopt_existing)
 
     def __init__(
         self,
@@ -71,12 +105,12 @@ class MailinfraResource(pulumi.dynamic.Resource):
         opts: pulumi.ResourceOptions | None = None,
         *,
         adopt_existing: bool = False,
-        autoname_max_length: int | None = 200,
     ) -> None:
         spec = provider.spec
-        props = dict(props)
-        if autoname_max_length and spec.name_field and props.get(spec.name_field) is None:
-            props[spec.name_field] = autoname(resource_name, max_length=autoname_max_length)
+        props = plain(props)
+        max_length = spec.autoname_max_length
+        if max_length and spec.name_field and props.get(spec.name_field) is None:
+            props[spec.name_field] = autoname(resource_name, max_length=max_length)
         for path in spec.secret_paths:
             _mark_secret(props, path)
         if adopt_existing:

@@ -5,10 +5,19 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A validation rule in words, for the generated reference docs and input docstrings. Attach it to the
+    `Annotated` type whose BeforeValidator enforces it (pydantic ignores metadata it does not know)."""
+
+    text: str
 
 
 def _whole_int(value: Any) -> Any:
@@ -38,7 +47,7 @@ def _ipv4(value: Any) -> Any:
     return value
 
 
-IPv4 = Annotated[str, BeforeValidator(_ipv4)]
+IPv4 = Annotated[str, BeforeValidator(_ipv4), Rule("a valid IPv4 address in dotted-decimal notation")]
 
 _ALNUM_EDGES = re.compile(r"^[A-Za-z0-9](.*[A-Za-z0-9])?$", re.S)
 
@@ -49,7 +58,12 @@ def _hostname(value: Any) -> Any:
     return value
 
 
-Hostname = Annotated[str, BeforeValidator(_hostname), Field(min_length=1, max_length=200)]
+Hostname = Annotated[
+    str,
+    BeforeValidator(_hostname),
+    Field(min_length=1, max_length=200),
+    Rule("starts and ends with a letter or number"),
+]
 
 
 def _printable_name(value: Any) -> Any:
@@ -66,7 +80,13 @@ def _printable_name(value: Any) -> Any:
     return value
 
 
-VirtualMtaName = Annotated[str, BeforeValidator(_printable_name), Field(min_length=1, max_length=200)]
+VirtualMtaName = Annotated[
+    str,
+    BeforeValidator(_printable_name),
+    Field(min_length=1, max_length=200),
+    Rule("ASCII 0x20-0x7e except comma, pound and at-sign; no leading or trailing whitespace; not an integer; "
+         "unique case-insensitively across all VirtualMTAs (IP addresses, relay servers, routing rules)"),
+]
 
 
 class StrictModel(BaseModel):

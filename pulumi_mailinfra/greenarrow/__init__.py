@@ -1,19 +1,14 @@
-"""GreenArrow Engine API v3 and CloudMTA resources."""
+"""GreenArrow Engine API v3 and CloudMTA resources (typed: see `inputs` and docs/reference/greenarrow/)."""
 
 from .client import GreenArrowClient, greenarrow_client
+from .inputs import *  # noqa: F403 - the generated input types are part of this package's API
+from .inputs import __all__ as _inputs_all
 from .lookups import find, get_relay_server, get_route, get_template_used_by, get_throttling_template, used_by
-from .resources import (
-    RelayServer,
-    RelayServerProvider,
-    Route,
-    RouteProvider,
-    ThrottlingRule,
-    ThrottlingRuleProvider,
-    ThrottlingTemplate,
-    ThrottlingTemplateProvider,
-)
+from .providers import RelayServerProvider, RouteProvider, ThrottlingRuleProvider, ThrottlingTemplateProvider
+from .resources import RelayServer, Route, ThrottlingRule, ThrottlingTemplate
 
 __all__ = [
+    *_inputs_all,
     "GreenArrowClient",
     "RelayServer",
     "RelayServerProvider",

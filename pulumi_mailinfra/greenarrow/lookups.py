@@ -51,16 +51,29 @@ def _output(fn: Any, *args: Any) -> pulumi.Output[Any]:
 
 
 def get_relay_server(name: pulumi.Input[str]) -> pulumi.Output[dict[str, Any]]:
+    """The full record of the relay server named `name` (case-insensitive), password left out; fails the
+    program when there is none. Uses the stack's `mailinfra:greenarrow*` settings."""
     return _output(lambda n: find("relay_server", n), name)
 
 
 def get_throttling_template(name: pulumi.Input[str]) -> pulumi.Output[dict[str, Any]]:
+    """The full record of the throttling template named `name` (case-insensitive), rules included."""
     return _output(lambda n: find("throttling_template", n), name)
 
 
 def get_route(name: pulumi.Input[str]) -> pulumi.Output[dict[str, Any]]:
+    """The full record of the CloudMTA route named `name` (case-insensitive), recommendations included."""
     return _output(lambda n: find("route", n), name)
 
 
 def get_template_used_by(template_id: pulumi.Input[int | str]) -> pulumi.Output[list[dict[str, Any]]]:
+    """The `{type, id, name}` of every object (IP addresses) that uses the throttling template."""
     return _output(used_by, template_id)
+
+
+# For the generated reference pages: which look-ups belong with which resource.
+RESOURCE_LOOKUPS = {
+    "RelayServer": [get_relay_server],
+    "ThrottlingTemplate": [get_throttling_template, get_template_used_by],
+    "Route": [get_route],
+}

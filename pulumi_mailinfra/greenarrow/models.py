@@ -1,19 +1,22 @@
-"""Every documented GreenArrow attribute and constraint, as pydantic models of the resource inputs."""
+"""Every documented GreenArrow attribute and constraint, as pydantic models of the resource inputs (and of
+the computed outputs). These models are the single source of the generated input types
+(`greenarrow/inputs.py`), resource classes (`greenarrow/resources.py`) and reference pages
+(`docs/reference/greenarrow/`): descriptions are the API docs' own words."""
 
 from __future__ import annotations
 
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, model_serializer, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, model_serializer, model_validator
 
 from ..validation import (
     Hostname,
-    Int,
     IPv4,
     NonNegativeInt,
     Port,
     PositiveInt,
+    Rule,
     StrictModel,
     VirtualMtaName,
     _whole_int,
@@ -31,17 +34,20 @@ def _ref_id(value: Any) -> Any:
     return _whole_int(value)
 
 
-RefId = Annotated[int, BeforeValidator(_ref_id)]
+RefId = Annotated[int | str, BeforeValidator(_ref_id), Rule("an integer id; another resource's `id` output works")]
 
 
-class Reference(StrictModel):
+class ReferenceModel(StrictModel):
     """A reference to another object by id or by (case-insensitive) name; id wins when both are given."""
 
-    id: RefId | None = Field(default=None, ge=1)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    id: RefId | None = Field(default=None, ge=1, description="The id of the object referred to.")
+    name: str | None = Field(
+        default=None, min_length=1, max_length=200,
+        description="The case-insensitive name of the object referred to; ignored when `id` is given.",
+    )
 
     @model_validator(mode="after")
-    def _one_of(self) -> Reference:
+    def _one_of(self) -> ReferenceModel:
         if self.id is None and self.name is None:
             raise ValueError("give an id or a name")
         return self
@@ -52,31 +58,57 @@ class Reference(StrictModel):
         return {k: v for k, v in handler(self).items() if v is not None}
 
 
-class SourceIp(StrictModel):
-    ip: IPv4
-    hostname: Hostname
+class SourceIpModel(StrictModel):
+    """Local connection parameters towards the destination server."""
+
+    ip: IPv4 = Field(description="The outgoing IP address to use when connecting to the destination server.")
+    hostname: Hostname = Field(
+        description="The hostname used in the HELO/EHLO command of outgoing SMTP connections (the reverse DNS "
+        "name of the IP address used to connect to the relay server)."
+    )
 
 
-class Destination(StrictModel):
-    hostname: Hostname
-    port: Port
-    username: Annotated[str | None, Field(max_length=200)] = None
-    password: Annotated[str | None, Field(max_length=200)] = None
+class DestinationModel(StrictModel):
+    """The destination server."""
+
+    hostname: Hostname = Field(description="Hostname or IP address of the destination server.")
+    port: Port = Field(description="Port number on the destination server.")
+    username: Annotated[str | None, Field(max_length=200)] = Field(
+        default=None,
+        description="Username for authentication on the destination server; null: no authentication.",
+    )
+    password: Annotated[str | None, Field(max_length=200)] = Field(
+        default=None,
+        description="Password for authentication on the destination server; null: no authentication.",
+    )
 
 
-class ThrottleLimits(StrictModel):
-    """0 means unlimited."""
+class ThrottleLimitsModel(StrictModel):
+    """Limits towards the destination; 0 means unlimited."""
 
-    max_concurrent_connections: NonNegativeInt
-    max_messages_per_hour: NonNegativeInt
+    max_concurrent_connections: NonNegativeInt = Field(
+        description="The maximum number of connections allowed to the destination server; 0 is unlimited."
+    )
+    max_messages_per_hour: NonNegativeInt = Field(
+        description="The maximum number of messages per hour allowed to the destination server; 0 is unlimited."
+    )
 
 
-class RelayServerArgs(StrictModel):
-    name: VirtualMtaName
-    source_ip: SourceIp
-    destination: Destination
-    throttle_limits: ThrottleLimits = ThrottleLimits(max_concurrent_connections=0, max_messages_per_hour=0)
-    redirect: Reference | None = None
+class RelayServerModel(StrictModel):
+    name: VirtualMtaName = Field(
+        description="A descriptive name for the relay server."
+    )
+    source_ip: SourceIpModel = Field(description="Local connection parameters towards the destination server.")
+    destination: DestinationModel = Field(description="The server this relay delivers to.")
+    throttle_limits: ThrottleLimitsModel = Field(
+        default=ThrottleLimitsModel(max_concurrent_connections=0, max_messages_per_hour=0),
+        description="Limits towards the destination server (0 = unlimited).",
+    )
+    redirect: ReferenceModel | None = Field(
+        default=None,
+        description="Send delivery intended for this relay server through another VirtualMTA instead (an IP "
+        "address, relay server or routing rule), by id or name.",
+    )
 
 
 def _domain(value: Any) -> Any:
@@ -86,23 +118,36 @@ def _domain(value: Any) -> Any:
     return value
 
 
-DomainPattern = Annotated[str, BeforeValidator(_domain)]
+DomainPattern = Annotated[
+    str,
+    BeforeValidator(_domain),
+    Rule("a domain, `*.domain` (its subdomains) or `[*.]domain` (the domain and its subdomains); unique per "
+         "template, case-insensitively"),
+]
 
 
-class ThrottlingRuleArgs(StrictModel):
-    domains: list[DomainPattern] = Field(min_length=1)
-    max_concurrent_connections: NonNegativeInt
-    max_messages_per_hour: NonNegativeInt
-    throttle_program: Reference | None = None
+class TemplateRuleModel(StrictModel):
+    """One throttling rule of a template: limits for the domains it lists."""
+
+    domains: list[DomainPattern] = Field(min_length=1, description="The recipient domains this rule applies to.")
+    max_concurrent_connections: NonNegativeInt = Field(
+        description="The maximum number of concurrent connections to these domains; 0 is unlimited."
+    )
+    max_messages_per_hour: NonNegativeInt = Field(
+        description="The maximum number of messages per hour to these domains; 0 is unlimited."
+    )
+    throttle_program: ReferenceModel | None = Field(
+        default=None, description="A throttle program (e.g. `{\"name\": \"Automatic Backoff\"}`) by id or name."
+    )
 
     @model_validator(mode="after")
-    def _unique_domains(self) -> ThrottlingRuleArgs:
+    def _unique_domains(self) -> TemplateRuleModel:
         _check_unique(self.domains, "domains")
         return self
 
 
-class TemplateDefault(ThrottleLimits):
-    pass
+class TemplateDefaultModel(ThrottleLimitsModel):
+    """The limits for domains no rule lists; 0 means unlimited."""
 
 
 def _check_unique(domains: list[str], where: str) -> None:
@@ -125,24 +170,40 @@ def _template_name(value: Any) -> Any:
 
 
 # Templates are not VirtualMTAs: only the printable-ASCII and whitespace rules are assumed for them.
-TemplateName = Annotated[str, BeforeValidator(_template_name), Field(min_length=1, max_length=200)]
+TemplateName = Annotated[
+    str,
+    BeforeValidator(_template_name),
+    Field(min_length=1, max_length=200),
+    Rule("ASCII 0x20-0x7e; no leading or trailing whitespace; unique case-insensitively"),
+]
 
 
-class ThrottlingTemplateArgs(StrictModel):
-    name: TemplateName
-    default: TemplateDefault
-    rules: list[ThrottlingRuleArgs] = Field(default_factory=list, max_length=MAX_RULES_PER_TEMPLATE)
+class ThrottlingTemplateModel(StrictModel):
+    name: TemplateName = Field(
+        description="A descriptive name for the template."
+    )
+    default: TemplateDefaultModel = Field(description="The limits for domains that no rule lists.")
+    rules: list[TemplateRuleModel] | None = Field(
+        default=None,
+        max_length=MAX_RULES_PER_TEMPLATE,
+        description="The template's rules, authoritative: rules on the server that are not listed are deleted. "
+        "Omit to manage the rules with `ThrottlingRule` resources instead (never both on one template).",
+    )
 
     @model_validator(mode="after")
-    def _unique_across_rules(self) -> ThrottlingTemplateArgs:
-        _check_unique([d for rule in self.rules for d in rule.domains], "rules")
+    def _unique_across_rules(self) -> ThrottlingTemplateModel:
+        _check_unique([d for rule in self.rules or [] for d in rule.domains], "rules")
         return self
 
 
-class ThrottlingRuleResourceArgs(ThrottlingRuleArgs):
+class ThrottlingTemplateOutputs(BaseModel):
+    rule_ids: list[int] = Field(description="The API id of each rule, in `rules` order (empty without `rules`).")
+
+
+class ThrottlingRuleModel(TemplateRuleModel):
     """A rule managed on its own, in a template managed elsewhere."""
 
-    template_id: Int = Field(ge=1)
+    template_id: RefId = Field(ge=1, description="The id of the template the rule belongs to.")
 
 
 _ROUTE_NAME = re.compile(r"^[A-Za-z0-9 _.\-]+$")
@@ -159,10 +220,40 @@ def _route_name(value: Any) -> Any:
     return value
 
 
-RouteName = Annotated[str, BeforeValidator(_route_name), Field(min_length=1, max_length=180)]
+RouteName = Annotated[
+    str,
+    BeforeValidator(_route_name),
+    Field(min_length=1, max_length=180),
+    Rule("letters, digits, spaces, `-`, `_` and `.`; no leading or trailing whitespace; not an integer; unique "
+         "case-insensitively across all VirtualMTAs"),
+]
 
 
-class RouteArgs(StrictModel):
-    name: RouteName
-    requested_target_daily_volume: PositiveInt
-    overflow_route: Reference | None = None
+class RouteModel(StrictModel):
+    name: RouteName = Field(
+        description="The route's name."
+    )
+    requested_target_daily_volume: PositiveInt = Field(
+        description="The daily volume the route should be able to send; GreenArrow Cloud provisions IP "
+        "addresses for it."
+    )
+    overflow_route: ReferenceModel | None = Field(
+        default=None, description="The route that takes mail beyond this route's limits, by id or name."
+    )
+
+
+class RoutingRuleModel(BaseModel):
+    id: int
+    name: str
+
+
+class RouteOutputs(BaseModel):
+    recommended_max_daily_volume: int = Field(
+        description="The daily volume the provisioned IP addresses can send, across all recipient domains."
+    )
+    recommended_max_delivery_rate_per_hour: int = Field(
+        description="The hourly delivery rate the provisioned IP addresses can sustain."
+    )
+    routing_rule: RoutingRuleModel = Field(
+        description="The routing rule the route created (`{id, name}`); it directs mail through the route's IPs."
+    )

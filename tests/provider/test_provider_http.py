@@ -10,7 +10,7 @@ from pulumi.dynamic.config import Config
 
 from pulumi_mailinfra import errors
 from pulumi_mailinfra.greenarrow import lookups
-from pulumi_mailinfra.greenarrow.resources import (
+from pulumi_mailinfra.greenarrow.providers import (
     RelayServerProvider,
     RouteProvider,
     ThrottlingRuleProvider,

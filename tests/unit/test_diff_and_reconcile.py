@@ -8,7 +8,7 @@ import pytest
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from pulumi_mailinfra.greenarrow.resources import (
+from pulumi_mailinfra.greenarrow.providers import (
     RelayServerProvider,
     ThrottlingRuleProvider,
     ThrottlingTemplateProvider,
@@ -65,7 +65,12 @@ def test_check_reports_field_paths_and_lets_unknowns_pass() -> None:
     provider = RelayServerProvider()
     bad = {**RELAY, "destination": {**RELAY["destination"], "port": 70000}, "colour": "red"}
     result = provider.check({}, bad)
-    assert sorted(f.property for f in result.failures) == ["colour", "destination.port"]
+    # The engine looks a failure's property up as a top-level key only, so the path and the offending value
+    # travel in the reason: it prints "resource 'x' has a problem: destination.port: ... (got 70000)".
+    assert [f.property for f in result.failures] == ["", ""]
+    reasons = sorted(f.reason for f in result.failures)
+    assert reasons[0].startswith("colour: is not an input of a RelayServer; it takes name, source_ip")
+    assert reasons[1] == "destination.port: Input should be less than or equal to 65535 (got 70000)"
     pending = provider.check({}, {**RELAY, "name": Unknown(), "redirect": {"id": Unknown()}})
     assert pending.failures == []
     # Unknowns go back to the engine as its wire sentinel (the SDK cannot serialise Unknown objects).
@@ -76,8 +81,24 @@ def test_check_message_never_contains_the_password() -> None:
     provider = RelayServerProvider()
     secret = "s3cr3t-value-" + "x" * 200  # too long: a failure on the password field itself
     result = provider.check({}, {**RELAY, "destination": {**RELAY["destination"], "password": secret}})
-    assert [f.property for f in result.failures] == ["destination.password"]
-    assert all(secret not in f.reason for f in result.failures)
+    assert [f.reason.split(":")[0] for f in result.failures] == ["destination.password"]
+    assert all(secret not in f.reason and "s3cr3t" not in f.reason for f in result.failures)
+    assert result.failures[0].reason.endswith("(got a secret value)")
+
+
+def test_check_returns_inputs_as_the_model_reads_them() -> None:
+    destination = {"hostname": "dest.example.com", "port": 25}
+    relay = RelayServerProvider().check({}, {**RELAY, "destination": destination, "throttle_limits": None})
+    # Nested keys left out are recorded as their documented default, so a value set out of band shows as drift.
+    assert relay.inputs["destination"]["username"] is None and "password" in relay.inputs["destination"]
+    assert relay.inputs["throttle_limits"] == {"max_concurrent_connections": 0, "max_messages_per_hour": 0}
+    rule = ThrottlingRuleProvider().check({}, {"template_id": "12", "domains": ["a.com"],
+                                               "max_concurrent_connections": 1.0, "max_messages_per_hour": 0})
+    assert rule.failures == [] and rule.inputs["template_id"] == 12  # another resource's id output is a string
+    assert rule.inputs["max_concurrent_connections"] == 1 and rule.inputs["throttle_program"] is None
+    # ... and a state written before defaults were filled in does not differ from it.
+    old = {k: v for k, v in rule.inputs.items() if k != "throttle_program"}
+    assert ThrottlingRuleProvider().diff("9", old, rule.inputs).changes is False
 
 
 def test_reconcile_keeps_user_spelling_when_equivalent() -> None:
@@ -157,5 +178,6 @@ def test_template_outputs_follow_rule_ids_and_surface_out_of_band_rules() -> Non
                           "max_messages_per_hour": 0, "throttle_program": None}]}
     outs = ThrottlingTemplateProvider().outputs(inputs, record)
     assert outs["rule_ids"] == [11, 40]
-    assert outs["rules"][0] == a and outs["rules"][1]["domains"] == ["x.com"]
+    assert outs["rules"][0] == {k: v for k, v in a.items() if v is not None}
+    assert outs["rules"][1]["domains"] == ["x.com"]
     assert ThrottlingTemplateProvider().diff("5", outs, {k: v for k, v in inputs.items() if k != "rule_ids"}).changes

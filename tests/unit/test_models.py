@@ -10,10 +10,10 @@ from pulumi.output import Unknown
 
 from pulumi_mailinfra.greenarrow.models import (
     MAX_RULES_PER_TEMPLATE,
-    RelayServerArgs,
-    RouteArgs,
-    ThrottlingRuleResourceArgs,
-    ThrottlingTemplateArgs,
+    RelayServerModel,
+    RouteModel,
+    ThrottlingRuleModel,
+    ThrottlingTemplateModel,
 )
 from pulumi_mailinfra.reconcile import is_unknown
 from pulumi_mailinfra.validation import failures
@@ -29,7 +29,7 @@ def paths(model: type, values: dict[str, Any]) -> list[str]:
 
 
 def test_documented_example_is_valid() -> None:
-    assert paths(RelayServerArgs, relay()) == []
+    assert paths(RelayServerModel, relay()) == []
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_documented_example_is_valid() -> None:
     ],
 )
 def test_virtual_mta_name_rules(name: str, ok: bool) -> None:
-    assert (paths(RelayServerArgs, relay(name=name)) == []) is ok
+    assert (paths(RelayServerModel, relay(name=name)) == []) is ok
 
 
 @pytest.mark.parametrize(
@@ -62,7 +62,7 @@ def test_virtual_mta_name_rules(name: str, ok: bool) -> None:
                    ("::1", False), ("host.example", False)]
 )
 def test_source_ip_must_be_ipv4(ip: str, ok: bool) -> None:
-    assert (paths(RelayServerArgs, relay(source_ip__ip=ip)) == []) is ok
+    assert (paths(RelayServerModel, relay(source_ip__ip=ip)) == []) is ok
 
 
 @pytest.mark.parametrize(
@@ -71,8 +71,8 @@ def test_source_ip_must_be_ipv4(ip: str, ok: bool) -> None:
      ("x" * 200, True), ("x" * 201, False), ("", False), ("1.2.3.4", True), ("h.com\n", False)],
 )
 def test_hostnames_start_and_end_with_letter_or_digit(hostname: str, ok: bool) -> None:
-    assert (paths(RelayServerArgs, relay(source_ip__hostname=hostname)) == []) is ok
-    assert (paths(RelayServerArgs, relay(destination__hostname=hostname)) == []) is ok
+    assert (paths(RelayServerModel, relay(source_ip__hostname=hostname)) == []) is ok
+    assert (paths(RelayServerModel, relay(destination__hostname=hostname)) == []) is ok
 
 
 @pytest.mark.parametrize(
@@ -80,40 +80,40 @@ def test_hostnames_start_and_end_with_letter_or_digit(hostname: str, ok: bool) -
                      ("25", False), (True, False)]
 )
 def test_port_range(port: Any, ok: bool) -> None:
-    assert (paths(RelayServerArgs, relay(destination__port=port)) == []) is ok
+    assert (paths(RelayServerModel, relay(destination__port=port)) == []) is ok
 
 
 @pytest.mark.parametrize("field", ["username", "password"])
 def test_credentials_at_most_200_chars(field: str) -> None:
-    assert paths(RelayServerArgs, relay(**{f"destination__{field}": "x" * 200})) == []
-    assert paths(RelayServerArgs, relay(**{f"destination__{field}": "x" * 201})) == [f"destination.{field}"]
-    assert paths(RelayServerArgs, relay(**{f"destination__{field}": None})) == []
+    assert paths(RelayServerModel, relay(**{f"destination__{field}": "x" * 200})) == []
+    assert paths(RelayServerModel, relay(**{f"destination__{field}": "x" * 201})) == [f"destination.{field}"]
+    assert paths(RelayServerModel, relay(**{f"destination__{field}": None})) == []
 
 
 @pytest.mark.parametrize("field", ["max_concurrent_connections", "max_messages_per_hour"])
 def test_limits_zero_means_unlimited_negative_rejected(field: str) -> None:
-    assert paths(RelayServerArgs, relay(**{f"throttle_limits__{field}": 0})) == []
-    assert paths(RelayServerArgs, relay(**{f"throttle_limits__{field}": -1})) == [f"throttle_limits.{field}"]
+    assert paths(RelayServerModel, relay(**{f"throttle_limits__{field}": 0})) == []
+    assert paths(RelayServerModel, relay(**{f"throttle_limits__{field}": -1})) == [f"throttle_limits.{field}"]
 
 
 def test_redirect_by_id_or_name_and_id_from_another_resource() -> None:
-    assert paths(RelayServerArgs, relay(redirect={"name": "ipaddr-1"})) == []
-    assert paths(RelayServerArgs, relay(redirect={"id": 20})) == []
-    assert paths(RelayServerArgs, relay(redirect={"id": "20"})) == []  # a resource id output is a string
-    assert paths(RelayServerArgs, relay(redirect={})) == ["redirect"]
-    assert paths(RelayServerArgs, relay(redirect={"type": "ip_address", "id": 3})) == ["redirect.type"]
+    assert paths(RelayServerModel, relay(redirect={"name": "ipaddr-1"})) == []
+    assert paths(RelayServerModel, relay(redirect={"id": 20})) == []
+    assert paths(RelayServerModel, relay(redirect={"id": "20"})) == []  # a resource id output is a string
+    assert paths(RelayServerModel, relay(redirect={})) == ["redirect"]
+    assert paths(RelayServerModel, relay(redirect={"type": "ip_address", "id": 3})) == ["redirect.type"]
 
 
 def test_unknown_attributes_are_rejected_by_name() -> None:
-    assert paths(RelayServerArgs, relay(destination__prot=25)) == ["destination.prot"]
+    assert paths(RelayServerModel, relay(destination__prot=25)) == ["destination.prot"]
 
 
 def test_unknown_values_pass_during_preview() -> None:
     values = relay(name=Unknown(), source_ip=Unknown(), destination__port=Unknown(), redirect={"id": Unknown()})
-    assert paths(RelayServerArgs, values) == []
+    assert paths(RelayServerModel, values) == []
     # ... while a known bad value next to them is still reported.
     values["destination"]["hostname"] = "-bad"
-    assert paths(RelayServerArgs, values) == ["destination.hostname"]
+    assert paths(RelayServerModel, values) == ["destination.hostname"]
 
 
 def rule(*domains: str, **extra: Any) -> dict[str, Any]:
@@ -132,45 +132,45 @@ def template(*rules: dict[str, Any]) -> dict[str, Any]:
      ("a..com", False), ("", False), ("ex.com\n", False), ("[*.]" + "a" * 60 + ".b" * 96, True)],
 )
 def test_domain_patterns(domain: str, ok: bool) -> None:
-    assert (paths(ThrottlingTemplateArgs, template(rule(domain))) == []) is ok
+    assert (paths(ThrottlingTemplateModel, template(rule(domain))) == []) is ok
 
 
 def test_domain_once_per_template_case_insensitive() -> None:
-    assert paths(ThrottlingTemplateArgs, template(rule("a.com"), rule("b.com"))) == []
-    assert paths(ThrottlingTemplateArgs, template(rule("a.com"), rule("A.COM"))) == ["(resource)"]
-    assert paths(ThrottlingTemplateArgs, template(rule("a.com", "a.com"))) == ["rules[0]"]
+    assert paths(ThrottlingTemplateModel, template(rule("a.com"), rule("b.com"))) == []
+    assert paths(ThrottlingTemplateModel, template(rule("a.com"), rule("A.COM"))) == ["(resource)"]
+    assert paths(ThrottlingTemplateModel, template(rule("a.com", "a.com"))) == ["rules[0]"]
     # `*.a.com` and `a.com` are different patterns and may coexist.
-    assert paths(ThrottlingTemplateArgs, template(rule("a.com"), rule("*.a.com"))) == []
+    assert paths(ThrottlingTemplateModel, template(rule("a.com"), rule("*.a.com"))) == []
 
 
 def test_rule_count_limit() -> None:
     many = [rule(f"d{i}.com") for i in range(MAX_RULES_PER_TEMPLATE)]
-    assert paths(ThrottlingTemplateArgs, template(*many)) == []
-    assert paths(ThrottlingTemplateArgs, template(*many, rule("one-more.com"))) == ["rules"]
+    assert paths(ThrottlingTemplateModel, template(*many)) == []
+    assert paths(ThrottlingTemplateModel, template(*many, rule("one-more.com"))) == ["rules"]
 
 
 def test_rule_needs_a_domain_and_valid_program_reference() -> None:
-    assert paths(ThrottlingTemplateArgs, template(rule())) == ["rules[0].domains"]
+    assert paths(ThrottlingTemplateModel, template(rule())) == ["rules[0].domains"]
     ok = template(rule("a.com", throttle_program={"name": "Automatic Backoff"}))
-    assert paths(ThrottlingTemplateArgs, ok) == []
-    assert paths(ThrottlingTemplateArgs, template(rule("a.com", throttle_program={}))) == ["rules[0].throttle_program"]
+    assert paths(ThrottlingTemplateModel, ok) == []
+    assert paths(ThrottlingTemplateModel, template(rule("a.com", throttle_program={}))) == ["rules[0].throttle_program"]
 
 
 @pytest.mark.parametrize(("name", "ok"), [("x" * 200, True), ("x" * 201, False), ("", False), ("Tier 1, bulk", True),
                                          ("42", True), (" t", False), ("t\u00e9", False)])
 def test_template_name_rules(name: str, ok: bool) -> None:
-    assert (paths(ThrottlingTemplateArgs, {**template(), "name": name}) == []) is ok
+    assert (paths(ThrottlingTemplateModel, {**template(), "name": name}) == []) is ok
 
 
 def test_template_default_required() -> None:
     values = template()
     del values["default"]
-    assert paths(ThrottlingTemplateArgs, values) == ["default"]
+    assert paths(ThrottlingTemplateModel, values) == ["default"]
 
 
 def test_standalone_rule_needs_template() -> None:
-    assert paths(ThrottlingRuleResourceArgs, rule("a.com", template_id=3)) == []
-    assert paths(ThrottlingRuleResourceArgs, rule("a.com", template_id=0)) == ["template_id"]
+    assert paths(ThrottlingRuleModel, rule("a.com", template_id=3)) == []
+    assert paths(ThrottlingRuleModel, rule("a.com", template_id=0)) == ["template_id"]
 
 
 @pytest.mark.parametrize(
@@ -180,10 +180,10 @@ def test_standalone_rule_needs_template() -> None:
      (" route", False), ("route ", False), ("abc\n", False)],
 )
 def test_route_name_rules(name: str, ok: bool) -> None:
-    assert (paths(RouteArgs, {"name": name, "requested_target_daily_volume": 50000}) == []) is ok
+    assert (paths(RouteModel, {"name": name, "requested_target_daily_volume": 50000}) == []) is ok
 
 
 def test_route_volume_and_overflow() -> None:
-    assert paths(RouteArgs, {"name": "r", "requested_target_daily_volume": 1}) == []
-    assert paths(RouteArgs, {"name": "r", "requested_target_daily_volume": 0}) == ["requested_target_daily_volume"]
-    assert paths(RouteArgs, {"name": "r", "requested_target_daily_volume": 1, "overflow_route": {"id": "4"}}) == []
+    assert paths(RouteModel, {"name": "r", "requested_target_daily_volume": 1}) == []
+    assert paths(RouteModel, {"name": "r", "requested_target_daily_volume": 0}) == ["requested_target_daily_volume"]
+    assert paths(RouteModel, {"name": "r", "requested_target_daily_volume": 1, "overflow_route": {"id": "4"}}) == []

@@ -8,7 +8,7 @@ import pickle
 import dill
 
 from pulumi_mailinfra import resource
-from pulumi_mailinfra.greenarrow.resources import RelayServerProvider, RouteProvider
+from pulumi_mailinfra.greenarrow.providers import RelayServerProvider, RouteProvider
 
 
 def test_provider_pickles_to_its_class_alone_even_after_configure() -> None:

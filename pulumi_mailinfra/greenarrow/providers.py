@@ -1,0 +1,253 @@
+"""GreenArrow Engine providers: each resource is a ResourceSpec and, where the API needs it, a hook or two.
+The typed resource classes that programs use are generated from these (greenarrow/resources.py)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from ..errors import AmbiguousWriteError, NotFoundError
+from ..http import ApiClient
+from ..provider import CLIENT_FACTORIES, CrudProvider, ResourceSpec
+from ..reconcile import canonical, reconcile
+from .client import greenarrow_client
+from .models import (
+    RelayServerModel,
+    RouteModel,
+    RouteOutputs,
+    ThrottlingRuleModel,
+    ThrottlingTemplateModel,
+    ThrottlingTemplateOutputs,
+)
+
+CLIENT_FACTORIES["greenarrow"] = greenarrow_client
+
+
+# ----- relay servers ----------------------------------------------------------------------------------
+class RelayServerProvider(CrudProvider):
+    spec = ResourceSpec(
+        type_name="RelayServer",
+        description="A GreenArrow VirtualMTA that relays mail to another SMTP server. `destination.password` is "
+        "always stored as a secret, even when given as a plain string.",
+        title="relay server",
+        service="greenarrow",
+        model=RelayServerModel,
+        collection="/relay_servers",
+        wrapper="relay_server",
+        items_key="relay_servers",
+        secret_paths=("destination.password",),
+    )
+
+
+# ----- throttling templates ---------------------------------------------------------------------------
+def _rule_key(rule: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(str(d).casefold() for d in rule.get("domains") or [])
+
+
+def _same_rule(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
+    """Equal as the API sees it (a throttle program by name matches the `{id, name}` it resolved to)."""
+    return canonical(reconcile(dict(desired), _public_rule(live))) == canonical(dict(desired))
+
+
+def plan_rule_changes(
+    live_rules: Sequence[Mapping[str, Any]], new_rules: Sequence[Mapping[str, Any]]
+) -> tuple[list[int], list[tuple[int, Mapping[str, Any]]], list[Mapping[str, Any]], list[int | None]]:
+    """Map desired rules onto the template's live rules (each with its `id`) so ids stay stable: first by
+    identical domain set (survives reordering), then by position. Returns (ids to delete, (id, rule) to
+    update, in a safe order, rules to add, the id of each desired rule or None where it is added)."""
+    pool = [dict(r) for r in live_rules]
+    assigned: list[int | None] = [None] * len(new_rules)
+    for index, rule in enumerate(new_rules):
+        for slot, live in enumerate(pool):
+            if _rule_key(live) == _rule_key(rule):
+                assigned[index] = int(pool.pop(slot)["id"])
+                break
+    for index in range(len(new_rules)):
+        if assigned[index] is None and pool:
+            assigned[index] = int(pool.pop(0)["id"])
+    live_by_id = {int(r["id"]): r for r in live_rules}
+    updates = {
+        rule_id: rule
+        for rule_id, rule in zip(assigned, new_rules, strict=True)
+        if rule_id is not None and not _same_rule(rule, live_by_id[rule_id])
+    }
+    additions = [rule for rule_id, rule in zip(assigned, new_rules, strict=True) if rule_id is None]
+    deletes = [int(r["id"]) for r in pool]
+    held = {d: rid for rid, r in live_by_id.items() if rid not in deletes for d in _rule_key(r)}
+    return deletes, _release_first(updates, held, live_by_id), additions, assigned
+
+
+def _release_first(
+    updates: dict[int, Mapping[str, Any]], held: dict[str, int], live_by_id: Mapping[int, Mapping[str, Any]]
+) -> list[tuple[int, Mapping[str, Any]]]:
+    """Order rule PUTs so none claims a domain another rule still holds (a domain may appear once per
+    template). A cycle (rules swapping domains) is broken by first shrinking a rule to the domains it keeps."""
+    pending, ordered, shrunk = dict(updates), [], set()
+    while pending:
+        ready = next((rid for rid, rule in pending.items()
+                      if all(held.get(d, rid) == rid for d in _rule_key(rule))), None)
+        if ready is None:
+            ready = next((rid for rid, rule in pending.items()
+                          if rid not in shrunk and _rule_key(rule) & _rule_key(live_by_id[rid])), None)
+            if ready is None:
+                raise ValueError("throttling rules exchange all their domains in one step; split the change "
+                                 "over two updates")
+            shrunk.add(ready)
+            keep = [d for d in live_by_id[ready]["domains"] if str(d).casefold() in _rule_key(pending[ready])]
+            ordered.append((ready, {**_public_rule(live_by_id[ready]), "domains": keep}))
+            for domain in _rule_key(live_by_id[ready]) - _rule_key(pending[ready]):
+                held.pop(domain, None)
+            live_by_id = {**live_by_id, ready: {**live_by_id[ready], "domains": keep}}
+            continue
+        rule = pending.pop(ready)
+        ordered.append((ready, rule))
+        for domain in [d for d, rid in held.items() if rid == ready]:
+            held.pop(domain)
+        held.update({d: ready for d in _rule_key(rule)})
+    return ordered
+
+
+def match_rule_ids(api_rules: Sequence[Mapping[str, Any]], rules: Sequence[Mapping[str, Any]]) -> list[int | None]:
+    """The id of the API rule holding each rule's domains (domains are unique per template, so exact)."""
+    by_key = {_rule_key(r): r.get("id") for r in api_rules}
+    return [by_key.get(_rule_key(rule)) for rule in rules]
+
+
+class ThrottlingTemplateProvider(CrudProvider):
+    """Inline `rules` are authoritative when given: changes go through the rule endpoints and `rules_new`
+    so ids stay stable. When `rules` is omitted the template leaves its rules to ThrottlingRule
+    resources (mixing both on one template would make them fight)."""
+
+    spec = ResourceSpec(
+        type_name="ThrottlingTemplate",
+        description="A named group of throttling rules, used by IP addresses as their default rules. Give "
+        "`rules` to manage them here (authoritative; rule ids stay stable across edits and reorders), or omit "
+        "it and manage them with `ThrottlingRule` resources.",
+        title="throttling template",
+        service="greenarrow",
+        model=ThrottlingTemplateModel,
+        collection="/throttling_templates",
+        wrapper="throttling_template",
+        items_key="throttling_templates",
+        outputs_model=ThrottlingTemplateOutputs,
+    )
+
+    def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+        if inputs.get("rules") is None:  # rules managed elsewhere: not ours to report as drift
+            outs = super().outputs(inputs, {k: v for k, v in record.items() if k != "rules"})
+            outs["rules"], outs["rule_ids"] = None, []
+            return outs
+        api_rules = list(record.get("rules") or [])
+        by_id = {r.get("id"): r for r in api_rules}
+        desired = list(inputs.get("rules") or [])
+        ids = record.get("rule_ids_in_order") or inputs.get("rule_ids") or match_rule_ids(api_rules, desired)
+        ordered, rule_ids = [], []
+        for rule_id, rule in zip(ids, desired, strict=False):
+            if rule_id in by_id:  # a rule deleted out of band drops out: drift
+                ordered.append(reconcile(dict(rule), _public_rule(by_id.pop(rule_id))))
+                rule_ids.append(rule_id)
+        for extra in api_rules:  # rules added out of band show up as drift too
+            if extra.get("id") in by_id:
+                ordered.append(_public_rule(extra))
+                rule_ids.append(extra.get("id"))
+        outs = super().outputs(inputs, {**record, "rules": ordered})
+        outs["rules"], outs["rule_ids"] = canonical(ordered), canonical(rule_ids)
+        return outs
+
+    def payload(self, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return {"throttling_template": args.model_dump(mode="json", exclude_none=getattr(args, "rules", None) is None)}
+
+    def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        record = super().send_create(client, body, inputs)
+        return {**record, "rule_ids_in_order": [r["id"] for r in record.get("rules") or []]}
+
+    def send_update(
+        self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
+    ) -> dict[str, Any]:
+        template = client.path(self.object_path(news, id_))
+        body = args.model_dump(mode="json", exclude={"rules"})
+        if news.get("rules") is None:
+            return self.unwrap(client.request("PUT", template, json={"throttling_template": body}))
+        # Plan against the live rules, not the recorded ones: robust to out-of-band edits and to a
+        # previous update that failed half-way.
+        live = self.fetch(client, id_, news).get("rules") or []
+        rules = args.model_dump(mode="json")["rules"]
+        deletes, updates, additions, assigned = plan_rule_changes(live, rules)
+        for rule_id in deletes:  # deletes first: they free domains the others may take
+            with contextlib.suppress(NotFoundError):  # already gone is what we wanted
+                client.request("DELETE", f"{template}/throttling_rules/{rule_id}")
+        for rule_id, rule in updates:
+            client.request("PUT", f"{template}/throttling_rules/{rule_id}", json={"throttling_rule": rule})
+        payload = {"throttling_template": body | {"rules_new": additions}}
+        try:
+            # rules_new appends: a blind retry could add twice, so this PUT is not retried automatically.
+            record = self.unwrap(client.request("PUT", template, json=payload, idempotent=not additions))
+        except AmbiguousWriteError:
+            record = self.fetch(client, id_, news)
+            if None in match_rule_ids(record.get("rules") or [], additions):
+                record = self.unwrap(client.request("PUT", template, json=payload, idempotent=False))
+        fresh = iter(match_rule_ids(record.get("rules") or [], additions))
+        ids = [rid if rid is not None else next(fresh, None) for rid in assigned]
+        return {**record, "rule_ids_in_order": ids}
+
+
+def _public_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rule.items() if k != "id"}
+
+
+# ----- standalone throttling rules --------------------------------------------------------------------
+class ThrottlingRuleProvider(CrudProvider):
+    """A rule of a template managed elsewhere. Moving it to another template replaces it."""
+
+    spec = ResourceSpec(
+        type_name="ThrottlingRule",
+        description="One throttling rule in a template whose `rules` are not managed inline. Moving it to "
+        "another template (`template_id`) replaces it.",
+        title="throttling rule",
+        service="greenarrow",
+        model=ThrottlingRuleModel,
+        collection="/throttling_templates/{template_id}/throttling_rules",
+        wrapper="throttling_rule",
+        items_key="rules",
+        replace_on=frozenset({"template_id"}),
+        not_sent=frozenset({"template_id"}),
+        name_field=None,
+    )
+
+    @staticmethod
+    def template_rules(client: ApiClient, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+        # No single-rule GET is documented: rules are read through their template.
+        template = client.get(client.path(f"/throttling_templates/{canonical(inputs['template_id'])}"))
+        return [dict(rule) for rule in (template.get("throttling_template") or {}).get("rules") or []]
+
+    def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        for rule in self.template_rules(client, inputs):
+            if str(rule.get("id")) == str(id_):
+                return rule
+        raise NotFoundError("greenarrow", "GET", f"throttling rule {id_}", 404, "not_found",
+                            [f"rule {id_} is not in template {inputs['template_id']}"])
+
+    def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        wanted = _rule_key(inputs)
+        return next((rule for rule in self.template_rules(client, inputs) if _rule_key(rule) == wanted), None)
+
+
+# ----- CloudMTA routes --------------------------------------------------------------------------------
+class RouteProvider(CrudProvider):
+    spec = ResourceSpec(
+        type_name="Route",
+        description="A GreenArrow CloudMTA route: creating it provisions IP addresses from GreenArrow Cloud and a "
+        "routing rule that directs mail through them.",
+        title="route",
+        service="greenarrow",
+        model=RouteModel,
+        collection="/routes",
+        wrapper="route",
+        items_key="routes",
+        outputs_model=RouteOutputs,
+    )
+
+
