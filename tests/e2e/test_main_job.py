@@ -31,7 +31,7 @@ def test_main_job_up_twice_then_destroy(tmp_path: Path) -> None:
     assert "+ 8 created" in first
     outputs = json.loads(first.split("stack outputs:", 1)[1])
     assert outputs["main_route"]["recommended_max_daily_volume"] == 25000
-    assert outputs["primary_redirect"] == {"id": outputs["fallback_relay"]["id"]}
+    assert outputs["primary_redirect"] == {"id": int(outputs["fallback_relay"]["id"])}  # the API's id is an integer
     assert "8 unchanged" in deploy(tmp_path)  # state persisted in SQLite across emulator restarts
     deploy(tmp_path, "--destroy")
     backend = GreenArrowBackend(str(tmp_path / "emulator.sqlite"))
