@@ -267,7 +267,7 @@ def _docstring(text: str, indent: str) -> list[str]:
 def _args_class(name: str, doc: str, fields: list[FieldDoc]) -> list[str]:
     lines = ["@pulumi.input_type", f"class {name}:"]
     lines += _docstring(doc, "    ")
-    params = ["__self__", "*"]
+    params = ["self", "*"]
     for f in sorted(fields, key=lambda f: not f.required):
         annotation = _field_annotation(f, "args")
         params.append(f"{f.name}: {annotation}" if f.required else f"{f.name}: {annotation} | None = None")
@@ -275,10 +275,10 @@ def _args_class(name: str, doc: str, fields: list[FieldDoc]) -> list[str]:
     lines.append(f"    def __init__({', '.join(params)}) -> None:")
     for f in fields:
         if f.required:
-            lines.append(f'        pulumi.set(__self__, "{f.name}", {f.name})')
+            lines.append(f'        pulumi.set(self, "{f.name}", {f.name})')
         else:
             lines.append(f"        if {f.name} is not None:")
-            lines.append(f'            pulumi.set(__self__, "{f.name}", {f.name})')
+            lines.append(f'            pulumi.set(self, "{f.name}", {f.name})')
     for f in fields:
         annotation = _field_annotation(f, "args")
         if not f.required:

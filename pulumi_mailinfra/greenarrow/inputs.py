@@ -47,9 +47,9 @@ class SourceIpArgsDict(TypedDict):
 class SourceIpArgs:
     """Local connection parameters towards the destination server."""
 
-    def __init__(__self__, *, ip: pulumi.Input[str], hostname: pulumi.Input[str]) -> None:
-        pulumi.set(__self__, "ip", ip)
-        pulumi.set(__self__, "hostname", hostname)
+    def __init__(self, *, ip: pulumi.Input[str], hostname: pulumi.Input[str]) -> None:
+        pulumi.set(self, "ip", ip)
+        pulumi.set(self, "hostname", hostname)
 
     @property
     @pulumi.getter
@@ -99,19 +99,19 @@ class DestinationArgs:
     """The destination server."""
 
     def __init__(
-        __self__,
+        self,
         *,
         hostname: pulumi.Input[str],
         port: pulumi.Input[int],
         username: pulumi.Input[str | None] | None = None,
         password: pulumi.Input[str | None] | None = None,
     ) -> None:
-        pulumi.set(__self__, "hostname", hostname)
-        pulumi.set(__self__, "port", port)
+        pulumi.set(self, "hostname", hostname)
+        pulumi.set(self, "port", port)
         if username is not None:
-            pulumi.set(__self__, "username", username)
+            pulumi.set(self, "username", username)
         if password is not None:
-            pulumi.set(__self__, "password", password)
+            pulumi.set(self, "password", password)
 
     @property
     @pulumi.getter
@@ -172,10 +172,10 @@ class ThrottleLimitsArgs:
     """Limits towards the destination; 0 means unlimited."""
 
     def __init__(
-        __self__, *, max_concurrent_connections: pulumi.Input[int], max_messages_per_hour: pulumi.Input[int]
+        self, *, max_concurrent_connections: pulumi.Input[int], max_messages_per_hour: pulumi.Input[int]
     ) -> None:
-        pulumi.set(__self__, "max_concurrent_connections", max_concurrent_connections)
-        pulumi.set(__self__, "max_messages_per_hour", max_messages_per_hour)
+        pulumi.set(self, "max_concurrent_connections", max_concurrent_connections)
+        pulumi.set(self, "max_messages_per_hour", max_messages_per_hour)
 
     @property
     @pulumi.getter
@@ -212,12 +212,12 @@ class ReferenceArgs:
     """A reference to another object by id or by (case-insensitive) name; id wins when both are given."""
 
     def __init__(
-        __self__, *, id: pulumi.Input[int | str | None] | None = None, name: pulumi.Input[str | None] | None = None
+        self, *, id: pulumi.Input[int | str | None] | None = None, name: pulumi.Input[str | None] | None = None
     ) -> None:
         if id is not None:
-            pulumi.set(__self__, "id", id)
+            pulumi.set(self, "id", id)
         if name is not None:
-            pulumi.set(__self__, "name", name)
+            pulumi.set(self, "name", name)
 
     @property
     @pulumi.getter
@@ -245,7 +245,7 @@ class RelayServerArgs:
     """The inputs of a RelayServer (see its docstring)."""
 
     def __init__(
-        __self__,
+        self,
         *,
         source_ip: pulumi.Input[SourceIpArgs | SourceIpArgsDict],
         destination: pulumi.Input[DestinationArgs | DestinationArgsDict],
@@ -254,13 +254,13 @@ class RelayServerArgs:
         redirect: pulumi.Input[ReferenceArgs | ReferenceArgsDict | None] | None = None,
     ) -> None:
         if name is not None:
-            pulumi.set(__self__, "name", name)
-        pulumi.set(__self__, "source_ip", source_ip)
-        pulumi.set(__self__, "destination", destination)
+            pulumi.set(self, "name", name)
+        pulumi.set(self, "source_ip", source_ip)
+        pulumi.set(self, "destination", destination)
         if throttle_limits is not None:
-            pulumi.set(__self__, "throttle_limits", throttle_limits)
+            pulumi.set(self, "throttle_limits", throttle_limits)
         if redirect is not None:
-            pulumi.set(__self__, "redirect", redirect)
+            pulumi.set(self, "redirect", redirect)
 
     @property
     @pulumi.getter
@@ -335,10 +335,10 @@ class TemplateDefaultArgs:
     """The limits for domains no rule lists; 0 means unlimited."""
 
     def __init__(
-        __self__, *, max_concurrent_connections: pulumi.Input[int], max_messages_per_hour: pulumi.Input[int]
+        self, *, max_concurrent_connections: pulumi.Input[int], max_messages_per_hour: pulumi.Input[int]
     ) -> None:
-        pulumi.set(__self__, "max_concurrent_connections", max_concurrent_connections)
-        pulumi.set(__self__, "max_messages_per_hour", max_messages_per_hour)
+        pulumi.set(self, "max_concurrent_connections", max_concurrent_connections)
+        pulumi.set(self, "max_messages_per_hour", max_messages_per_hour)
 
     @property
     @pulumi.getter
@@ -381,18 +381,18 @@ class TemplateRuleArgs:
     """One throttling rule of a template: limits for the domains it lists."""
 
     def __init__(
-        __self__,
+        self,
         *,
         domains: pulumi.Input[Sequence[pulumi.Input[str]]],
         max_concurrent_connections: pulumi.Input[int],
         max_messages_per_hour: pulumi.Input[int],
         throttle_program: pulumi.Input[ReferenceArgs | ReferenceArgsDict | None] | None = None,
     ) -> None:
-        pulumi.set(__self__, "domains", domains)
-        pulumi.set(__self__, "max_concurrent_connections", max_concurrent_connections)
-        pulumi.set(__self__, "max_messages_per_hour", max_messages_per_hour)
+        pulumi.set(self, "domains", domains)
+        pulumi.set(self, "max_concurrent_connections", max_concurrent_connections)
+        pulumi.set(self, "max_messages_per_hour", max_messages_per_hour)
         if throttle_program is not None:
-            pulumi.set(__self__, "throttle_program", throttle_program)
+            pulumi.set(self, "throttle_program", throttle_program)
 
     @property
     @pulumi.getter
@@ -442,17 +442,17 @@ class ThrottlingTemplateArgs:
     """The inputs of a ThrottlingTemplate (see its docstring)."""
 
     def __init__(
-        __self__,
+        self,
         *,
         default: pulumi.Input[TemplateDefaultArgs | TemplateDefaultArgsDict],
         name: pulumi.Input[str] | None = None,
         rules: pulumi.Input[Sequence[pulumi.Input[TemplateRuleArgs | TemplateRuleArgsDict]] | None] | None = None,
     ) -> None:
         if name is not None:
-            pulumi.set(__self__, "name", name)
-        pulumi.set(__self__, "default", default)
+            pulumi.set(self, "name", name)
+        pulumi.set(self, "default", default)
         if rules is not None:
-            pulumi.set(__self__, "rules", rules)
+            pulumi.set(self, "rules", rules)
 
     @property
     @pulumi.getter
@@ -497,7 +497,7 @@ class ThrottlingRuleArgs:
     """The inputs of a ThrottlingRule (see its docstring)."""
 
     def __init__(
-        __self__,
+        self,
         *,
         domains: pulumi.Input[Sequence[pulumi.Input[str]]],
         max_concurrent_connections: pulumi.Input[int],
@@ -505,12 +505,12 @@ class ThrottlingRuleArgs:
         template_id: pulumi.Input[int | str],
         throttle_program: pulumi.Input[ReferenceArgs | ReferenceArgsDict | None] | None = None,
     ) -> None:
-        pulumi.set(__self__, "domains", domains)
-        pulumi.set(__self__, "max_concurrent_connections", max_concurrent_connections)
-        pulumi.set(__self__, "max_messages_per_hour", max_messages_per_hour)
+        pulumi.set(self, "domains", domains)
+        pulumi.set(self, "max_concurrent_connections", max_concurrent_connections)
+        pulumi.set(self, "max_messages_per_hour", max_messages_per_hour)
         if throttle_program is not None:
-            pulumi.set(__self__, "throttle_program", throttle_program)
-        pulumi.set(__self__, "template_id", template_id)
+            pulumi.set(self, "throttle_program", throttle_program)
+        pulumi.set(self, "template_id", template_id)
 
     @property
     @pulumi.getter
@@ -572,17 +572,17 @@ class RouteArgs:
     """The inputs of a Route (see its docstring)."""
 
     def __init__(
-        __self__,
+        self,
         *,
         requested_target_daily_volume: pulumi.Input[int],
         name: pulumi.Input[str] | None = None,
         overflow_route: pulumi.Input[ReferenceArgs | ReferenceArgsDict | None] | None = None,
     ) -> None:
         if name is not None:
-            pulumi.set(__self__, "name", name)
-        pulumi.set(__self__, "requested_target_daily_volume", requested_target_daily_volume)
+            pulumi.set(self, "name", name)
+        pulumi.set(self, "requested_target_daily_volume", requested_target_daily_volume)
         if overflow_route is not None:
-            pulumi.set(__self__, "overflow_route", overflow_route)
+            pulumi.set(self, "overflow_route", overflow_route)
 
     @property
     @pulumi.getter

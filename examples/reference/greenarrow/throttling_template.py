@@ -14,7 +14,7 @@ standard = greenarrow.ThrottlingTemplate(
             "max_messages_per_hour": 36000,
             "throttle_program": {"name": "Automatic Backoff"},
         },
-        greenarrow.ThrottlingRuleArgs(domains=["*.yahoo.com"], max_concurrent_connections=5, max_messages_per_hour=0),
+        greenarrow.TemplateRuleArgs(domains=["*.yahoo.com"], max_concurrent_connections=5, max_messages_per_hour=0),
     ],
 )
 pulumi.export("rule_ids", standard.rule_ids)
