@@ -387,7 +387,7 @@ def render_resources(service: str) -> str:
            f'"""The {service} resources, typed down to nested keys. Inputs, bounds, secrets and replacement',
            f'behaviour of each are on its class, its `XxxArgs` and in docs/reference/{service}/."""', "",
            "from __future__ import annotations", "", "from collections.abc import Mapping, Sequence",
-           "from typing import Any, Literal, overload", "", "import pulumi", "",
+           "from typing import Any, Literal, Optional, overload", "", "import pulumi", "",
            "from ..resource import MailinfraResource",
            f"from .inputs import {', '.join(input_names)}",
            f"from .providers import {', '.join(sorted(p.__name__ for p in providers))}", "",
@@ -398,8 +398,9 @@ def render_resources(service: str) -> str:
         out += _docstring(f"{spec.description} Reference: docs/reference/{service}/{spec.type_name}.md.", "    ")
         out.append("")
         for f in _output_fields(spec):
-            held = py_type(f.annotation, "output") + (" | None" if f.nullable else "")
-            out.append(f"    {f.name}: pulumi.Output[{held}]")
+            # Optional[...], not `X | None`: SDKs before ~3.200 cannot unwrap a PEP 604 union in an output type.
+            held = py_type(f.annotation, "output")
+            out.append(f"    {f.name}: pulumi.Output[{f'Optional[{held}]' if f.nullable else held}]")
             out += _docstring(f.sentence(), "    ")
         out += ["", *_constructor(provider), "", ""]
     return "\n".join(out).rstrip() + "\n"

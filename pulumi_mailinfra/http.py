@@ -3,7 +3,9 @@ pagination, and a per-process client cache so providers reuse connections withou
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -12,6 +14,7 @@ import tenacity
 
 from . import errors
 from .config import ServiceSettings
+from .diagnostics import log_request
 
 # Transport failures where the request certainly never reached the server: safe to resend anything.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -125,18 +128,24 @@ class ApiClient:
         if idempotent is None:
             idempotent = method in _IDEMPOTENT
 
+        attempts = itertools.count(1)
+
         def attempt() -> Any:
+            number, started = next(attempts), time.monotonic()
             try:
                 response = self._http.request(method, path, json=json, params=params)
             except _NOT_SENT as exc:
+                log_request(self.service, method, path, type(exc).__name__, time.monotonic() - started, number)
                 raise _Retryable(exc) from exc
             except _TRANSPORT as exc:
+                log_request(self.service, method, path, type(exc).__name__, time.monotonic() - started, number)
                 if idempotent:
                     raise _Retryable(exc) from exc
                 raise errors.AmbiguousWriteError(
                     f"{self.service} {method} {path}: connection lost after sending ({type(exc).__name__})"
                 ) from exc
             status = response.status_code
+            log_request(self.service, method, path, status, time.monotonic() - started, number)
             if status == 429 or status >= 500:
                 error = self._error_from(response, method, path)
                 if status == 429 or idempotent:

@@ -37,6 +37,7 @@ from pydantic.fields import FieldInfo
 
 from . import errors
 from .config import CONFIG_NAMESPACE
+from .diagnostics import install_engine_logging
 from .http import ApiClient
 from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile, to_wire
 from .validation import failures
@@ -170,6 +171,7 @@ class CrudProvider(ResourceProvider):
         self._raw_config = None
 
     def configure(self, req: ConfigureRequest) -> None:
+        install_engine_logging()  # API requests become debug diagnostics (`pulumi up --debug`)
         props = getattr(req.config, "_props", {}) or {}
         self._raw_config = {k: v for k, v in props.items() if k.startswith(f"{CONFIG_NAMESPACE}:")}
 

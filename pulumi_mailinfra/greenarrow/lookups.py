@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 
 from ..config import program_config
+from ..diagnostics import install_engine_logging
 from ..errors import NotFoundError
 from .client import GreenArrowClient, greenarrow_client
 
@@ -47,6 +48,7 @@ def used_by(template_id: int | str, client: GreenArrowClient | None = None) -> l
 
 
 def _output(fn: Any, *args: Any) -> pulumi.Output[Any]:
+    install_engine_logging()  # the look-up's requests show with `pulumi up --debug`
     return pulumi.Output.all(*args).apply(lambda values: fn(*values))
 
 

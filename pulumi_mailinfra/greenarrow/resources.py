@@ -6,7 +6,7 @@ behaviour of each are on its class, its `XxxArgs` and in docs/reference/greenarr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, overload
+from typing import Any, Optional, overload
 
 import pulumi
 
@@ -53,7 +53,7 @@ class RelayServer(MailinfraResource, module="greenarrow", name="RelayServer"):
     """Limits towards the destination server (0 = unlimited). Default: `{"max_concurrent_connections": 0,
     "max_messages_per_hour": 0}`.
     """
-    redirect: pulumi.Output[dict[str, Any] | None]
+    redirect: pulumi.Output[Optional[dict[str, Any]]]
     """Send delivery intended for this relay server through another VirtualMTA instead (an IP address, relay server or
     routing rule), by id or name.
     """
@@ -113,7 +113,7 @@ class ThrottlingTemplate(MailinfraResource, module="greenarrow", name="Throttlin
     """
     default: pulumi.Output[dict[str, Any]]
     """The limits for domains that no rule lists."""
-    rules: pulumi.Output[list[dict[str, Any]] | None]
+    rules: pulumi.Output[Optional[list[dict[str, Any]]]]
     """The template's rules, authoritative: rules on the server that are not listed are deleted. Omit to manage the
     rules with `ThrottlingRule` resources instead (never both on one template). Must be: length <= 250.
     """
@@ -171,7 +171,7 @@ class ThrottlingRule(MailinfraResource, module="greenarrow", name="ThrottlingRul
     """The maximum number of concurrent connections to these domains; 0 is unlimited. Must be: >= 0."""
     max_messages_per_hour: pulumi.Output[int]
     """The maximum number of messages per hour to these domains; 0 is unlimited. Must be: >= 0."""
-    throttle_program: pulumi.Output[dict[str, Any] | None]
+    throttle_program: pulumi.Output[Optional[dict[str, Any]]]
     """A throttle program (e.g. `{"name": "Automatic Backoff"}`) by id or name."""
     template_id: pulumi.Output[int | str]
     """The id of the template the rule belongs to. Must be: >= 1; an integer id; another resource's `id` output works.
@@ -235,7 +235,7 @@ class Route(MailinfraResource, module="greenarrow", name="Route"):
     """The daily volume the route should be able to send; GreenArrow Cloud provisions IP addresses for it. Must be: >=
     1.
     """
-    overflow_route: pulumi.Output[dict[str, Any] | None]
+    overflow_route: pulumi.Output[Optional[dict[str, Any]]]
     """The route that takes mail beyond this route's limits, by id or name."""
     recommended_max_daily_volume: pulumi.Output[int]
     """The daily volume the provisioned IP addresses can send, across all recipient domains."""

@@ -1,0 +1,85 @@
+"""Every API request the provider makes, visible through Pulumi's own logging at debug level:
+`pulumi up --debug` (or `--logtostderr -v=9`) shows lines such as
+`mailinfra greenarrow: POST /ga/api/v3/eng/relay_servers -> 200 in 12 ms`.
+
+Only the method, the path (no query string), the status and the duration are logged: never a body, a
+header or a credential. In the dynamic-provider process the lines go to the engine's Log RPC (the engine
+passes its address as the plugin's first argument); in a program (look-ups) through `pulumi.log.debug`;
+elsewhere (plain scripts) through the standard `logging` module only."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from typing import Any
+
+LOGGER = logging.getLogger("pulumi_mailinfra.http")
+_ADDRESS = re.compile(r"^(127\.0\.0\.1|localhost|\[::1\]|::1):\d+$")
+_INSTALL_LOCK = threading.Lock()
+
+
+class EngineLogHandler(logging.Handler):
+    """Forwards log records to the Pulumi engine as DEBUG diagnostics."""
+
+    def __init__(self, engine_address: str) -> None:
+        super().__init__(level=logging.DEBUG)
+        import grpc
+        from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
+
+        self._severity = engine_pb2.DEBUG
+        self._request = engine_pb2.LogRequest
+        self._engine = engine_pb2_grpc.EngineStub(grpc.insecure_channel(engine_address))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._engine.Log(self._request(severity=self._severity, message=self.format(record)), timeout=5)
+        except Exception:  # diagnostics must never fail a deployment
+            self.handleError(record)
+
+
+class ProgramLogHandler(logging.Handler):
+    """Inside a Pulumi program: `pulumi.log.debug`, which the SDK sends to the engine."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        import pulumi
+
+        try:
+            pulumi.log.debug(self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+def _engine_address_of_this_plugin() -> str | None:
+    """The engine's address when this process is a resource plugin started by the engine."""
+    candidate = sys.argv[1] if len(sys.argv) > 1 else ""
+    return candidate if _ADDRESS.match(candidate) and "pulumi/dynamic" in sys.argv[0].replace("\\", "/") else None
+
+
+def install_engine_logging() -> None:
+    """Route request logs to the engine, once per process; a no-op outside Pulumi."""
+    with _INSTALL_LOCK:
+        if any(isinstance(h, (EngineLogHandler, ProgramLogHandler)) for h in LOGGER.handlers):
+            return
+        handler: logging.Handler | None = None
+        address = _engine_address_of_this_plugin()
+        if address:
+            handler = EngineLogHandler(address)
+        else:
+            from pulumi.runtime import settings
+
+            if settings.get_engine() is not None:
+                handler = ProgramLogHandler()
+        if handler is not None:
+            handler.setFormatter(logging.Formatter("mailinfra %(message)s"))
+            LOGGER.addHandler(handler)
+            LOGGER.setLevel(logging.DEBUG)
+
+
+def log_request(service: str, method: str, path: str, outcome: Any, elapsed_s: float, attempt: int) -> None:
+    if not LOGGER.isEnabledFor(logging.DEBUG):
+        return
+    retry = f" (attempt {attempt})" if attempt > 1 else ""
+    LOGGER.debug("%s: %s %s -> %s in %d ms%s", service, method, path.split("?", 1)[0], outcome,
+                 round(elapsed_s * 1000), retry)
