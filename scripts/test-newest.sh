@@ -10,7 +10,7 @@ venv=.tools/venv-newest
 dist=.tools/dist-newest
 rm -rf "$venv" "$dist"
 say "building the wheel"
-.venv/bin/python -m build -q --wheel --outdir "$dist" . >/dev/null
+if ! log="$(.venv/bin/python -m build --wheel --outdir "$dist" . 2>&1)"; then echo "$log" >&2; exit 1; fi
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -qq --upgrade pip
 wheel="$(ls "$dist"/pulumi_mailinfra-*.whl)"
