@@ -78,11 +78,12 @@ def project(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = folder / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     wheel = next(dist.glob("pulumi_mailinfra-*.whl"))
-    install = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-qq", "-c", str(REPO_ROOT / "constraints" / "lowest.txt"),
-         f"{wheel}[emulator]"], capture_output=True, text=True, timeout=900, check=False, cwd=folder)
+    python = str(venv / "bin" / "python")
+    constraints = str(REPO_ROOT / "constraints" / "lowest.txt")
+    install = subprocess.run([python, "-m", "pip", "install", "-qq", "-c", constraints, f"{wheel}[emulator]"],
+                             capture_output=True, text=True, timeout=900, check=False, cwd=folder)
     assert install.returncode == 0, install.stdout + install.stderr
-    purelib = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              capture_output=True, text=True, check=True).stdout.strip()
     Path(purelib, "user_marker.py").write_text("VALUE = 'from the project virtualenv'\n")
     (folder / "Pulumi.yaml").write_text(
