@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 
@@ -68,9 +69,19 @@ class AmbiguousWriteError(MailinfraError):
     """A non-idempotent request may or may not have been applied (connection lost after sending)."""
 
 
+# Shorter secrets are masked only where they stand alone (a whole token): masking every occurrence of a
+# fragment such as "e" would make the message unreadable and the mask pattern would spell the secret.
+MIN_FRAGMENT_LENGTH = 6
+REDACTED = "[secret]"
+
+
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every secret value in `text`, so an error or log line never carries a password."""
-    for secret in secrets:
-        if secret and isinstance(secret, str) and len(secret) >= 1:
-            text = text.replace(secret, "[secret]")
+    """Replace every secret value in `text` with one constant mask (never revealing its length), so an
+    error or log line never carries a password. Secrets of at least MIN_FRAGMENT_LENGTH characters are
+    masked wherever they occur; shorter ones only as whole tokens (not inside a longer word)."""
+    for secret in sorted({s for s in secrets if isinstance(s, str) and s}, key=len, reverse=True):
+        if len(secret) >= MIN_FRAGMENT_LENGTH:
+            text = text.replace(secret, REDACTED)
+        else:
+            text = re.sub(rf"(?<![\w-]){re.escape(secret)}(?![\w-])", REDACTED, text)
     return text

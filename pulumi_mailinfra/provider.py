@@ -16,7 +16,9 @@ import contextlib
 import functools
 import json
 import re
+import threading
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, TypeVar
@@ -45,6 +47,8 @@ from .validation import failures
 # Inputs that steer the provider and are never sent to the API.
 ADOPT_KEY = "adopt_existing"
 CONTROL_KEYS = frozenset({ADOPT_KEY})
+# The program's autoname candidate for a resource given no name; `check` turns it into the name once.
+AUTONAME_KEY = "__autoname"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -66,6 +70,8 @@ class ResourceSpec:
     outputs_model: type[BaseModel] | None = None  # API fields surfaced as read-only (computed) outputs
     not_sent: frozenset[str] = frozenset()  # inputs that live in the path, not the body
     name_field: str | None = "name"  # unique name: adopt and post-failure look-up key; autonamed if omitted
+    # Replace by deleting first (also for `pulumi up --replace`): the replacement keeps a unique identity.
+    delete_before_replace: bool = True
     input_keys: tuple[str, ...] = field(init=False)
     computed: tuple[str, ...] = field(init=False)
 
@@ -122,6 +128,23 @@ def _value_at(values: Any, path: str) -> Any:
             return None
     return values
 
+
+def _ascii_name(text: str) -> str:
+    """Letters (accents dropped), digits, '-', '_' and '.': what every name type of every service accepts."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9_.-]", "-", ascii_text)).strip("-_.") or "resource"
+
+
+def _same_logical_name(previous: str, candidate: str) -> bool:
+    """Whether `previous` is an autoname of the candidate's logical name (state written before the choice
+    was recorded): `<logical>-<7 hex>` in either spelling."""
+    match = re.fullmatch(r"(.*)-[0-9a-f]{7}", previous)
+    logical = candidate[:-8]
+    return bool(match) and match.group(1) in {logical, _ascii_name(logical)}  # type: ignore[union-attr]
+
+
+_ADOPTED: set[tuple[str, str, str]] = set()
+_ADOPTED_LOCK = threading.Lock()
 
 # service name -> function(raw_config) -> client; filled by each service package.
 CLIENT_FACTORIES: dict[str, Callable[[Mapping[str, Any]], ApiClient]] = {}
@@ -245,16 +268,45 @@ class CrudProvider(ResourceProvider):
         return self.unwrap(client.request("PUT", path, json=self.payload(args, news)))
 
     # ----- the ResourceProvider protocol ----------------------------------------------------------
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs = self.inputs_of(news)
         for key in self.spec.computed:
             inputs.pop(key, None)
+        candidate = news.get(AUTONAME_KEY)
+        name_field = self.spec.name_field
+        naming_problem = None
+        if name_field and inputs.get(name_field) is None and isinstance(candidate, str):
+            inputs[name_field], naming_problem = self.autoname(candidate, olds)
         problems = failures(self.spec.model, self.desired(inputs), is_unknown)
+        if naming_problem:
+            problems = [p for p in problems if p[0] != name_field] + [(name_field or "name", naming_problem)]
         unknown_keys = set(inputs) - set(self.spec.input_keys) - CONTROL_KEYS
         problems += [(key, f"is not an input of a {self.spec.type_name}; it takes {', '.join(self.spec.input_keys)}")
                      for key in sorted(unknown_keys)]
-        return CheckResult(to_wire(normalized(self.spec.model, inputs)),
-                           [self.check_failure(path, reason, inputs) for path, reason in problems])
+        checked = to_wire(normalized(self.spec.model, inputs))
+        if isinstance(candidate, str):
+            checked[AUTONAME_KEY] = candidate  # kept in state: marks the name as chosen by us
+        return CheckResult(checked, [self.check_failure(path, reason, inputs) for path, reason in problems])
+
+    def autoname(self, candidate: str, olds: Mapping[str, Any]) -> tuple[str, str | None]:
+        """The name of a resource given none: the one chosen before when there is one (so renaming the stack
+        or project renames nothing), else the program's `<logical name>-<7 hex>` candidate, made valid for
+        the type (cut to the maximum length; characters the type refuses become '-', accents are dropped).
+        Returns (name, problem) where problem explains a logical name no valid name can be derived from."""
+        name_field = self.spec.name_field or "name"
+        previous = olds.get(name_field)
+        if isinstance(previous, str) and (AUTONAME_KEY in olds or _same_logical_name(previous, candidate)):
+            return previous, None
+        logical, suffix = candidate[:-8], candidate[-8:]
+        limit = (self.spec.autoname_max_length or 200) - len(suffix)
+        adapter = _field_adapter(self.spec.model, name_field)
+        for attempt in (logical, _ascii_name(logical)):
+            name = attempt[:limit].rstrip(" -_.") + suffix
+            with contextlib.suppress(PydanticValidationError):
+                adapter.validate_python(name)
+                return name, None
+        return candidate, (f"no valid {self.spec.title} name can be derived from the resource name {logical!r}; "
+                           f"set `{name_field}` explicitly")
 
     def check_failure(self, path: str, reason: str, inputs: Mapping[str, Any]) -> CheckFailure:
         """A failure the engine prints readably. It looks a failure's property up as a top-level key only (a
@@ -295,10 +347,23 @@ class CrudProvider(ResourceProvider):
         if inputs.get(ADOPT_KEY):
             existing = self.find_existing(client, inputs)
             if existing is not None:
+                self._claim_adoption(inputs, str(existing["id"]))
                 record = self.send_update(client, str(existing["id"]), {}, inputs, args)
         if record is None:
             record = self._create_once(client, args, inputs)
         return CreateResult(str(record["id"]), self.outputs(inputs, record))
+
+    def _claim_adoption(self, inputs: Mapping[str, Any], id_: str) -> None:
+        """One deployment (one provider process) adopts an object once: two resources taking over one object
+        would undo each other's changes on every `up`."""
+        key = (self.spec.type_name, self.collection_path(inputs), id_)
+        with _ADOPTED_LOCK:
+            if key in _ADOPTED:
+                raise errors.MailinfraError(
+                    f"{self.spec.title} {id_} ({inputs.get(self.spec.name_field or '')!r}) is already adopted by "
+                    "another resource of this stack; names are unique case-insensitively, so give one of them "
+                    "another name")
+            _ADOPTED.add(key)
 
     def _create_once(self, client: ApiClient, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """POST, and after an ambiguous failure look the object up instead of creating a duplicate."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,7 +14,7 @@ import pulumi.dynamic
 from pulumi import _types as pulumi_types
 from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 
-from .provider import ADOPT_KEY, CrudProvider
+from .provider import ADOPT_KEY, AUTONAME_KEY, CrudProvider
 
 _SERIALIZED: dict[type, str] = {}
 _SERIALIZE_LOCK = threading.Lock()
@@ -35,12 +36,33 @@ def serialized_provider(provider: CrudProvider) -> str:
         return _SERIALIZED[cls]
 
 
-def autoname(resource_name: str, *, max_length: int = 200) -> str:
-    """`<logical name>-<7 hex>`: the suffix is stable for a stack (so preview shows the name `up` will
-    use, and later runs keep it) yet differs between stacks sharing one server (dev and prod)."""
+def autoname(resource_name: str) -> str:
+    """The name a resource is given the first time, `<logical name>-<7 hex>`: the suffix is stable for a
+    stack (so preview shows the name `up` uses) yet differs between stacks sharing one server (dev and
+    prod). It is a candidate: the provider's `check` makes it a valid name for the type and, once chosen,
+    keeps it (so `pulumi stack rename` renames nothing on the server)."""
     seed = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
-    suffix = hashlib.sha256(seed.encode()).hexdigest()[:7]
-    return f"{resource_name[: max_length - 8]}-{suffix}"
+    return f"{resource_name}-{hashlib.sha256(seed.encode()).hexdigest()[:7]}"
+
+
+# Names declared in the running program, per resource type (names are unique case-insensitively), so two
+# resources claiming one object (`name="legacy"` and `name="LEGACY"`) fail at once instead of fighting.
+# Keyed by the run's monitor: an Automation API process runs several programs.
+_DECLARED: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], str]] = weakref.WeakKeyDictionary()
+_DECLARED_LOCK = threading.Lock()
+
+
+def _claim_name(type_name: str, name: str, resource_name: str) -> None:
+    from pulumi.runtime import settings
+
+    run = settings.get_monitor() or settings.SETTINGS
+    with _DECLARED_LOCK:
+        declared = _DECLARED.setdefault(run, {})
+        other = declared.setdefault((type_name, name.casefold()), resource_name)
+    if other != resource_name:
+        raise ValueError(f"{type_name} resources {other!r} and {resource_name!r} both declare the name "
+                         f"{name!r} (names are unique case-insensitively): they would manage one object and undo "
+                         "each other's changes; give one of them another name")
 
 
 def _mark_secret(props: dict[str, Any], path: str) -> None:
@@ -108,9 +130,12 @@ class MailinfraResource(pulumi.dynamic.Resource):
     ) -> None:
         spec = provider.spec
         props = plain(props)
-        max_length = spec.autoname_max_length
-        if max_length and spec.name_field and props.get(spec.name_field) is None:
-            props[spec.name_field] = autoname(resource_name, max_length=max_length)
+        if spec.name_field:
+            name = props.get(spec.name_field)
+            if name is None:
+                props[AUTONAME_KEY] = autoname(resource_name)
+            elif isinstance(name, str):
+                _claim_name(spec.type_name, name, resource_name)
         for path in spec.secret_paths:
             _mark_secret(props, path)
         if adopt_existing:
@@ -118,6 +143,10 @@ class MailinfraResource(pulumi.dynamic.Resource):
         for key in spec.computed:
             props.setdefault(key, None)
         props[PROVIDER_KEY] = serialized_provider(provider)
+        if spec.delete_before_replace and (opts is None or opts.delete_before_replace is None):
+            # Also for engine-forced replacements (`pulumi up --replace`, taint), where the provider's diff
+            # is not asked: an object that keeps its unique name cannot exist twice.
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True))
         # What pulumi.dynamic.Resource.__init__ does, minus a dill round per resource.
         pulumi.CustomResource.__init__(
             self, f"pulumi-python:{self._resource_type_name}", resource_name, props, opts

@@ -10,6 +10,15 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError
+
+# The error type of checks written against known values only (e.g. a domain listed twice): reported even
+# while other values are still unknown at preview, where other model-level errors wait for apply.
+KNOWN_VALUES_ERROR = "known_values_conflict"
+
+
+def known_values_error(message: str) -> PydanticCustomError:
+    return PydanticCustomError(KNOWN_VALUES_ERROR, message)
 
 
 @dataclass(frozen=True)
@@ -104,7 +113,7 @@ def failures(model: type[BaseModel], values: Mapping[str, Any], is_unknown: Any)
         found: list[tuple[str, str]] = []
         for error in exc.errors():
             loc = [p for p in error["loc"] if not (isinstance(p, str) and "[" in p)]
-            if _touches_unknown(values, loc, is_unknown):
+            if error["type"] != KNOWN_VALUES_ERROR and _touches_unknown(values, loc, is_unknown):
                 continue
             path = _dotted(loc)
             message = error["msg"].removeprefix("Value error, ")

@@ -6,6 +6,7 @@ the computed outputs). These models are the single source of the generated input
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field, model_serializer, model_validator
@@ -20,6 +21,7 @@ from ..validation import (
     StrictModel,
     VirtualMtaName,
     _whole_int,
+    known_values_error,
 )
 
 MAX_RULES_PER_TEMPLATE = 250
@@ -140,24 +142,36 @@ class TemplateRuleModel(StrictModel):
         default=None, description="A throttle program (e.g. `{\"name\": \"Automatic Backoff\"}`) by id or name."
     )
 
-    @model_validator(mode="after")
-    def _unique_domains(self) -> TemplateRuleModel:
-        _check_unique(self.domains, "domains")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _unique_domains(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            _check_unique([_known_domains(data)], "domains")
+        return data
 
 
 class TemplateDefaultModel(ThrottleLimitsModel):
     """The limits for domains no rule lists; 0 means unlimited."""
 
 
-def _check_unique(domains: list[str], where: str) -> None:
+def _known_domains(rule: Any) -> list[str]:
+    """The domains of a raw rule that are known (at preview some may not be yet)."""
+    domains = rule.get("domains") if isinstance(rule, Mapping) else None
+    return [d for d in domains if isinstance(d, str)] if isinstance(domains, list) else []
+
+
+def _check_unique(groups: list[list[str]], where: str) -> None:
+    """A domain may appear once per template: within each group and across groups. Runs on the raw, known
+    values (a `before` validator), so a duplicate is reported at preview even when other values of the
+    rules are unknown until apply."""
     seen: set[str] = set()
-    for domain in domains:
-        key = domain.casefold()
-        if key in seen:
-            raise ValueError(f"{where}: domain {domain!r} appears more than once; a domain may appear once "
-                             "per template")
-        seen.add(key)
+    for group in groups:
+        for domain in group:
+            key = domain.casefold()
+            if key in seen:
+                raise known_values_error(f"{where}: domain {domain!r} appears more than once; a domain may "
+                                         "appear once per template")
+            seen.add(key)
 
 
 def _template_name(value: Any) -> Any:
@@ -190,10 +204,13 @@ class ThrottlingTemplateModel(StrictModel):
         "Omit to manage the rules with `ThrottlingRule` resources instead (never both on one template).",
     )
 
-    @model_validator(mode="after")
-    def _unique_across_rules(self) -> ThrottlingTemplateModel:
-        _check_unique([d for rule in self.rules or [] for d in rule.domains], "rules")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _unique_across_rules(cls, data: Any) -> Any:
+        rules = data.get("rules") if isinstance(data, Mapping) else None
+        if isinstance(rules, list):  # duplicates within one rule are that rule's error
+            _check_unique([list({d.casefold(): d for d in _known_domains(r)}.values()) for r in rules], "rules")
+        return data
 
 
 class ThrottlingTemplateOutputs(BaseModel):

@@ -4,15 +4,16 @@ The typed resource classes that programs use are generated from these (greenarro
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from ..errors import AmbiguousWriteError, NotFoundError
+from ..errors import AmbiguousWriteError, NotFoundError, ValidationError
 from ..http import ApiClient
 from ..provider import CLIENT_FACTORIES, CrudProvider, ResourceSpec
-from ..reconcile import canonical, reconcile
+from ..reconcile import canonical, reconcile, reference_matches
 from .client import greenarrow_client
 from .models import (
     RelayServerModel,
@@ -53,18 +54,30 @@ def _same_rule(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
 
 
 def plan_rule_changes(
-    live_rules: Sequence[Mapping[str, Any]], new_rules: Sequence[Mapping[str, Any]]
+    live_rules: Sequence[Mapping[str, Any]], new_rules: Sequence[Mapping[str, Any]], *, claim: bool = True
 ) -> tuple[list[int], list[tuple[int, Mapping[str, Any]]], list[Mapping[str, Any]], list[int | None]]:
     """Map desired rules onto the template's live rules (each with its `id`) so ids stay stable: first by
-    identical domain set (survives reordering), then by position. Returns (ids to delete, (id, rule) to
-    update, in a safe order, rules to add, the id of each desired rule or None where it is added)."""
-    pool = [dict(r) for r in live_rules]
+    identical domain set (survives reordering), then by the largest domain overlap (a rule that gained or
+    lost domains keeps its id, and a reorder plus an extension is not mistaken for an exchange), then by
+    position. With `claim=False` no live rule is reused: all are deleted and the desired ones added (the
+    live rules belong to someone else, e.g. ThrottlingRule resources this template is taking over from).
+    Returns (ids to delete, (id, rule) to update in a safe order, rules to add, the id of each desired rule
+    or None where it is added)."""
+    pool = [dict(r) for r in live_rules] if claim else []
     assigned: list[int | None] = [None] * len(new_rules)
     for index, rule in enumerate(new_rules):
         for slot, live in enumerate(pool):
             if _rule_key(live) == _rule_key(rule):
                 assigned[index] = int(pool.pop(slot)["id"])
                 break
+    while True:
+        overlaps = [(len(_rule_key(rule) & _rule_key(live)), -index, -slot)
+                    for index, rule in enumerate(new_rules) if assigned[index] is None
+                    for slot, live in enumerate(pool)]
+        best = max(overlaps, default=None)
+        if best is None or best[0] == 0:
+            break
+        assigned[-best[1]] = int(pool.pop(-best[2])["id"])
     for index in range(len(new_rules)):
         if assigned[index] is None and pool:
             assigned[index] = int(pool.pop(0)["id"])
@@ -75,7 +88,7 @@ def plan_rule_changes(
         if rule_id is not None and not _same_rule(rule, live_by_id[rule_id])
     }
     additions = [rule for rule_id, rule in zip(assigned, new_rules, strict=True) if rule_id is None]
-    deletes = [int(r["id"]) for r in pool]
+    deletes = [int(r["id"]) for r in (pool if claim else live_rules)]
     held = {d: rid for rid, r in live_by_id.items() if rid not in deletes for d in _rule_key(r)}
     return deletes, _release_first(updates, held, live_by_id), additions, assigned
 
@@ -154,7 +167,7 @@ class ThrottlingTemplateProvider(CrudProvider):
                 ordered.append(_public_rule(extra))
                 rule_ids.append(extra.get("id"))
         outs = super().outputs(inputs, {**record, "rules": ordered})
-        outs["rules"], outs["rule_ids"] = canonical(ordered), canonical(rule_ids)
+        outs["rules"], outs["rule_ids"] = canonical(ordered, keep_nulls=True), canonical(rule_ids)
         return outs
 
     def payload(self, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -169,13 +182,23 @@ class ThrottlingTemplateProvider(CrudProvider):
     ) -> dict[str, Any]:
         template = client.path(self.object_path(news, id_))
         body = args.model_dump(mode="json", exclude={"rules"})
+        self.refuse_taken_name(client, id_, olds, news)
         if news.get("rules") is None:
-            return self.unwrap(client.request("PUT", template, json={"throttling_template": body}))
+            record = self.unwrap(client.request("PUT", template, json={"throttling_template": body}))
+            # Rules this template managed inline until now would be left behind, unmanaged, and block the
+            # ThrottlingRule resources that take over their domains: remove them.
+            for rule_id in (olds.get("rule_ids") or []) if olds.get("rules") is not None else []:
+                with contextlib.suppress(NotFoundError):
+                    client.request("DELETE", f"{template}/throttling_rules/{canonical(rule_id)}")
+            return self.fetch(client, id_, news) if olds.get("rule_ids") else record
         # Plan against the live rules, not the recorded ones: robust to out-of-band edits and to a
-        # previous update that failed half-way.
+        # previous update that failed half-way. A template that did not manage its rules until now does not
+        # claim the live ones (they may be ThrottlingRule resources' about to be deleted): it replaces them.
         live = self.fetch(client, id_, news).get("rules") or []
         rules = args.model_dump(mode="json")["rules"]
-        deletes, updates, additions, assigned = plan_rule_changes(live, rules)
+        claim = not ("rules" in olds and olds["rules"] is None)
+        deletes, updates, additions, assigned = plan_rule_changes(live, rules, claim=claim)
+        self.refuse_unknown_programs(client, live, rules)  # before anything destructive is sent
         for rule_id in deletes:  # deletes first: they free domains the others may take
             with contextlib.suppress(NotFoundError):  # already gone is what we wanted
                 client.request("DELETE", f"{template}/throttling_rules/{rule_id}")
@@ -192,6 +215,40 @@ class ThrottlingTemplateProvider(CrudProvider):
         fresh = iter(match_rule_ids(record.get("rules") or [], additions))
         ids = [rid if rid is not None else next(fresh, None) for rid in assigned]
         return {**record, "rule_ids_in_order": ids}
+
+    def refuse_taken_name(self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> None:
+        """A rename to a name another template has fails on the template PUT, which comes after the rule
+        changes: look it up first (one read, only when the name changes) so nothing is changed in vain."""
+        name = news.get("name")
+        if not isinstance(name, str) or str(olds.get("name", "")).casefold() == name.casefold():
+            return
+        other = client.find_by_name(self.collection_path(news), self.spec.items_key, name)
+        if other is not None and str(other.get("id")) != str(id_):
+            raise ValidationError("greenarrow", "PUT", self.object_path(news, id_), None, "validation_error", [
+                f"throttling_template.name: a throttling template named {other.get('name')!r} already exists "
+                f"(id {other.get('id')}); nothing was changed"])
+
+    def refuse_unknown_programs(
+        self, client: ApiClient, live: Sequence[Mapping[str, Any]], rules: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Throttle programs are resolved by the server when a rule is written, after deletes may have run:
+        resolve the references the live rules do not already carry first (one read, only then). A server
+        without the (undocumented) throttle program list is trusted as before."""
+        known = [r.get("throttle_program") for r in live if isinstance(r.get("throttle_program"), Mapping)]
+        wanted = [(i, r["throttle_program"]) for i, r in enumerate(rules) if r.get("throttle_program")]
+        unresolved = [(i, ref) for i, ref in wanted if not any(reference_matches(ref, k) for k in known)]
+        if not unresolved:
+            return
+        try:
+            programs = list(client.list_all("/throttle_programs", "throttle_programs"))
+        except NotFoundError:
+            return
+        missing = [f"throttling_template.rules[{i}].throttle_program: no throttle program matches {ref}"
+                   for i, ref in unresolved if not any(reference_matches(ref, p) for p in programs)]
+        if missing:
+            names = ", ".join(repr(p.get("name")) for p in programs)
+            raise ValidationError("greenarrow", "PUT", "/throttling_templates", None, "validation_error",
+                                  [*missing, f"(known: {names}); nothing was changed"])
 
 
 def _public_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
@@ -233,6 +290,38 @@ class ThrottlingRuleProvider(CrudProvider):
     def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
         wanted = _rule_key(inputs)
         return next((rule for rule in self.template_rules(client, inputs) if _rule_key(rule) == wanted), None)
+
+    # How long a rule waits for a domain another rule of its template is releasing in the same `up`.
+    domain_wait_seconds: ClassVar[float] = 30.0
+
+    def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return self._when_domains_free(client, inputs, None, lambda: super(ThrottlingRuleProvider, self)
+                                       .send_create(client, body, inputs))
+
+    def send_update(
+        self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
+    ) -> dict[str, Any]:
+        return self._when_domains_free(client, news, id_, lambda: super(ThrottlingRuleProvider, self)
+                                       .send_update(client, id_, olds, news, args))
+
+    def _when_domains_free(
+        self, client: ApiClient, inputs: Mapping[str, Any], id_: str | None, write: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Moving a domain between two standalone rules (r1 [a, x] -> [a] while r2 [b] -> [b, x]) is two
+        updates the engine runs at once: r2's may reach the server first and be refused, a domain being
+        allowed once per template. When the refusal is that (another rule holds one of our domains), wait
+        for it to be released, within a bound; any other refusal, or a domain never released, fails."""
+        deadline, delay = time.monotonic() + self.domain_wait_seconds, 0.2
+        while True:
+            try:
+                return write()
+            except ValidationError:
+                held = {d for rule in self.template_rules(client, inputs) if str(rule.get("id")) != str(id_)
+                        for d in _rule_key(rule)}
+                if not held & _rule_key(inputs) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
 
 # ----- CloudMTA routes --------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
@@ -147,10 +146,10 @@ def test_rule_plan_matches_program_by_name_against_resolved_reference() -> None:
 
 
 def test_rule_plan_orders_puts_so_no_domain_is_held_twice() -> None:
-    live = [{"id": 1, **_rule("a.com")}, {"id": 2, **_rule("b.com")}]
-    # b.com moves from rule 2 to rule 1: rule 2 must let go of it first.
-    _, updates, _, _ = plan_rule_changes(live, [_rule("b.com", "y.com"), _rule("c.com")])
-    assert [rid for rid, _ in updates] == [2, 1]
+    live = [{"id": 1, **_rule("a.com", "x.com")}, {"id": 2, **_rule("b.com")}]
+    # x.com moves from rule 1 to rule 2: rule 1 must let go of it first.
+    _, updates, _, assigned = plan_rule_changes(live, [_rule("a.com"), _rule("b.com", "x.com")])
+    assert assigned == [1, 2] and [rid for rid, _ in updates] == [1, 2]
     # A swap where each keeps a domain: shrink one first, then both take their final shape.
     live = [{"id": 1, **_rule("a.com", "k1.com")}, {"id": 2, **_rule("b.com", "k2.com")}]
     _, updates, _, _ = plan_rule_changes(live, [_rule("b.com", "k1.com"), _rule("a.com", "k2.com")])
@@ -164,9 +163,12 @@ def test_rule_plan_orders_puts_so_no_domain_is_held_twice() -> None:
     # Rules that swap domains with the same sets simply keep their ids (matched by domain set).
     live = [{"id": 1, **_rule("a.com")}, {"id": 2, **_rule("b.com")}]
     assert plan_rule_changes(live, [_rule("b.com"), _rule("a.com")]) == ([], [], [], [2, 1])
-    # Rules that exchange every domain cannot be ordered: say so before sending anything.
-    with pytest.raises(ValueError, match="two updates"):
-        plan_rule_changes(live, [_rule("b.com", "x.com"), _rule("a.com", "y.com")])
+    # Reorder plus extend: matched by domain overlap, each rule keeps its id and only gains a domain.
+    deletes, updates, additions, assigned = plan_rule_changes(live, [_rule("b.com", "x.com"), _rule("a.com", "y.com")])
+    assert (deletes, additions, assigned) == ([], [], [2, 1])
+    assert sorted(updates, key=lambda u: u[0]) == [(1, _rule("a.com", "y.com")), (2, _rule("b.com", "x.com"))]
+    # A template taking over rules it did not manage claims none of them: delete all, add all.
+    assert plan_rule_changes(live, [_rule("a.com")], claim=False) == ([1, 2], [], [_rule("a.com")], [None])
 
 
 def test_template_outputs_follow_rule_ids_and_surface_out_of_band_rules() -> None:
@@ -178,6 +180,6 @@ def test_template_outputs_follow_rule_ids_and_surface_out_of_band_rules() -> Non
                           "max_messages_per_hour": 0, "throttle_program": None}]}
     outs = ThrottlingTemplateProvider().outputs(inputs, record)
     assert outs["rule_ids"] == [11, 40]
-    assert outs["rules"][0] == {k: v for k, v in a.items() if v is not None}
+    assert outs["rules"][0] == a  # an explicit null stays: a program set out of band must show as drift
     assert outs["rules"][1]["domains"] == ["x.com"]
     assert ThrottlingTemplateProvider().diff("5", outs, {k: v for k, v in inputs.items() if k != "rule_ids"}).changes

@@ -94,16 +94,16 @@ def test_args_objects_and_dicts_register_the_same_inputs(mocks: _Mocks) -> None:
     source = {"ip": "192.0.2.1", "hostname": "a.example"}
     destination = {"hostname": "b.example", "port": 25, "username": "u"}
     relays = [
-        greenarrow.RelayServer("as-dicts", name="n", source_ip=source, destination=destination),
-        greenarrow.RelayServer("as-kwargs-args", name="n", source_ip=greenarrow.SourceIpArgs(**source),
+        greenarrow.RelayServer("as-dicts", name="n1", source_ip=source, destination=destination),
+        greenarrow.RelayServer("as-kwargs-args", name="n2", source_ip=greenarrow.SourceIpArgs(**source),
                                destination=greenarrow.DestinationArgs(**destination)),
         greenarrow.RelayServer("as-args", greenarrow.RelayServerArgs(
-            name="n", source_ip=greenarrow.SourceIpArgs(**source),
+            name="n3", source_ip=greenarrow.SourceIpArgs(**source),
             destination=greenarrow.DestinationArgs(**destination))),
     ]
 
     def compare(_: Any) -> None:
-        shapes = [{k: v for k, v in mocks.registered[name].items() if k != "__provider"}
+        shapes = [{k: v for k, v in mocks.registered[name].items() if k not in {"__provider", "name"}}
                   for name in ("as-dicts", "as-kwargs-args", "as-args")]
         assert shapes[0] == shapes[1] == shapes[2]
         assert shapes[0]["destination"]["username"] == "u"
