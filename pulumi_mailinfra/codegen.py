@@ -111,7 +111,8 @@ class FieldDoc:
     def notes(self) -> list[str]:
         notes = []
         if self.autonamed:
-            notes.append("Optional: defaults to `<resource name>-<7 hex>`, chosen once per stack.")
+            notes.append("Optional: defaults to `<resource name>-<7 hex>` (different per stack), made valid for the "
+                         "type and kept once chosen (renaming the stack renames nothing).")
         if self.secret:
             notes.append("Secret: always stored encrypted and masked in previews, even when given as plain text.")
         if self.replaces:

@@ -44,11 +44,12 @@ from .http import ApiClient
 from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile, to_wire
 from .validation import failures
 
-# Inputs that steer the provider and are never sent to the API.
+# Inputs that steer the provider and are never sent to the API. The autoname candidate is the program's
+# `<logical name>-<7 hex>` for a resource given no name; `check` turns it into the name once. (Not a `__`
+# key: the SDK drops those on the way to the provider.)
 ADOPT_KEY = "adopt_existing"
-CONTROL_KEYS = frozenset({ADOPT_KEY})
-# The program's autoname candidate for a resource given no name; `check` turns it into the name once.
-AUTONAME_KEY = "__autoname"
+AUTONAME_KEY = "autoname_candidate"
+CONTROL_KEYS = frozenset({ADOPT_KEY, AUTONAME_KEY})
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -133,6 +133,7 @@ class MailinfraResource(pulumi.dynamic.Resource):
         if spec.name_field:
             name = props.get(spec.name_field)
             if name is None:
+                props[spec.name_field] = None  # still an output attribute; `check` fills it in
                 props[AUTONAME_KEY] = autoname(resource_name)
             elif isinstance(name, str):
                 _claim_name(spec.type_name, name, resource_name)

@@ -267,8 +267,8 @@ class RelayServerArgs:
     def name(self) -> pulumi.Input[str] | None:
         """A descriptive name for the relay server. Must be: length 1-200; ASCII 0x20-0x7e except comma, pound and at-
         sign; no leading or trailing whitespace; not an integer; unique case-insensitively across all VirtualMTAs
-        (IP addresses, relay servers, routing rules). Optional: defaults to `<resource name>-<7 hex>`, chosen once
-        per stack.
+        (IP addresses, relay servers, routing rules). Optional: defaults to `<resource name>-<7 hex>` (different per
+        stack), made valid for the type and kept once chosen (renaming the stack renames nothing).
         """
         return pulumi.get(self, "name")
 
@@ -458,8 +458,8 @@ class ThrottlingTemplateArgs:
     @pulumi.getter
     def name(self) -> pulumi.Input[str] | None:
         """A descriptive name for the template. Must be: length 1-200; ASCII 0x20-0x7e; no leading or trailing
-        whitespace; unique case-insensitively. Optional: defaults to `<resource name>-<7 hex>`, chosen once per
-        stack.
+        whitespace; unique case-insensitively. Optional: defaults to `<resource name>-<7 hex>` (different per
+        stack), made valid for the type and kept once chosen (renaming the stack renames nothing).
         """
         return pulumi.get(self, "name")
 
@@ -589,7 +589,8 @@ class RouteArgs:
     def name(self) -> pulumi.Input[str] | None:
         """The route's name. Must be: length 1-180; letters, digits, spaces, `-`, `_` and `.`; no leading or trailing
         whitespace; not an integer; unique case-insensitively across all VirtualMTAs. Optional: defaults to
-        `<resource name>-<7 hex>`, chosen once per stack.
+        `<resource name>-<7 hex>` (different per stack), made valid for the type and kept once chosen (renaming the
+        stack renames nothing).
         """
         return pulumi.get(self, "name")
 

@@ -196,7 +196,7 @@ class ThrottlingTemplateProvider(CrudProvider):
         # claim the live ones (they may be ThrottlingRule resources' about to be deleted): it replaces them.
         live = self.fetch(client, id_, news).get("rules") or []
         rules = args.model_dump(mode="json")["rules"]
-        claim = not ("rules" in olds and olds["rules"] is None)
+        claim = not olds or olds.get("rules") is not None  # `{}` when adopting: take the live rules over
         deletes, updates, additions, assigned = plan_rule_changes(live, rules, claim=claim)
         self.refuse_unknown_programs(client, live, rules)  # before anything destructive is sent
         for rule_id in deletes:  # deletes first: they free domains the others may take

@@ -42,8 +42,8 @@ class RelayServer(MailinfraResource, module="greenarrow", name="RelayServer"):
     name: pulumi.Output[str]
     """A descriptive name for the relay server. Must be: length 1-200; ASCII 0x20-0x7e except comma, pound and at-sign;
     no leading or trailing whitespace; not an integer; unique case-insensitively across all VirtualMTAs (IP
-    addresses, relay servers, routing rules). Optional: defaults to `<resource name>-<7 hex>`, chosen once per
-    stack.
+    addresses, relay servers, routing rules). Optional: defaults to `<resource name>-<7 hex>` (different per stack),
+    made valid for the type and kept once chosen (renaming the stack renames nothing).
     """
     source_ip: pulumi.Output[dict[str, Any]]
     """Local connection parameters towards the destination server."""
@@ -88,7 +88,8 @@ class RelayServer(MailinfraResource, module="greenarrow", name="RelayServer"):
         :param name: A descriptive name for the relay server. Must be: length 1-200; ASCII 0x20-0x7e except comma,
             pound and at-sign; no leading or trailing whitespace; not an integer; unique case-insensitively across
             all VirtualMTAs (IP addresses, relay servers, routing rules). Optional: defaults to `<resource name>-<7
-            hex>`, chosen once per stack.
+            hex>` (different per stack), made valid for the type and kept once chosen (renaming the stack renames
+            nothing).
         :param source_ip: Local connection parameters towards the destination server.
         :param destination: The server this relay delivers to.
         :param throttle_limits: Limits towards the destination server (0 = unlimited). Default:
@@ -109,7 +110,8 @@ class ThrottlingTemplate(MailinfraResource, module="greenarrow", name="Throttlin
 
     name: pulumi.Output[str]
     """A descriptive name for the template. Must be: length 1-200; ASCII 0x20-0x7e; no leading or trailing whitespace;
-    unique case-insensitively. Optional: defaults to `<resource name>-<7 hex>`, chosen once per stack.
+    unique case-insensitively. Optional: defaults to `<resource name>-<7 hex>` (different per stack), made valid for
+    the type and kept once chosen (renaming the stack renames nothing).
     """
     default: pulumi.Output[dict[str, Any]]
     """The limits for domains that no rule lists."""
@@ -146,8 +148,9 @@ class ThrottlingTemplate(MailinfraResource, module="greenarrow", name="Throttlin
         """Create a ThrottlingTemplate: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
 
         :param name: A descriptive name for the template. Must be: length 1-200; ASCII 0x20-0x7e; no leading or
-            trailing whitespace; unique case-insensitively. Optional: defaults to `<resource name>-<7 hex>`, chosen
-            once per stack.
+            trailing whitespace; unique case-insensitively. Optional: defaults to `<resource name>-<7 hex>`
+            (different per stack), made valid for the type and kept once chosen (renaming the stack renames
+            nothing).
         :param default: The limits for domains that no rule lists.
         :param rules: The template's rules, authoritative: rules on the server that are not listed are deleted. Omit
             to manage the rules with `ThrottlingRule` resources instead (never both on one template). Must be:
@@ -229,7 +232,8 @@ class Route(MailinfraResource, module="greenarrow", name="Route"):
     name: pulumi.Output[str]
     """The route's name. Must be: length 1-180; letters, digits, spaces, `-`, `_` and `.`; no leading or trailing
     whitespace; not an integer; unique case-insensitively across all VirtualMTAs. Optional: defaults to `<resource
-    name>-<7 hex>`, chosen once per stack.
+    name>-<7 hex>` (different per stack), made valid for the type and kept once chosen (renaming the stack renames
+    nothing).
     """
     requested_target_daily_volume: pulumi.Output[int]
     """The daily volume the route should be able to send; GreenArrow Cloud provisions IP addresses for it. Must be: >=
@@ -271,7 +275,8 @@ class Route(MailinfraResource, module="greenarrow", name="Route"):
 
         :param name: The route's name. Must be: length 1-180; letters, digits, spaces, `-`, `_` and `.`; no leading
             or trailing whitespace; not an integer; unique case-insensitively across all VirtualMTAs. Optional:
-            defaults to `<resource name>-<7 hex>`, chosen once per stack.
+            defaults to `<resource name>-<7 hex>` (different per stack), made valid for the type and kept once
+            chosen (renaming the stack renames nothing).
         :param requested_target_daily_volume: The daily volume the route should be able to send; GreenArrow Cloud
             provisions IP addresses for it. Must be: >= 1.
         :param overflow_route: The route that takes mail beyond this route's limits, by id or name.
