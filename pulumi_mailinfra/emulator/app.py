@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from .faults import FaultController, FaultMiddleware, admin_router
-from .greenarrow_backend import GreenArrowBackend
-from .greenarrow_http import greenarrow_router
+from .greenarrow.backend import GreenArrowBackend
+from .greenarrow.http import greenarrow_router
 
 
 def create_app(

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from .app import create_app
 from .faults import FaultRule
-from .greenarrow_backend import GreenArrowBackend
+from .greenarrow.backend import GreenArrowBackend
 
 
 class _QuietDrops(logging.Filter):

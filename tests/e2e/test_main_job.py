@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pulumi_mailinfra.devtools import REPO_ROOT
-from pulumi_mailinfra.emulator.greenarrow_backend import GreenArrowBackend
+from pulumi_mailinfra.emulator.greenarrow.backend import GreenArrowBackend
 
 pytestmark = pytest.mark.e2e
 

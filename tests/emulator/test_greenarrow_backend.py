@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pulumi_mailinfra.emulator.greenarrow_backend import (
+from pulumi_mailinfra.emulator.greenarrow.backend import (
     GreenArrowBackend,
     InUse,
     NotFound,

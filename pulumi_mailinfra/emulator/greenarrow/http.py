@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from .greenarrow_backend import GreenArrowBackend, GreenArrowError, NotFound, ValidationFailed
+from .backend import GreenArrowBackend, GreenArrowError, NotFound, ValidationFailed
 
 PREFIX = "/ga/api/v3/eng"
 PAGING = ("page", "page_token")

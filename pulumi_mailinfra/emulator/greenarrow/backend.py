@@ -38,12 +38,11 @@ import json
 import math
 import os
 import re
-import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from ..store import ObjectStore
 
 PER_PAGE = 100
 MAX_RULES = 250
@@ -457,103 +456,11 @@ def _users_text(users: list[dict[str, Any]]) -> str:
 # Backend
 
 
-class GreenArrowBackend:
+class GreenArrowBackend(ObjectStore):
     """Thread-safe GreenArrow state with optional SQLite persistence."""
 
     def __init__(self, state_path: str | os.PathLike[str] | None = None) -> None:
-        self._lock = threading.RLock()
-        self._objects: dict[str, dict[int, dict]] = {kind: {} for kind in KINDS}
-        self._seq: dict[str, int] = dict.fromkeys(SEQUENCES, 0)
-        self._dirty = False
-        self._db: sqlite3.Connection | None = None
-        if state_path is not None:
-            self._db = sqlite3.connect(os.fspath(state_path), check_same_thread=False)
-            self._db.executescript(
-                "CREATE TABLE IF NOT EXISTS objects"
-                " (kind TEXT NOT NULL, id INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, id));"
-                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-            )
-            self._db.commit()
-            self._load()
-
-    # ---- persistence -------------------------------------------------------------------------
-
-    def _load(self) -> None:
-        assert self._db is not None
-        self._objects = {kind: {} for kind in KINDS}
-        self._seq = dict.fromkeys(SEQUENCES, 0)
-        prefix = f"{NAMESPACE}/"
-        rows = self._db.execute(
-            "SELECT kind, id, doc FROM objects WHERE kind LIKE ? ORDER BY id", (prefix + "%",)
-        )
-        for kind, oid, doc in rows:
-            self._objects.setdefault(kind.removeprefix(prefix), {})[oid] = json.loads(doc)
-        for key, value in self._db.execute(
-            "SELECT key, value FROM meta WHERE key LIKE ?", (prefix + "seq/%",)
-        ):
-            self._seq[key.removeprefix(prefix + "seq/")] = int(value)
-
-    @contextmanager
-    def _write(self) -> Iterator[None]:
-        """Hold the lock for a write; commit on success, undo a half-applied write on failure."""
-        with self._lock:
-            self._dirty = False
-            try:
-                yield
-            except BaseException:
-                if self._db is not None and self._dirty:
-                    self._db.rollback()
-                    self._load()
-                raise
-            if self._db is not None and self._dirty:
-                try:
-                    self._db.commit()
-                except BaseException:  # memory must not run ahead of the file
-                    self._db.rollback()
-                    self._load()
-                    raise
-
-    def _put(self, kind: str, doc: dict) -> dict:
-        self._objects[kind][doc["id"]] = doc
-        self._dirty = True
-        if self._db is not None:
-            self._db.execute(
-                "INSERT OR REPLACE INTO objects (kind, id, doc) VALUES (?, ?, ?)",
-                (f"{NAMESPACE}/{kind}", doc["id"], json.dumps(doc)),
-            )
-        return doc
-
-    def _remove(self, kind: str, oid: int) -> None:
-        del self._objects[kind][oid]
-        self._dirty = True
-        if self._db is not None:
-            self._db.execute("DELETE FROM objects WHERE kind = ? AND id = ?", (f"{NAMESPACE}/{kind}", oid))
-
-    def _next_id(self, sequence: str) -> int:
-        self._seq[sequence] += 1
-        self._dirty = True
-        if self._db is not None:
-            self._db.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                (f"{NAMESPACE}/seq/{sequence}", str(self._seq[sequence])),
-            )
-        return self._seq[sequence]
-
-    def reset(self) -> None:
-        """Forget every record and restart all id sequences."""
-        with self._write():
-            self._objects = {kind: {} for kind in KINDS}
-            self._seq = dict.fromkeys(SEQUENCES, 0)
-            self._dirty = True
-            if self._db is not None:
-                self._db.execute("DELETE FROM objects WHERE kind LIKE ?", (f"{NAMESPACE}/%",))
-                self._db.execute("DELETE FROM meta WHERE key LIKE ?", (f"{NAMESPACE}/%",))
-
-    def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+        super().__init__(NAMESPACE, KINDS, SEQUENCES, state_path)
 
     # ---- lookups -----------------------------------------------------------------------------
 
