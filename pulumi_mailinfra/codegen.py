@@ -196,7 +196,7 @@ def secret_fields_by_model(spec: ResourceSpec) -> dict[type[BaseModel], set[str]
     found: dict[type[BaseModel], set[str]] = {}
     for path in spec.secret_paths:
         model: type[BaseModel] | None = spec.model
-        parts = path.split(".")
+        parts = path.replace("[]", "").split(".")
         for index, part in enumerate(parts):
             if model is None:
                 break
@@ -414,7 +414,7 @@ def _md_type(doc: FieldDoc) -> str:
 
 
 def _flatten(model: type[BaseModel], prefix: str, spec: ResourceSpec, top: bool) -> Iterator[FieldDoc]:
-    secrets = set(spec.secret_paths)
+    secrets = set(spec.secret_paths)  # `platforms[].auth_data.bind_password`, as the paths below are built
     for doc in (_resource_fields(spec) if top else field_docs(model)):
         path = f"{prefix}{doc.name}"
         doc.secret = path in secrets

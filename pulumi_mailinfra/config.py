@@ -25,7 +25,7 @@ class ServiceSettings:
 
 
 # service -> (config key prefix, environment variable prefix)
-_SERVICE_KEYS = {"greenarrow": ("greenarrow", "GREENARROW")}
+_SERVICE_KEYS = {"greenarrow": ("greenarrow", "GREENARROW"), "cleanmail": ("cleanmail", "CLEANMAIL")}
 
 
 def _lookup(raw: Mapping[str, Any], key: str, env: str) -> str | None:
@@ -61,5 +61,6 @@ def program_config() -> dict[str, Any]:
     import pulumi
 
     config = pulumi.Config(CONFIG_NAMESPACE)
-    keys = ("greenarrowUrl", "greenarrowUsername", "greenarrowPassword", "timeoutSeconds", "maxAttempts")
+    keys = ("greenarrowUrl", "greenarrowUsername", "greenarrowPassword", "cleanmailUrl", "cleanmailToken",
+            "timeoutSeconds", "maxAttempts")
     return {f"{CONFIG_NAMESPACE}:{k}": config.get(k) for k in keys if config.get(k) is not None}

@@ -7,6 +7,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
@@ -21,6 +22,15 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _TRANSPORT = (httpx.TransportError,)
 _IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
 MAX_RETRY_AFTER_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """A successful answer: the payload as the service's `_unwrap` gives it, the status and headers."""
+
+    data: Any
+    status: int
+    headers: httpx.Headers
 
 
 class _Retryable(Exception):
@@ -119,21 +129,35 @@ class ApiClient:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
-        """Send with retries. Idempotent methods retry on 429, 5xx and transport errors; a POST retries
-        only when the server surely did not apply it (429, connection refused) and otherwise raises
-        AmbiguousWriteError so the caller can look the object up instead of creating a duplicate.
-        `idempotent=False` gives a PUT the same care (e.g. one that appends rules)."""
+        """Send with retries and return the payload. Idempotent methods retry on 429, 5xx and transport
+        errors; a POST retries only when the server surely did not apply it (429, connection refused) and
+        otherwise raises AmbiguousWriteError so the caller can look the object up instead of creating a
+        duplicate. `idempotent=False` gives a PUT the same care (e.g. one that appends rules)."""
+        return self.exchange(method, path, json=json, params=params, idempotent=idempotent, headers=headers).data
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ApiResponse:
+        """`request`, keeping the status and headers (Location of a 201, X-Total-Count of a page)."""
         method = method.upper()
         if idempotent is None:
             idempotent = method in _IDEMPOTENT
 
         attempts = itertools.count(1)
 
-        def attempt() -> Any:
+        def attempt() -> ApiResponse:
             number, started = next(attempts), time.monotonic()
             try:
-                response = self._http.request(method, path, json=json, params=params)
+                response = self._http.request(method, path, json=json, params=params, headers=headers)
             except _NOT_SENT as exc:
                 log_request(self.service, method, path, type(exc).__name__, time.monotonic() - started, number)
                 raise _Retryable(exc) from exc
@@ -151,7 +175,7 @@ class ApiClient:
                 if status == 429 or idempotent:
                     raise _Retryable(error, _parse_retry_after(response.headers.get("Retry-After")))
                 raise errors.AmbiguousWriteError(str(error)) from error
-            return self._unwrap(response, method, path)
+            return ApiResponse(self._unwrap(response, method, path), status, response.headers)
 
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(_Retryable),
@@ -180,6 +204,15 @@ class ApiClient:
 
     def path(self, relative: str) -> str:
         return f"{self.api_prefix}{relative}"
+
+    def create(self, relative: str, body: Any, headers: Mapping[str, str] | None = None) -> Any:
+        """POST to a collection and return the created object: the answer's body, or, for a `201 Created`
+        that only names the object in `Location`, what a GET of that location returns."""
+        answer = self.exchange("POST", self.path(relative), json=body, headers=headers)
+        location = answer.headers.get("Location")
+        if answer.data in (None, {}, "") and location:
+            return self.get(httpx.URL(location).path if "://" in location else location)
+        return answer.data
 
     def list_all(self, relative: str, items_key: str, **params: Any) -> Iterator[dict[str, Any]]:
         return iterate_pages(lambda q: self.get(self.path(relative), **q), items_key, params)

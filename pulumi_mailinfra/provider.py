@@ -43,6 +43,7 @@ from .diagnostics import install_engine_logging
 from .http import ApiClient
 from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile, to_wire
 from .validation import failures
+from .wire import from_api
 
 # Inputs that steer the provider and are never sent to the API. The autoname candidate is the program's
 # `<logical name>-<7 hex>` for a resource given no name; `check` turns it into the name once. (Not a `__`
@@ -64,7 +65,7 @@ class ResourceSpec:
     service: str  # key into CLIENT_FACTORIES; also the package the resource lives in
     model: type[BaseModel]  # input model: every documented attribute and constraint
     collection: str  # e.g. "/relay_servers"; may use {input} placeholders
-    wrapper: str  # the JSON key around one object: "relay_server"
+    wrapper: str | None  # the JSON key around one object ("relay_server"), None for a bare object
     items_key: str  # the JSON key of a list page: "relay_servers"
     replace_on: frozenset[str] = frozenset()  # inputs whose change forces replacement
     secret_paths: tuple[str, ...] = ()  # dotted input paths that are secret
@@ -73,6 +74,12 @@ class ResourceSpec:
     name_field: str | None = "name"  # unique name: adopt and post-failure look-up key; autonamed if omitted
     # Replace by deleting first (also for `pulumi up --replace`): the replacement keeps a unique identity.
     delete_before_replace: bool = True
+    # "PUT": the whole object on update. "PATCH": only the fields that changed (the API keeps the others).
+    update_method: str = "PUT"
+    # A record whose field of this name is set is soft-deleted: it counts as gone (refresh drops it).
+    deleted_field: str | None = None
+    # Inputs sent as request headers on create, update and delete (not in the body): input -> header.
+    header_inputs: tuple[tuple[str, str], ...] = ()
     input_keys: tuple[str, ...] = field(init=False)
     computed: tuple[str, ...] = field(init=False)
 
@@ -151,16 +158,20 @@ _ADOPTED_LOCK = threading.Lock()
 CLIENT_FACTORIES: dict[str, Callable[[Mapping[str, Any]], ApiClient]] = {}
 
 
+def values_at(node: Any, path: str) -> list[Any]:
+    """The values at a dotted path whose `name[]` parts step into every item of a list."""
+    nodes = [node]
+    for part in path.split("."):
+        key, is_list = part.removesuffix("[]"), part.endswith("[]")
+        nodes = [n.get(key) for n in nodes if isinstance(n, Mapping)]
+        if is_list:
+            nodes = [item for n in nodes if isinstance(n, list) for item in n]
+    return [n for n in nodes if n is not None]
+
+
 def _secret_values(spec: ResourceSpec, *bags: Mapping[str, Any] | None) -> list[str]:
-    found = []
-    for bag in bags:
-        for path in spec.secret_paths:
-            node: Any = bag or {}
-            for part in path.split("."):
-                node = node.get(part) if isinstance(node, Mapping) else None
-            if isinstance(node, str) and node:
-                found.append(node)
-    return found
+    return [value for bag in bags for path in spec.secret_paths for value in values_at(bag or {}, path)
+            if isinstance(value, str) and value]
 
 
 def redacting(method: F) -> F:
@@ -210,11 +221,24 @@ class CrudProvider(ResourceProvider):
         return f"{self.collection_path(inputs)}/{id_}"
 
     def unwrap(self, data: Any) -> dict[str, Any]:
-        if isinstance(data, Mapping) and isinstance(data.get(self.spec.wrapper), Mapping):
-            return dict(data[self.spec.wrapper])
-        if isinstance(data, Mapping) and "id" in data:
-            return dict(data)  # tolerate a service that drops the wrapper key
-        raise errors.MailinfraError(f"unexpected {self.spec.title} response shape: {sorted(data or {})}")
+        """One object from an answer, its fields under their Python names."""
+        wrapper = self.spec.wrapper
+        if wrapper and isinstance(data, Mapping) and isinstance(data.get(wrapper), Mapping):
+            data = data[wrapper]
+        elif not (isinstance(data, Mapping) and "id" in data):  # tolerate a service that drops the wrapper
+            shape = sorted(data) if isinstance(data, Mapping) else type(data).__name__
+            raise errors.MailinfraError(f"unexpected {self.spec.title} response shape: {shape}")
+        record = from_api(self.spec.model, data)
+        return from_api(self.spec.outputs_model, record) if self.spec.outputs_model else record
+
+    def headers(self, inputs: Mapping[str, Any]) -> dict[str, str]:
+        """The request headers some inputs stand for (`ignore_mx` -> `X-Ignore-MX: true`)."""
+        found = {header: canonical(inputs.get(name)) for name, header in self.spec.header_inputs}
+        return {header: str(value).lower() if isinstance(value, bool) else str(value)
+                for header, value in found.items() if value not in (None, False)}
+
+    def is_gone(self, record: Mapping[str, Any]) -> bool:
+        return bool(self.spec.deleted_field and record.get(self.spec.deleted_field))
 
     @staticmethod
     def inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -234,8 +258,8 @@ class CrudProvider(ResourceProvider):
 
     # ----- hooks a resource may override ----------------------------------------------------------
     def payload(self, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        body = args.model_dump(mode="json", exclude=set(self.spec.not_sent))
-        return {self.spec.wrapper: body}
+        body = args.model_dump(mode="json", by_alias=True, exclude=set(self.spec.not_sent))
+        return {self.spec.wrapper: body} if self.spec.wrapper else body
 
     def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
         """Full outputs: the desired inputs as the API now has them, plus computed fields."""
@@ -260,13 +284,28 @@ class CrudProvider(ResourceProvider):
         return None if found is None else self.fetch(client, str(found["id"]), inputs)
 
     def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
-        return self.unwrap(client.request("POST", client.path(self.collection_path(inputs)), json=body))
+        return self.unwrap(client.create(self.collection_path(inputs), body, headers=self.headers(inputs)))
 
     def send_update(
         self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
     ) -> dict[str, Any]:
         path = client.path(self.object_path(news, id_))
-        return self.unwrap(client.request("PUT", path, json=self.payload(args, news)))
+        body = self.payload(args, news)
+        if self.spec.update_method == "PATCH":
+            changed = self.changed_fields(body, olds)
+            if changed:  # PATCH answers 204: read the object back for the full outputs
+                client.request("PATCH", path, json=changed, headers=self.headers(news))
+            return self.fetch(client, id_, news)
+        return self.unwrap(client.request("PUT", path, json=body, headers=self.headers(news)))
+
+    def changed_fields(self, body: Mapping[str, Any], olds: Mapping[str, Any]) -> dict[str, Any]:
+        """The top-level fields of `body` that differ from the recorded state (all of them when the state
+        does not validate, e.g. when adopting an object): what a PATCH sends."""
+        try:
+            before = self.payload(self.spec.model.model_validate(normalized(self.spec.model, self.desired(olds))), olds)
+        except PydanticValidationError:
+            return dict(body)
+        return {k: v for k, v in body.items() if canonical(v) != canonical(before.get(k))}
 
     # ----- the ResourceProvider protocol ----------------------------------------------------------
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
@@ -316,9 +355,10 @@ class CrudProvider(ResourceProvider):
         never quoted."""
         value = _value_at(inputs, path)
         bare_path = re.sub(r"\[\d+\]", "", path)
+        secrets = [secret.replace("[]", "") for secret in self.spec.secret_paths]
         if value is None or is_unknown(value) or isinstance(value, (Mapping, list)):
             shown = ""
-        elif any(bare_path == secret or bare_path.startswith(f"{secret}.") for secret in self.spec.secret_paths):
+        elif any(bare_path == secret or bare_path.startswith(f"{secret}.") for secret in secrets):
             shown = " (got a secret value)"
         else:
             text = json.dumps(canonical(value))
@@ -398,6 +438,8 @@ class CrudProvider(ResourceProvider):
             record = self.fetch(self.client(), id_, inputs)
         except errors.NotFoundError:
             return ReadResult(None, {})  # gone out of band: refresh drops it, the next up recreates it
+        if self.is_gone(record):  # soft-deleted counts as gone too
+            return ReadResult(None, {})
         return ReadResult(id_, self.outputs(inputs, record))
 
     @redacting
@@ -416,8 +458,9 @@ class CrudProvider(ResourceProvider):
     @redacting
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         client = self.client()
+        inputs = self.inputs_of(props)
         try:
-            client.request("DELETE", client.path(self.object_path(self.inputs_of(props), id_)))
+            client.request("DELETE", client.path(self.object_path(inputs, id_)), headers=self.headers(inputs))
         except errors.NotFoundError:
             return  # already gone: deleting it succeeded
 

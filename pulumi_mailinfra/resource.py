@@ -70,17 +70,28 @@ def _mark_secret(props: dict[str, Any], path: str) -> None:
     the outputs of the same path, so the value is encrypted in state and masked in previews even
     when the user passed a plain string."""
     head, _, rest = path.partition(".")
-    value = props.get(head)
+    key, each = head.removesuffix("[]"), head.endswith("[]")  # `platforms[].auth_data`: every item
+    value = props.get(key)
     if value is None:
         return
     if not rest:
-        props[head] = pulumi.Output.secret(value)
-    elif isinstance(value, Mapping):
+        props[key] = pulumi.Output.secret(value)
+    elif each and isinstance(value, list):
+        items = []
+        for item in value:
+            inner = dict(item) if isinstance(item, Mapping) else item
+            if isinstance(inner, dict):
+                _mark_secret(inner, rest)
+            else:  # an item not known yet: hide all of it
+                inner = pulumi.Output.secret(item)
+            items.append(inner)
+        props[key] = items
+    elif isinstance(value, Mapping) and not each:
         inner = dict(value)
         _mark_secret(inner, rest)
-        props[head] = inner
+        props[key] = inner
     else:  # an Output or other input whose shape is not known yet: hide all of it
-        props[head] = pulumi.Output.secret(value)
+        props[key] = pulumi.Output.secret(value)
 
 
 def plain(value: Any) -> Any:

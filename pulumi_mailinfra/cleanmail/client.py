@@ -1,0 +1,92 @@
+"""Cleanmail API v3 client: Bearer token, plain JSON bodies (no envelope), `201 Created` with `Location`,
+`204 No Content` answers, `offset` / `pageSize` pagination with the total in `X-Total-Count`, string ids
+(`Eygdk`), errors as a JSON body whose messages are quoted."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from ..config import ServiceSettings, resolve_settings
+from ..errors import ConfigurationError
+from ..http import ApiClient, _json_or_none, cached_client
+
+PAGE_SIZE = 100
+
+
+class BearerAuth(httpx.Auth):
+    def __init__(self, token: str) -> None:
+        self._header = f"Bearer {token}"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._header
+        yield request
+
+
+def error_messages(body: Any, fallback: str) -> list[str]:
+    """The API's own words from an error body, whatever its shape (`message`, `errors`, `detail`...)."""
+    if isinstance(body, str) and body:
+        return [body]
+    if not isinstance(body, Mapping):
+        return [fallback]
+    found: list[str] = []
+    for key in ("message", "error", "detail", "title"):
+        if isinstance(body.get(key), str) and body[key]:
+            found.append(body[key])
+    errors = body.get("errors")
+    if isinstance(errors, Mapping):
+        found += [f"{field}: {message}" for field, message in errors.items()]
+    elif isinstance(errors, list):
+        found += [str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in errors]
+    return list(dict.fromkeys(found)) or [fallback]
+
+
+class CleanmailClient(ApiClient):
+    service = "cleanmail"
+    api_prefix = ""  # the configured URL is the API's base (e.g. https://cleanmail.example.com/api/v3)
+
+    def _auth(self) -> httpx.Auth | None:
+        if not self.settings.token:
+            raise ConfigurationError("Cleanmail needs a token: mailinfra:cleanmailToken (or CLEANMAIL_TOKEN)")
+        return BearerAuth(self.settings.token)
+
+    def _unwrap(self, response: httpx.Response, method: str, path: str) -> Any:
+        body = _json_or_none(response)
+        if response.is_success:
+            return body if body is not None else {}
+        messages = error_messages(body, response.text[:500] or response.reason_phrase)
+        code = body.get("code") if isinstance(body, Mapping) and isinstance(body.get("code"), str) else None
+        raise self._error(response.status_code, code, messages, method, path)
+
+    def list_all(self, relative: str, items_key: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a list endpoint: `offset` / `pageSize` pages until `X-Total-Count` is reached (or a
+        short page, for a server that omits the header). A page is a JSON array, or an object holding it
+        under `items_key`."""
+        offset = 0
+        while True:
+            answer = self.exchange("GET", self.path(relative), params={**params, "offset": offset,
+                                                                        "pageSize": PAGE_SIZE})
+            data = answer.data
+            items = data if isinstance(data, list) else (data or {}).get(items_key) or []
+            yield from items
+            offset += len(items)
+            total = answer.headers.get("X-Total-Count")
+            done = offset >= int(total) if total and total.isdigit() else len(items) < PAGE_SIZE
+            if done or not items:
+                return
+
+    def find_by_name(self, relative: str, items_key: str, name: str) -> dict[str, Any] | None:
+        """Names are exact-match filters on the server (`?name=...`, one filter allowed); compared again
+        case-insensitively here, for a server that ignores the filter."""
+        wanted = name.casefold()
+        for item in self.list_all(relative, items_key, name=name):
+            if str(item.get("name", "")).casefold() == wanted:
+                return item
+        return None
+
+
+def cleanmail_client(raw_config: dict[str, Any] | None = None) -> CleanmailClient:
+    settings: ServiceSettings = resolve_settings("cleanmail", raw_config)
+    return cached_client(CleanmailClient, settings)  # type: ignore[return-value]
