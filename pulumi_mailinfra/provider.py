@@ -80,6 +80,9 @@ class ResourceSpec:
     deleted_field: str | None = None
     # Inputs sent as request headers on create, update and delete (not in the body): input -> header.
     header_inputs: tuple[tuple[str, str], ...] = ()
+    # Where one object lives when not under `collection` (Cleanmail policies: POST /domains/{d}/policies,
+    # then GET / PATCH / DELETE /policies/{id}).
+    object_collection: str | None = None
     input_keys: tuple[str, ...] = field(init=False)
     computed: tuple[str, ...] = field(init=False)
 
@@ -169,6 +172,24 @@ def values_at(node: Any, path: str) -> list[Any]:
     return [n for n in nodes if n is not None]
 
 
+def _keep_unanswered(outs: Any, desired: Any, path: str) -> None:
+    """A secret the API does not answer (null: write-only) keeps the value given; compared it would show as
+    drift on every refresh. A secret the API does answer is compared like any value."""
+    head, _, rest = path.partition(".")
+    key, each = head.removesuffix("[]"), head.endswith("[]")
+    if not isinstance(outs, dict) or not isinstance(desired, Mapping):
+        return
+    if not rest:
+        if outs.get(key) is None and desired.get(key) is not None:
+            outs[key] = desired[key]
+        return
+    if each:
+        for out_item, desired_item in zip(outs.get(key) or [], desired.get(key) or [], strict=False):
+            _keep_unanswered(out_item, desired_item, rest)
+    else:
+        _keep_unanswered(outs.get(key), desired.get(key), rest)
+
+
 def _secret_values(spec: ResourceSpec, *bags: Mapping[str, Any] | None) -> list[str]:
     return [value for bag in bags for path in spec.secret_paths for value in values_at(bag or {}, path)
             if isinstance(value, str) and value]
@@ -218,6 +239,8 @@ class CrudProvider(ResourceProvider):
         return self.spec.collection.format(**{k: canonical(v) for k, v in inputs.items()})
 
     def object_path(self, inputs: Mapping[str, Any], id_: str) -> str:
+        if self.spec.object_collection:
+            return f"{self.spec.object_collection.format(**{k: canonical(v) for k, v in inputs.items()})}/{id_}"
         return f"{self.collection_path(inputs)}/{id_}"
 
     def unwrap(self, data: Any) -> dict[str, Any]:
@@ -270,6 +293,8 @@ class CrudProvider(ResourceProvider):
                 outs[key] = reconcile(outs.get(key), record[key]) if key in outs else canonical(record[key])
         for key in self.spec.computed:
             outs[key] = canonical(record.get(key))
+        for path in self.spec.secret_paths:
+            _keep_unanswered(outs, desired, path)
         return outs
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,11 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
+from pulumi_mailinfra.cleanmail.client import CleanmailClient
 from pulumi_mailinfra.config import ServiceSettings
 from pulumi_mailinfra.emulator import EmulatorServer
 from pulumi_mailinfra.greenarrow.client import GreenArrowClient
 
 GA_USER, GA_PASSWORD = "admin", "emulator-admin-pw"
+CM_TOKEN = "cm-token-Kq93vX"  # must never appear in state or output
 
 
 class Emulator:
@@ -46,10 +48,17 @@ class Emulator:
     def names(self, collection: str, key: str) -> list[str]:
         return sorted(item["name"] for item in self.client().list_all(collection, key))
 
+    @property
+    def cleanmail_url(self) -> str:
+        return f"{self.url}/cleanmail"
+
+    def cleanmail(self) -> CleanmailClient:
+        return CleanmailClient(ServiceSettings(url=self.cleanmail_url, token=CM_TOKEN))
+
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    server = EmulatorServer(ga_username=GA_USER, ga_password=GA_PASSWORD).start()
+    server = EmulatorServer(ga_username=GA_USER, ga_password=GA_PASSWORD, cleanmail_tokens=(CM_TOKEN,)).start()
     try:
         yield Emulator(server)
     finally:
@@ -93,6 +102,8 @@ def make_stack(pulumi_env: dict[str, str], emulator: Emulator, tmp_path: Path) -
         stack.set_config("mailinfra:greenarrowUsername", auto.ConfigValue(GA_USER))
         stack.set_config("mailinfra:greenarrowPassword", auto.ConfigValue(GA_PASSWORD, secret=True))
         stack.set_config("mailinfra:maxAttempts", auto.ConfigValue("8"))
+        stack.set_config("mailinfra:cleanmailUrl", auto.ConfigValue(f"{url or emulator.url}/cleanmail"))
+        stack.set_config("mailinfra:cleanmailToken", auto.ConfigValue(CM_TOKEN, secret=True))
         for key, value in (config or {}).items():
             stack.set_config(key, auto.ConfigValue(value))
         created.append(stack)

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from .cleanmail import CleanmailBackend, cleanmail_router
 from .faults import FaultController, FaultMiddleware, admin_router
 from .greenarrow.backend import GreenArrowBackend
 from .greenarrow.http import greenarrow_router
@@ -18,6 +19,7 @@ def create_app(
     state_path: str | os.PathLike[str] | None = None,
     ga_username: str = "admin",
     ga_password: str = "admin",
+    cleanmail_tokens: Iterable[str] = ("cleanmail-token",),
     latency_ms: float = 0,
     faults: Iterable[Mapping[str, Any]] = (),
 ) -> FastAPI:
@@ -25,18 +27,23 @@ def create_app(
 
     ``state_path``: SQLite file to persist state in (``None``: in memory). ``latency_ms``: fixed
     delay before every API request. ``faults``: initial fault rules (see :mod:`.faults`).
-    The GreenArrow backend is ``app.state.greenarrow``, the fault controller ``app.state.faults``.
+    The backends are ``app.state.greenarrow`` and ``app.state.cleanmail`` (one SQLite file, rows namespaced
+    per service), the fault controller ``app.state.faults``. GreenArrow is served at ``/ga/api/v3/eng``,
+    Cleanmail at ``/cleanmail`` (Bearer ``cleanmail_tokens``).
     """
     greenarrow = GreenArrowBackend(state_path)
+    cleanmail = CleanmailBackend(state_path)
     controller = FaultController(latency_ms=latency_ms)
     for rule in faults:
         controller.add(rule)
 
     app = FastAPI(title="mailinfra emulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.greenarrow = greenarrow
+    app.state.cleanmail = cleanmail
     app.state.faults = controller
     # Each service is a router with its own authentication dependency; add Cleanmail / Elemta here.
     app.include_router(greenarrow_router(greenarrow, username=ga_username, password=ga_password))
-    app.include_router(admin_router(controller, resets={"greenarrow": greenarrow.reset}))
+    app.include_router(cleanmail_router(cleanmail, tokens=tuple(cleanmail_tokens)))
+    app.include_router(admin_router(controller, resets={"greenarrow": greenarrow.reset, "cleanmail": cleanmail.reset}))
     app.add_middleware(FaultMiddleware, controller=controller)
     return app

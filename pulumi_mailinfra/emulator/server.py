@@ -18,6 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from .app import create_app
+from .cleanmail import CleanmailBackend
 from .faults import FaultRule
 from .greenarrow.backend import GreenArrowBackend
 
@@ -63,6 +64,10 @@ class EmulatorServer:
     @property
     def greenarrow(self) -> GreenArrowBackend:
         return self.app.state.greenarrow
+
+    @property
+    def cleanmail(self) -> CleanmailBackend:
+        return self.app.state.cleanmail
 
     @property
     def running(self) -> bool:
@@ -138,6 +143,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--state", metavar="FILE", help="SQLite file keeping the state across restarts")
     parser.add_argument("--ga-username", default="admin", help="GreenArrow HTTP Basic username")
     parser.add_argument("--ga-password", default="admin", help="GreenArrow HTTP Basic password")
+    parser.add_argument("--cleanmail-token", action="append", default=None, metavar="TOKEN",
+                        help="a Bearer token the Cleanmail API accepts (repeatable; default: cleanmail-token)")
     parser.add_argument("--latency-ms", type=float, default=0, help="fixed delay before every API request")
     parser.add_argument(
         "--fault",
@@ -163,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_level=args.log_level,
         ga_username=args.ga_username,
         ga_password=args.ga_password,
+        cleanmail_tokens=tuple(args.cleanmail_token or ("cleanmail-token",)),
         latency_ms=args.latency_ms,
         faults=args.fault,
     )

@@ -38,8 +38,9 @@ class SourceIpArgsDict(TypedDict):
     dotted-decimal notation.
     """
     hostname: pulumi.Input[str]
-    """The hostname used in the HELO/EHLO command of outgoing SMTP connections (the reverse DNS name of the IP address
-    used to connect to the relay server). Must be: length 1-200; starts and ends with a letter or number.
+    """The hostname used in the HELO/EHLO command of outgoing SMTP connections (the reverse DNS name of the IP
+    address used to connect to the relay server). Must be: length 1-200; starts and ends with a letter or
+    number.
     """
 
 
@@ -54,8 +55,8 @@ class SourceIpArgs:
     @property
     @pulumi.getter
     def ip(self) -> pulumi.Input[str]:
-        """The outgoing IP address to use when connecting to the destination server. Must be: a valid IPv4 address in
-        dotted-decimal notation.
+        """The outgoing IP address to use when connecting to the destination server. Must be: a valid IPv4
+        address in dotted-decimal notation.
         """
         return pulumi.get(self, "ip")
 
@@ -66,9 +67,9 @@ class SourceIpArgs:
     @property
     @pulumi.getter
     def hostname(self) -> pulumi.Input[str]:
-        """The hostname used in the HELO/EHLO command of outgoing SMTP connections (the reverse DNS name of the IP
-        address used to connect to the relay server). Must be: length 1-200; starts and ends with a letter or
-        number.
+        """The hostname used in the HELO/EHLO command of outgoing SMTP connections (the reverse DNS name of the
+        IP address used to connect to the relay server). Must be: length 1-200; starts and ends with a letter
+        or number.
         """
         return pulumi.get(self, "hostname")
 
@@ -89,8 +90,8 @@ class DestinationArgsDict(TypedDict):
     username: NotRequired[pulumi.Input[str | None]]
     """Username for authentication on the destination server; null: no authentication. Must be: length <= 200."""
     password: NotRequired[pulumi.Input[str | None]]
-    """Password for authentication on the destination server; null: no authentication. Must be: length <= 200. Secret:
-    always stored encrypted and masked in previews, even when given as plain text.
+    """Password for authentication on the destination server; null: no authentication. Must be: length <= 200.
+    Secret: always stored encrypted and masked in previews, even when given as plain text.
     """
 
 
@@ -116,8 +117,8 @@ class DestinationArgs:
     @property
     @pulumi.getter
     def hostname(self) -> pulumi.Input[str]:
-        """Hostname or IP address of the destination server. Must be: length 1-200; starts and ends with a letter or
-        number.
+        """Hostname or IP address of the destination server. Must be: length 1-200; starts and ends with a letter
+        or number.
         """
         return pulumi.get(self, "hostname")
 
@@ -138,7 +139,9 @@ class DestinationArgs:
     @property
     @pulumi.getter
     def username(self) -> pulumi.Input[str | None] | None:
-        """Username for authentication on the destination server; null: no authentication. Must be: length <= 200."""
+        """Username for authentication on the destination server; null: no authentication. Must be: length <=
+        200.
+        """
         return pulumi.get(self, "username")
 
     @username.setter
@@ -148,8 +151,8 @@ class DestinationArgs:
     @property
     @pulumi.getter
     def password(self) -> pulumi.Input[str | None] | None:
-        """Password for authentication on the destination server; null: no authentication. Must be: length <= 200.
-        Secret: always stored encrypted and masked in previews, even when given as plain text.
+        """Password for authentication on the destination server; null: no authentication. Must be: length <=
+        200. Secret: always stored encrypted and masked in previews, even when given as plain text.
         """
         return pulumi.get(self, "password")
 
@@ -190,7 +193,9 @@ class ThrottleLimitsArgs:
     @property
     @pulumi.getter
     def max_messages_per_hour(self) -> pulumi.Input[int]:
-        """The maximum number of messages per hour allowed to the destination server; 0 is unlimited. Must be: >= 0."""
+        """The maximum number of messages per hour allowed to the destination server; 0 is unlimited. Must be: >=
+        0.
+        """
         return pulumi.get(self, "max_messages_per_hour")
 
     @max_messages_per_hour.setter
@@ -232,7 +237,9 @@ class ReferenceArgs:
     @property
     @pulumi.getter
     def name(self) -> pulumi.Input[str | None] | None:
-        """The case-insensitive name of the object referred to; ignored when `id` is given. Must be: length 1-200."""
+        """The case-insensitive name of the object referred to; ignored when `id` is given. Must be: length
+        1-200.
+        """
         return pulumi.get(self, "name")
 
     @name.setter
@@ -265,10 +272,11 @@ class RelayServerArgs:
     @property
     @pulumi.getter
     def name(self) -> pulumi.Input[str] | None:
-        """A descriptive name for the relay server. Must be: length 1-200; ASCII 0x20-0x7e except comma, pound and at-
-        sign; no leading or trailing whitespace; not an integer; unique case-insensitively across all VirtualMTAs
-        (IP addresses, relay servers, routing rules). Optional: defaults to `<resource name>-<7 hex>` (different per
-        stack), made valid for the type and kept once chosen (renaming the stack renames nothing).
+        """A descriptive name for the relay server. Must be: length 1-200; ASCII 0x20-0x7e except comma, pound
+        and at-sign; no leading or trailing whitespace; not an integer; unique case-insensitively across all
+        VirtualMTAs (IP addresses, relay servers, routing rules). Optional: defaults to `<resource name>-<7
+        hex>` (different per stack), made valid for the type and kept once chosen (renaming the stack renames
+        nothing).
         """
         return pulumi.get(self, "name")
 
@@ -311,8 +319,8 @@ class RelayServerArgs:
     @property
     @pulumi.getter
     def redirect(self) -> pulumi.Input[ReferenceArgs | ReferenceArgsDict | None] | None:
-        """Send delivery intended for this relay server through another VirtualMTA instead (an IP address, relay server
-        or routing rule), by id or name.
+        """Send delivery intended for this relay server through another VirtualMTA instead (an IP address, relay
+        server or routing rule), by id or name.
         """
         return pulumi.get(self, "redirect")
 
@@ -353,7 +361,9 @@ class TemplateDefaultArgs:
     @property
     @pulumi.getter
     def max_messages_per_hour(self) -> pulumi.Input[int]:
-        """The maximum number of messages per hour allowed to the destination server; 0 is unlimited. Must be: >= 0."""
+        """The maximum number of messages per hour allowed to the destination server; 0 is unlimited. Must be: >=
+        0.
+        """
         return pulumi.get(self, "max_messages_per_hour")
 
     @max_messages_per_hour.setter
@@ -480,8 +490,9 @@ class ThrottlingTemplateArgs:
     @property
     @pulumi.getter
     def rules(self) -> pulumi.Input[Sequence[pulumi.Input[TemplateRuleArgs | TemplateRuleArgsDict]] | None] | None:
-        """The template's rules, authoritative: rules on the server that are not listed are deleted. Omit to manage the
-        rules with `ThrottlingRule` resources instead (never both on one template). Must be: length <= 250.
+        """The template's rules, authoritative: rules on the server that are not listed are deleted. Omit to
+        manage the rules with `ThrottlingRule` resources instead (never both on one template). Must be: length
+        <= 250.
         """
         return pulumi.get(self, "rules")
 
@@ -557,8 +568,8 @@ class ThrottlingRuleArgs:
     @property
     @pulumi.getter
     def template_id(self) -> pulumi.Input[int | str]:
-        """The id of the template the rule belongs to. Must be: >= 1; an integer id; another resource's `id` output
-        works. Changing it replaces the resource.
+        """The id of the template the rule belongs to. Must be: >= 1; an integer id; another resource's `id`
+        output works. Changing it replaces the resource.
         """
         return pulumi.get(self, "template_id")
 
@@ -587,10 +598,10 @@ class RouteArgs:
     @property
     @pulumi.getter
     def name(self) -> pulumi.Input[str] | None:
-        """The route's name. Must be: length 1-180; letters, digits, spaces, `-`, `_` and `.`; no leading or trailing
-        whitespace; not an integer; unique case-insensitively across all VirtualMTAs. Optional: defaults to
-        `<resource name>-<7 hex>` (different per stack), made valid for the type and kept once chosen (renaming the
-        stack renames nothing).
+        """The route's name. Must be: length 1-180; letters, digits, spaces, `-`, `_` and `.`; no leading or
+        trailing whitespace; not an integer; unique case-insensitively across all VirtualMTAs. Optional:
+        defaults to `<resource name>-<7 hex>` (different per stack), made valid for the type and kept once
+        chosen (renaming the stack renames nothing).
         """
         return pulumi.get(self, "name")
 
@@ -601,8 +612,8 @@ class RouteArgs:
     @property
     @pulumi.getter
     def requested_target_daily_volume(self) -> pulumi.Input[int]:
-        """The daily volume the route should be able to send; GreenArrow Cloud provisions IP addresses for it. Must be:
-        >= 1.
+        """The daily volume the route should be able to send; GreenArrow Cloud provisions IP addresses for it.
+        Must be: >= 1.
         """
         return pulumi.get(self, "requested_target_daily_volume")
 

@@ -35,15 +35,15 @@ __all__ = ["RelayServer", "Route", "ThrottlingRule", "ThrottlingTemplate"]
 
 
 class RelayServer(MailinfraResource, module="greenarrow", name="RelayServer"):
-    """A GreenArrow VirtualMTA that relays mail to another SMTP server. `destination.password` is always stored as a
-    secret, even when given as a plain string. Reference: docs/reference/greenarrow/RelayServer.md.
+    """A GreenArrow VirtualMTA that relays mail to another SMTP server. `destination.password` is always stored
+    as a secret, even when given as a plain string. Reference: docs/reference/greenarrow/RelayServer.md.
     """
 
     name: pulumi.Output[str]
-    """A descriptive name for the relay server. Must be: length 1-200; ASCII 0x20-0x7e except comma, pound and at-sign;
-    no leading or trailing whitespace; not an integer; unique case-insensitively across all VirtualMTAs (IP
-    addresses, relay servers, routing rules). Optional: defaults to `<resource name>-<7 hex>` (different per stack),
-    made valid for the type and kept once chosen (renaming the stack renames nothing).
+    """A descriptive name for the relay server. Must be: length 1-200; ASCII 0x20-0x7e except comma, pound and
+    at-sign; no leading or trailing whitespace; not an integer; unique case-insensitively across all
+    VirtualMTAs (IP addresses, relay servers, routing rules). Optional: defaults to `<resource name>-<7 hex>`
+    (different per stack), made valid for the type and kept once chosen (renaming the stack renames nothing).
     """
     source_ip: pulumi.Output[dict[str, Any]]
     """Local connection parameters towards the destination server."""
@@ -54,8 +54,8 @@ class RelayServer(MailinfraResource, module="greenarrow", name="RelayServer"):
     "max_messages_per_hour": 0}`.
     """
     redirect: pulumi.Output[Optional[dict[str, Any]]]
-    """Send delivery intended for this relay server through another VirtualMTA instead (an IP address, relay server or
-    routing rule), by id or name.
+    """Send delivery intended for this relay server through another VirtualMTA instead (an IP address, relay
+    server or routing rule), by id or name.
     """
 
     @overload
@@ -103,21 +103,21 @@ class RelayServer(MailinfraResource, module="greenarrow", name="RelayServer"):
 
 
 class ThrottlingTemplate(MailinfraResource, module="greenarrow", name="ThrottlingTemplate"):
-    """A named group of throttling rules, used by IP addresses as their default rules. Give `rules` to manage them here
-    (authoritative; rule ids stay stable across edits and reorders), or omit it and manage them with
+    """A named group of throttling rules, used by IP addresses as their default rules. Give `rules` to manage
+    them here (authoritative; rule ids stay stable across edits and reorders), or omit it and manage them with
     `ThrottlingRule` resources. Reference: docs/reference/greenarrow/ThrottlingTemplate.md.
     """
 
     name: pulumi.Output[str]
-    """A descriptive name for the template. Must be: length 1-200; ASCII 0x20-0x7e; no leading or trailing whitespace;
-    unique case-insensitively. Optional: defaults to `<resource name>-<7 hex>` (different per stack), made valid for
-    the type and kept once chosen (renaming the stack renames nothing).
+    """A descriptive name for the template. Must be: length 1-200; ASCII 0x20-0x7e; no leading or trailing
+    whitespace; unique case-insensitively. Optional: defaults to `<resource name>-<7 hex>` (different per
+    stack), made valid for the type and kept once chosen (renaming the stack renames nothing).
     """
     default: pulumi.Output[dict[str, Any]]
     """The limits for domains that no rule lists."""
     rules: pulumi.Output[Optional[list[dict[str, Any]]]]
-    """The template's rules, authoritative: rules on the server that are not listed are deleted. Omit to manage the
-    rules with `ThrottlingRule` resources instead (never both on one template). Must be: length <= 250.
+    """The template's rules, authoritative: rules on the server that are not listed are deleted. Omit to manage
+    the rules with `ThrottlingRule` resources instead (never both on one template). Must be: length <= 250.
     """
     rule_ids: pulumi.Output[list[int]]
     """The API id of each rule, in `rules` order (empty without `rules`)."""
@@ -177,8 +177,8 @@ class ThrottlingRule(MailinfraResource, module="greenarrow", name="ThrottlingRul
     throttle_program: pulumi.Output[Optional[dict[str, Any]]]
     """A throttle program (e.g. `{"name": "Automatic Backoff"}`) by id or name."""
     template_id: pulumi.Output[int | str]
-    """The id of the template the rule belongs to. Must be: >= 1; an integer id; another resource's `id` output works.
-    Changing it replaces the resource.
+    """The id of the template the rule belongs to. Must be: >= 1; an integer id; another resource's `id` output
+    works. Changing it replaces the resource.
     """
 
     @overload
@@ -225,19 +225,19 @@ class ThrottlingRule(MailinfraResource, module="greenarrow", name="ThrottlingRul
 
 
 class Route(MailinfraResource, module="greenarrow", name="Route"):
-    """A GreenArrow CloudMTA route: creating it provisions IP addresses from GreenArrow Cloud and a routing rule that
-    directs mail through them. Reference: docs/reference/greenarrow/Route.md.
+    """A GreenArrow CloudMTA route: creating it provisions IP addresses from GreenArrow Cloud and a routing rule
+    that directs mail through them. Reference: docs/reference/greenarrow/Route.md.
     """
 
     name: pulumi.Output[str]
     """The route's name. Must be: length 1-180; letters, digits, spaces, `-`, `_` and `.`; no leading or trailing
-    whitespace; not an integer; unique case-insensitively across all VirtualMTAs. Optional: defaults to `<resource
-    name>-<7 hex>` (different per stack), made valid for the type and kept once chosen (renaming the stack renames
-    nothing).
+    whitespace; not an integer; unique case-insensitively across all VirtualMTAs. Optional: defaults to
+    `<resource name>-<7 hex>` (different per stack), made valid for the type and kept once chosen (renaming
+    the stack renames nothing).
     """
     requested_target_daily_volume: pulumi.Output[int]
-    """The daily volume the route should be able to send; GreenArrow Cloud provisions IP addresses for it. Must be: >=
-    1.
+    """The daily volume the route should be able to send; GreenArrow Cloud provisions IP addresses for it. Must
+    be: >= 1.
     """
     overflow_route: pulumi.Output[Optional[dict[str, Any]]]
     """The route that takes mail beyond this route's limits, by id or name."""

@@ -1,0 +1,26 @@
+"""Cleanmail API v3 resources (typed: see `inputs` and docs/reference/cleanmail/)."""
+
+from .client import CleanmailClient, cleanmail_client
+from .inputs import *  # noqa: F403 - the generated input types are part of this package's API
+from .inputs import __all__ as _inputs_all
+from .lookups import domain_policies, find_domain, find_domains, get_domain, get_domain_policies, get_domains
+from .providers import DomainDkimProvider, DomainPolicyProvider, DomainProvider
+from .resources import Domain, DomainDkim, DomainPolicy
+
+__all__ = [
+    *_inputs_all,
+    "CleanmailClient",
+    "Domain",
+    "DomainDkim",
+    "DomainDkimProvider",
+    "DomainPolicy",
+    "DomainPolicyProvider",
+    "DomainProvider",
+    "cleanmail_client",
+    "domain_policies",
+    "find_domain",
+    "find_domains",
+    "get_domain",
+    "get_domain_policies",
+    "get_domains",
+]

@@ -1,0 +1,323 @@
+"""The Cleanmail API v3 inputs and computed outputs as pydantic models. Python names in programs and state;
+the API's camelCase names as aliases (`Field(alias="wblistPriority")`). Bounds the docs do not give are
+our assumptions, listed in docs/assumptions.md. These models are the single source of the generated input
+types, resource classes and reference pages."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
+
+from ..validation import Port, Rule, StrictModel, _whole_int
+
+_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_DOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
+
+
+def _domain_name(value: Any) -> Any:
+    if isinstance(value, str) and (len(value) > 253 or not _DOMAIN.fullmatch(value)):
+        raise ValueError(f"{value!r} is not a domain name (labels of letters, digits and hyphens, e.g. example.com)")
+    return value
+
+
+DomainName = Annotated[str, BeforeValidator(_domain_name), Rule("a domain name such as `example.com`; unique "
+                                                                "case-insensitively across domains and domain aliases")]
+
+
+def _cidr(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            if "/" not in value:
+                raise ValueError
+            ipaddress.IPv4Network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IPv4 subnet in a.b.c.d/y notation") from None
+    return value
+
+
+Cidr = Annotated[str, BeforeValidator(_cidr), Rule("an IPv4 subnet, `a.b.c.d/y`")]
+Language = Literal["FR", "EN", "DE", "ES", "DA", "NB"]
+TransportType = Literal["SMTP", "SMTPS_ENCRYPT", "SMTPS_MAY"]
+AuthType = Literal["local", "imap", "ldap", "oidc", "entra"]
+ApiType = Literal["IMAP", "EXCHANGE", "O365"]
+Text = Annotated[str, Field(max_length=255)]
+Id = Annotated[str, Field(min_length=1, max_length=64), Rule("an id of the API (e.g. `Eygdk`)")]
+
+
+class AuthSettingsModel(StrictModel):
+    """How users of the platform authenticate; which keys apply depends on `auth_type`."""
+
+    host: Text | None = Field(default=None, description="LDAP or IMAP server host (ldap, imap).")
+    port: Port | None = Field(default=None, description="LDAP or IMAP server port (ldap, imap).")
+    bind_user: Text | None = Field(default=None, description="The account the LDAP directory is read with (ldap).")
+    bind_password: Text | None = Field(default=None, description="Its password (ldap).")
+    use_ssl: bool | None = Field(default=None, description="Connect with TLS (ldap, imap).")
+    base_dn: Text | None = Field(default=None, description="Where users are searched in the directory (ldap).")
+    mail_attribute: Text | None = Field(default=None, description="The attribute holding a user's address (ldap).")
+    cert_pem: str | None = Field(default=None, description="The server's certificate, PEM (ldap, imap).")
+    username_format: Text | None = Field(default=None, description="How a login is built from an address (ldap).")
+    issuer_uri: Text | None = Field(default=None, alias="issuerUri", description="The OpenID issuer (oidc).")
+    client_id: Text | None = Field(default=None, alias="clientId", description="The OpenID client id (oidc).")
+    client_secret: Text | None = Field(default=None, alias="clientSecret", description="The OpenID client secret "
+                                       "(oidc).")
+    name_attr: Text | None = Field(default=None, alias="nameAttr", description="The claim naming the user (oidc).")
+    scope: Text | None = Field(default=None, description="The scopes requested (oidc).")
+    tenant_id: Text | None = Field(default=None, alias="tenantId", description="The Entra ID tenant (entra).")
+
+
+AUTH_KEYS: dict[str, set[str]] = {
+    "local": set(),
+    "imap": {"host", "port", "use_ssl", "cert_pem"},
+    "ldap": {"host", "port", "bind_user", "bind_password", "use_ssl", "base_dn", "mail_attribute", "cert_pem",
+             "username_format"},
+    "oidc": {"issuer_uri", "client_id", "client_secret", "name_attr", "scope"},
+    "entra": {"tenant_id"},
+}
+
+
+class RemediationApiModel(StrictModel):
+    """How Cleanmail reaches the mailboxes of the platform to remediate; keys depend on `api_type`."""
+
+    host: Text | None = Field(default=None, description="EWS or IMAP server host (EXCHANGE, IMAP).")
+    login: Text | None = Field(default=None, description="The account used (EXCHANGE, IMAP).")
+    password: Text | None = Field(default=None, description="Its password (EXCHANGE, IMAP).")
+    test_account: Text | None = Field(default=None, alias="testAccount", description="A mailbox to test with "
+                                      "(EXCHANGE).")
+    port: Port | None = Field(default=None, description="IMAP server port (IMAP).")
+    use_ssl: bool | None = Field(default=None, alias="useSsl", description="Connect with TLS (IMAP).")
+    client_id: Text | None = Field(default=None, alias="clientId", description="The app's client id (O365).")
+    tenant_id: Text | None = Field(default=None, alias="tenantId", description="The Microsoft 365 tenant (O365).")
+    client_secret: Text | None = Field(default=None, alias="clientSecret", description="The app's secret (O365).")
+
+
+API_KEYS: dict[str, set[str]] = {
+    "EXCHANGE": {"host", "login", "password", "test_account"},
+    "O365": {"client_id", "tenant_id", "client_secret"},
+    "IMAP": {"host", "port", "login", "password", "use_ssl"},
+}
+
+
+def _given(data: Any, key: str) -> set[str]:
+    value = data.get(key) if isinstance(data, Mapping) else None
+    return {k for k, v in value.items() if v is not None} if isinstance(value, Mapping) else set()
+
+
+class PlatformModel(StrictModel):
+    """An SMTP relay the domain's mail is delivered to, with its authentication and remediation API."""
+
+    name: Annotated[str, Field(min_length=1, max_length=255)] = Field(description="Name of the platform.")
+    transport_dest: Annotated[str, Field(min_length=1, max_length=255)] = Field(
+        alias="transportDest", description="IP or hostname of the main SMTP server.")
+    transport_type: TransportType = Field(alias="transportType", description="Protocol to the main SMTP server.")
+    transport_port: Port = Field(alias="transportPort", description="Port of the main SMTP server.")
+    fallback_transport_dest: Text | None = Field(default=None, alias="fallbackTransportDest",
+                                                 description="IP or hostname of the secondary SMTP server.")
+    fallback_transport_type: TransportType | None = Field(default=None, alias="fallbackTransportType",
+                                                          description="Protocol to the secondary SMTP server.")
+    fallback_transport_port: Port | None = Field(default=None, alias="fallbackTransportPort",
+                                                 description="Port of the secondary SMTP server.")
+    auth_type: AuthType = Field(default="local", alias="authType", description="How the platform's users "
+                                "authenticate.")
+    auth_data: AuthSettingsModel | None = Field(default=None, alias="authData", description="The settings "
+                                                "`auth_type` needs (none for `local`).")
+    api_type: ApiType | None = Field(default=None, alias="apiType", description="The remediation API.")
+    api_data: RemediationApiModel | None = Field(default=None, alias="apiData", description="The settings "
+                                                 "`api_type` needs.")
+    default: bool = Field(default=False, description="The platform used to relay mail for addresses that have no "
+                          "user account.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _settings_fit_their_type(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        auth_type = data.get("auth_type", data.get("authType", "local"))
+        extra = _given(data, "auth_data") - AUTH_KEYS.get(auth_type, set()) if isinstance(auth_type, str) else set()
+        if extra:
+            raise ValueError(f"auth_data: {sorted(extra)} do not apply to auth_type {auth_type!r}")
+        api_type = data.get("api_type", data.get("apiType"))
+        api_keys = _given(data, "api_data")
+        if api_keys and api_type is None:
+            raise ValueError("api_data needs an api_type")
+        extra = api_keys - API_KEYS.get(api_type, set()) if isinstance(api_type, str) else set()
+        if extra:
+            raise ValueError(f"api_data: {sorted(extra)} do not apply to api_type {api_type!r}")
+        return data
+
+
+class DomainModel(StrictModel):
+    name: DomainName = Field(description="Name of the domain.")
+    status: Literal["ENABLED", "DISABLED"] = Field(default="ENABLED", description="Activation status.")
+    description: Text | None = Field(default=None, description="Description of the domain.")
+    wblist_priority: Literal["DOMAIN", "USER"] = Field(
+        default="USER", alias="wblistPriority",
+        description="Which filtering rules win when the domain's and a mailbox's conflict.")
+    incoming: bool = Field(default=True, description="Incoming (relay) service of the default policy.")
+    outgoing: bool = Field(default=False, description="Outgoing service of the default policy.")
+    quarantine: bool = Field(description="Quarantine service of the default policy.")
+    retention: bool = Field(description="Retention service of the default policy.")
+    archive: bool = Field(description="Archiving service of the default policy.")
+    default_language: Language = Field(alias="defaultLanguage", description="Default language of the accounts.")
+    auto_provisioning_on: bool = Field(default=False, alias="autoProvisioningOn",
+                                       description="Create users' accounts automatically.")
+    sender_verify_on: bool = Field(default=True, alias="senderVerifyOn", description="Verify senders.")
+    customer_id: Id | None = Field(default=None, alias="customerId", description="The customer the domain belongs "
+                                   "to.")
+    external_id: Text | None = Field(default=None, alias="externalId", description="A reference of your choice "
+                                     "(e.g. in your billing system).")
+    outgoing_subnets: list[Cidr] = Field(default_factory=list, alias="outgoingSubnets",
+                                         description="Subnets allowed to send mail (IPv4 `a.b.c.d/y`).")
+    outgoing_providers_ids: list[Id] = Field(default_factory=list, alias="outgoingProvidersIds",
+                                             description="Outgoing providers enabled for the domain.")
+    platforms: list[PlatformModel] = Field(default_factory=list, description="The SMTP relays of the domain.")
+    ignore_mx: bool = Field(default=False, description="Send `X-Ignore-MX: true` on create, update and delete: "
+                            "the API skips its check of the domain's MX records.")
+
+
+class DomainOutputs(BaseModel):
+    default_policy_id: str = Field(description="The id of the default policy the API created with the domain.")
+    active_users_count: int = Field(alias="activeUsersCount", description="Number of active users.")
+    policies_count: int = Field(alias="policiesCount", description="Number of policies of the domain.")
+    creation_date: int = Field(alias="creationDate", description="When the domain was created (epoch ms).")
+    domain_aliases: list[dict[str, Any]] = Field(alias="domainAliases", description="The domain's aliases "
+                                                 "(`{id, name}`).")
+
+
+def _number(value: Any) -> Any:
+    return _whole_int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Days = Annotated[int, BeforeValidator(_whole_int), Field(ge=1, le=3650)]
+Score = Annotated[float, BeforeValidator(_number), Field(ge=0, le=100)]
+
+
+class RelayPropsModel(StrictModel):
+    """What is delivered, and how it is marked."""
+
+    relay_spam: bool | None = Field(default=None, alias="relaySpam", description="Deliver incoming spam.")
+    relay_advert: bool | None = Field(default=None, alias="relayAdvert", description="Deliver incoming adverts.")
+    advert_prefix: Text | None = Field(default=None, alias="advertPrefix", description="Subject prefix of adverts "
+                                       "(empty: none).")
+    prefix_spam: Text | None = Field(default=None, alias="prefixSpam", description="Subject prefix of spam "
+                                     "(empty: none).")
+    relay_bad_headers: bool | None = Field(default=None, alias="relayBadHeaders", description="Deliver mail with "
+                                           "bad headers.")
+    relay_bad_attachments: bool | None = Field(default=None, alias="relayBadAttachments",
+                                               description="Deliver mail with forbidden attachments.")
+    spam_score_limit: Score | None = Field(default=None, alias="spamScoreLimit",
+                                           description="Score from which spam is not delivered.")
+
+
+class QuarantinePropsModel(StrictModel):
+    """What the quarantine keeps, and for how long."""
+
+    duration: Days | None = Field(default=None, description="Days messages stay in quarantine.")
+    store_spam: bool | None = Field(default=None, alias="storeSpam", description="Keep spam.")
+    store_virus: bool | None = Field(default=None, alias="storeVirus", description="Keep viruses.")
+    store_advert: bool | None = Field(default=None, alias="storeAdvert", description="Keep adverts.")
+    store_blacklisted: bool | None = Field(default=None, alias="storeBlacklisted", description="Keep blocked "
+                                           "senders' mail.")
+    store_sender_verify: bool | None = Field(default=None, alias="storeSenderVerify", description="Keep mail that "
+                                             "failed sender verification.")
+    store_bad_headers: bool | None = Field(default=None, alias="storeBadHeaders", description="Keep bad headers.")
+    store_bad_encoding: bool | None = Field(default=None, alias="storeBadEncoding", description="Keep bad "
+                                            "encodings.")
+    store_bad_attachments: bool | None = Field(default=None, alias="storeBadAttachments",
+                                               description="Keep forbidden attachments.")
+
+
+class RetentionPropsModel(StrictModel):
+    """What retention keeps, and for how long."""
+
+    duration: Days | None = Field(default=None, description="Days messages are retained.")
+    store_mail_out: bool | None = Field(default=None, alias="storeMailOut", description="Keep sent mail.")
+    store_clean_mail_in: bool | None = Field(default=None, alias="storeCleanMailIn", description="Keep clean "
+                                             "incoming mail.")
+
+
+class ArchivePropsModel(StrictModel):
+    """What the archive keeps, and for how many months."""
+
+    duration: Annotated[int, BeforeValidator(_whole_int), Field(ge=1, le=1200)] | None = Field(
+        default=None, description="Months messages are archived.")
+    archive_by_copy: bool | None = Field(default=None, alias="archiveByCopy", description="Archive every mail, "
+                                         "internal ones too, by copy from the mailbox.")
+    store_mail_out: bool | None = Field(default=None, alias="storeMailOut", description="Archive sent mail.")
+    store_clean_mail_in: bool | None = Field(default=None, alias="storeCleanMailIn", description="Archive clean "
+                                             "incoming mail.")
+    store_spam: bool | None = Field(default=None, alias="storeSpam", description="Archive spam.")
+    store_bad_headers: bool | None = Field(default=None, alias="storeBadHeaders", description="Archive bad "
+                                           "headers.")
+    store_bad_encoding: bool | None = Field(default=None, alias="storeBadEncoding", description="Archive bad "
+                                            "encodings.")
+    store_bad_attachments: bool | None = Field(default=None, alias="storeBadAttachments",
+                                               description="Archive forbidden attachments.")
+    store_advert: bool | None = Field(default=None, alias="storeAdvert", description="Archive adverts.")
+    store_blacklisted: bool | None = Field(default=None, alias="storeBlacklisted", description="Archive blocked "
+                                           "senders' mail.")
+    store_sender_verify: bool | None = Field(default=None, alias="storeSenderVerify", description="Archive mail "
+                                             "that failed sender verification.")
+
+
+class PolicyModel(StrictModel):
+    domain_id: Id = Field(alias="domainId", description="The domain the policy belongs to.")
+    name: Annotated[str, Field(min_length=1, max_length=255)] = Field(
+        description="Name of the policy, unique in its domain.")
+    quarantine: bool = Field(description="Quarantine service.")
+    retention: bool = Field(description="Retention service.")
+    archive: bool = Field(default=False, description="Archiving service.")
+    incoming: bool = Field(description="Incoming service.")
+    outgoing: bool = Field(default=False, description="Outgoing service.")
+    mail_size_limit: Annotated[int, BeforeValidator(_whole_int), Field(ge=1, le=1024)] | None = Field(
+        default=None, alias="mailSizeLimit", description="Mail size limit in MB (the API defaults it to 21).")
+    spam_score: Score | None = Field(default=None, alias="spamScore",
+                                     description="Score from which a message is spam (the API defaults it to 5.0).")
+    relay_props: RelayPropsModel | None = Field(default=None, alias="relayProps", description="Delivery settings.")
+    quarantine_props: QuarantinePropsModel | None = Field(default=None, alias="quarantineProps",
+                                                          description="Quarantine settings (needs `quarantine`).")
+    retention_props: RetentionPropsModel | None = Field(default=None, alias="retentionProps",
+                                                        description="Retention settings (needs `retention`).")
+    archive_props: ArchivePropsModel | None = Field(default=None, alias="archiveProps",
+                                                    description="Archive settings (needs `archive`).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _props_need_their_service(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            for service in ("quarantine", "retention", "archive"):
+                props = data.get(f"{service}_props", data.get(f"{service}Props"))
+                if props is not None and data.get(service) is False:
+                    raise ValueError(f"{service}_props needs {service}: true (the API keeps no settings for a "
+                                     "service that is off)")
+        return data
+
+
+_SELECTOR = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+
+
+class DkimModel(StrictModel):
+    domain_id: Id = Field(description="The domain the key signs for.")
+    selector: Annotated[str, Field(pattern=_SELECTOR)] = Field(
+        default="protect", description="The DKIM selector: the DNS record is `<selector>._domainkey.<domain>`.")
+    public_key: str | None = Field(default=None, alias="publicKey", description="The public key, base64 (DER); "
+                                   "omit both keys to let the API generate a pair.")
+    private_key: str | None = Field(default=None, alias="privateKey", description="The private key, with "
+                                    "`public_key`.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pair(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("private_key", data.get("privateKey")) is not None \
+                and data.get("public_key", data.get("publicKey")) is None:
+            raise ValueError("private_key needs its public_key")
+        return data
+
+
+class DkimOutputs(BaseModel):
+    dns_record_name: str = Field(description="The TXT record's name, `<selector>._domainkey.<domain>`.")
+    txt_value: str = Field(description="The TXT record's value, `v=DKIM1; p=<public key>`.")
+    records: list[str] = Field(description="Every TXT line the API gives (the domain and each of its aliases).")

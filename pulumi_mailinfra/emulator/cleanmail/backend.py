@@ -1,0 +1,635 @@
+"""Cleanmail API v3 emulator: state and rules, without HTTP.
+
+Public methods take and return JSON-able data shaped as the documented responses (camelCase keys, string
+ids such as ``Eygdk``, dates as epoch milliseconds) and raise :class:`CleanmailError` with the status the
+docs give (400 bad format, 404, 409 duplicate name, 422 unmet condition).
+
+Model (docs/assumptions.md has the reasoning):
+
+* Domain and domain-alias names share one namespace, unique case-insensitively, soft-deleted domains
+  included (their name stays reserved until purged).
+* Creating a domain creates its default policy ``Politique-<name>`` from the domain's service flags, with
+  the defaults the docs' examples show; ``*Props`` of a service that is off are null.
+* ``DELETE /domains/{id}`` is a soft delete: status ``DELETED``, ``deletionDate`` now, ``purgeDate`` now +
+  ``PURGE_DAYS``; the domain stays readable and listed. ``PATCH`` with status ENABLED / DISABLED restores it.
+* Platform credentials (``bind_password``, ``clientSecret``, ``password``) are stored but answered as null.
+* DKIM: a generated key (random bytes standing in for an RSA key: nothing here signs mail) or the given
+  public key; one TXT line per name (the domain and its aliases), selector ``protect`` by default.
+
+Persistence and locking come from :class:`~pulumi_mailinfra.emulator.store.ObjectStore` (rows ``cleanmail/``).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import ipaddress
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..store import ObjectStore
+
+NAMESPACE = "cleanmail"
+KINDS = ("domain", "policy", "alias", "dkim")
+SEQUENCES = ("domain", "policy", "alias", "platform")
+PURGE_DAYS = 30
+DEFAULT_PAGE_SIZE = 40
+LANGUAGES = ("FR", "EN", "DE", "ES", "DA", "NB")
+TRANSPORTS = ("SMTP", "SMTPS_ENCRYPT", "SMTPS_MAY")
+AUTH_KEYS = {
+    "local": set(),
+    "imap": {"host", "port", "use_ssl", "cert_pem"},
+    "ldap": {"host", "port", "bind_user", "bind_password", "use_ssl", "base_dn", "mail_attribute", "cert_pem",
+             "username_format"},
+    "oidc": {"issuerUri", "clientId", "clientSecret", "nameAttr", "scope"},
+    "entra": {"tenantId"},
+}
+API_KEYS = {
+    "EXCHANGE": {"host", "login", "password", "testAccount"},
+    "O365": {"clientId", "tenantId", "clientSecret"},
+    "IMAP": {"host", "port", "login", "password", "useSsl"},
+}
+SECRET_KEYS = {"bind_password", "clientSecret", "password"}
+_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_DOMAIN = re.compile(rf"{_LABEL}(\.{_LABEL})+")
+_SELECTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+class CleanmailError(Exception):
+    status = 400
+    error = "Bad Request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(CleanmailError):
+    pass
+
+
+class NotFound(CleanmailError):
+    status, error = 404, "Not Found"
+
+
+class Conflict(CleanmailError):
+    status, error = 409, "Conflict"
+
+
+class Unprocessable(CleanmailError):
+    status, error = 422, "Unprocessable Entity"
+
+
+def hashid(number: int) -> str:
+    """An opaque 5-character id like the docs' (`Eygdk`): a bijection of 1..62**5 - 1."""
+    value, out = (number * 2_654_435_761) % 62**5, ""
+    for _ in range(5):
+        value, digit = divmod(value, 62)
+        out = _ALPHABET[digit] + out
+    return out
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# ----- field checks: each returns the value or raises BadRequest naming the field ----------------------
+def _bool(path: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise BadRequest(f"{path}: must be a boolean")
+    return value
+
+
+def _int(path: str, value: Any, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise BadRequest(f"{path}: must be an integer from {low} to {high}")
+    return value
+
+
+def _number(path: str, value: Any, low: float, high: float) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+        raise BadRequest(f"{path}: must be a number from {low} to {high}")
+    return float(value)
+
+
+def _text(path: str, value: Any, *, required: bool = False, max_length: int = 255) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value) or len(value) > max_length:
+        raise BadRequest(f"{path}: must be a string of {1 if required else 0} to {max_length} characters")
+    return value
+
+
+def _enum(path: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise BadRequest(f"{path}: must be one of {', '.join(allowed)}")
+    return value
+
+
+def _domain_name(path: str, value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 253 or not _DOMAIN.fullmatch(value):
+        raise BadRequest(f"{path}: the domain name does not match the required format")
+    return value.lower()
+
+
+def _subnets(path: str, value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise BadRequest(f"{path}: must be a list of subnets (a.b.c.d/y)")
+    for index, subnet in enumerate(value):
+        try:
+            if not isinstance(subnet, str) or "/" not in subnet:
+                raise ValueError
+            ipaddress.IPv4Network(subnet, strict=False)
+        except ValueError:
+            raise BadRequest(f"{path}[{index}]: must be an IPv4 subnet in a.b.c.d/y format") from None
+    return list(dict.fromkeys(value))
+
+
+def _settings(path: str, value: Any, kind: str | None, allowed: Mapping[str, set[str]], name: str) -> dict | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, Mapping):
+        raise BadRequest(f"{path}: must be an object")
+    if kind is None:
+        raise BadRequest(f"{path}: needs {name}")
+    extra = {k for k, v in value.items() if v is not None} - allowed[kind]
+    if extra:
+        raise BadRequest(f"{path}: {sorted(extra)} do not apply to {name} {kind}")
+    if "port" in value and value["port"] is not None:
+        _int(f"{path}.port", value["port"], 1, 65535)
+    return {k: v for k, v in value.items() if v is not None}
+
+
+def _platform(path: str, raw: Any, existing_id: str | None, next_id: Callable[[], str]) -> dict[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise BadRequest(f"{path}: must be an object")
+    known = {"id", "name", "transportDest", "transportType", "transportPort", "fallbackTransportDest",
+             "fallbackTransportType", "fallbackTransportPort", "apiType", "apiData", "authType", "authData",
+             "default"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise BadRequest(f"{path}: unknown fields {unknown}")
+    auth_type = raw.get("authType") or "local"
+    api_type = raw.get("apiType")
+    fallback_type = raw.get("fallbackTransportType")
+    fallback_port = raw.get("fallbackTransportPort")
+    return {
+        "id": existing_id or next_id(),
+        "name": _text(f"{path}.name", raw.get("name"), required=True),
+        "transportDest": _text(f"{path}.transportDest", raw.get("transportDest"), required=True),
+        "transportType": _enum(f"{path}.transportType", raw.get("transportType"), TRANSPORTS),
+        "transportPort": _int(f"{path}.transportPort", raw.get("transportPort"), 1, 65535),
+        "fallbackTransportDest": _text(f"{path}.fallbackTransportDest", raw.get("fallbackTransportDest")),
+        "fallbackTransportType": None if fallback_type is None else _enum(f"{path}.fallbackTransportType",
+                                                                          fallback_type, TRANSPORTS),
+        "fallbackTransportPort": None if fallback_port is None else _int(f"{path}.fallbackTransportPort",
+                                                                         fallback_port, 1, 65535),
+        "apiType": None if api_type is None else _enum(f"{path}.apiType", api_type, tuple(API_KEYS)),
+        "apiData": _settings(f"{path}.apiData", raw.get("apiData"), api_type, API_KEYS, "apiType"),
+        "authType": _enum(f"{path}.authType", auth_type, tuple(AUTH_KEYS)),
+        "authData": _settings(f"{path}.authData", raw.get("authData"), auth_type, AUTH_KEYS, "authType"),
+        "default": _bool(f"{path}.default", raw.get("default", False)),
+    }
+
+
+def _hide_secrets(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: None if k in SECRET_KEYS else _hide_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hide_secrets(v) for v in value]
+    return value
+
+
+# ----- policy defaults (as the docs' examples show them) -------------------------------------------------
+def _quarantine_props() -> dict[str, Any]:
+    return {"duration": 31, "storeSpam": True, "storeVirus": False, "storeAdvert": False, "storeBlacklisted": False,
+            "storeSenderVerify": False, "storeBadHeaders": True, "storeBadEncoding": True,
+            "storeBadAttachments": True}
+
+
+def _retention_props() -> dict[str, Any]:
+    return {"duration": 5, "storeMailOut": True, "storeCleanMailIn": True}
+
+
+def _archive_props() -> dict[str, Any]:
+    return {"duration": 48, "archiveByCopy": False, "storeMailOut": True, "storeCleanMailIn": True,
+            "storeSpam": True, "storeBadHeaders": True, "storeBadEncoding": True, "storeBadAttachments": True,
+            "storeAdvert": False, "storeBlacklisted": False, "storeSenderVerify": False}
+
+
+def _relay_props(quarantine: bool) -> dict[str, Any]:
+    return {"relaySpam": not quarantine, "relayAdvert": True, "advertPrefix": "", "prefixSpam": None,
+            "relayBadHeaders": not quarantine, "relayBadAttachments": not quarantine,
+            "spamScoreLimit": 5.0 if quarantine else 10.0}
+
+
+PROPS: dict[str, tuple[Callable[[], dict[str, Any]], dict[str, tuple[int, int]]]] = {
+    "quarantine": (_quarantine_props, {"duration": (1, 3650)}),
+    "retention": (_retention_props, {"duration": (1, 3650)}),
+    "archive": (_archive_props, {"duration": (1, 1200)}),
+}
+
+
+class CleanmailBackend(ObjectStore):
+    """Thread-safe Cleanmail state with optional SQLite persistence (shared file, `cleanmail/` rows)."""
+
+    def __init__(self, state_path: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(NAMESPACE, KINDS, SEQUENCES, state_path)
+
+    # ---- helpers -----------------------------------------------------------------------------------
+    def _new_id(self, sequence: str) -> str:
+        return hashid(self._next_id(sequence))
+
+    def _domain(self, domain_id: str) -> dict[str, Any]:
+        found = self._objects["domain"].get(domain_id)
+        if found is None:
+            raise NotFound("Domain not found with given id")
+        return found
+
+    def _name_owner(self, name: str) -> str | None:
+        wanted = name.lower()
+        for domain in self._objects["domain"].values():
+            if domain["name"].lower() == wanted:
+                return f"domain {domain['name']!r}"
+        for alias in self._objects["alias"].values():
+            if alias["name"].lower() == wanted:
+                return f"alias {alias['name']!r} of domain {self._objects['domain'][alias['domainId']]['name']!r}"
+        return None
+
+    def _claim_names(self, names: list[str]) -> None:
+        for name in names:
+            owner = self._name_owner(name)
+            if owner:
+                raise Conflict(f"An alias or a domain may already exists with the given name: {name} ({owner})")
+
+    @staticmethod
+    def page(items: list[dict[str, Any]], params: Mapping[str, str], default_sort: str,
+             filters: tuple[str, ...]) -> tuple[list[dict[str, Any]], int]:
+        """One filter (`name=pre*`, `*suf`, `*mid*`, exact), `sort` (`-` reverses), `offset` / `pageSize`."""
+        used = [key for key in filters if params.get(key) not in (None, "")]
+        if len(used) > 1:
+            raise BadRequest(f"only one filter is allowed; got {', '.join(used)}")
+        for key in used:
+            pattern = re.escape(str(params[key]).lower()).replace(r"\*", ".*")
+            items = [i for i in items if re.fullmatch(pattern, str(i.get(key, "")).lower())]
+        sort = params.get("sort") or default_sort
+        field = sort.removeprefix("-")
+        items = sorted(items, key=lambda i: str(i.get(field, "")).lower(), reverse=sort.startswith("-"))
+        try:
+            offset = int(params.get("offset") or 0)
+            size = int(params.get("pageSize") or DEFAULT_PAGE_SIZE)
+        except ValueError:
+            raise BadRequest("offset and pageSize must be integers") from None
+        if offset < 0 or size < 1:
+            raise BadRequest("offset must be >= 0 and pageSize >= 1")
+        return items[offset:offset + size], len(items)
+
+    # ---- domains -----------------------------------------------------------------------------------
+    def render_domain(self, domain: Mapping[str, Any]) -> dict[str, Any]:
+        policies = [p for p in self._objects["policy"].values() if p["domainId"] == domain["id"]]
+        aliases = sorted((a for a in self._objects["alias"].values() if a["domainId"] == domain["id"]),
+                         key=lambda a: a["name"])
+        out = copy.deepcopy(dict(domain))
+        out["policy"] = copy.deepcopy(self._objects["policy"].get(domain["policyId"]))
+        out.pop("policyId", None)
+        out["domainAliases"] = [{"id": a["id"], "name": a["name"]} for a in aliases]
+        out["policiesCount"] = len(policies)
+        for service in ("quarantine", "retention", "archive", "incoming"):
+            out[service] = any(p[service] for p in policies)
+        out["platforms"] = _hide_secrets(out["platforms"])
+        return out
+
+    def create_domain(self, body: Any) -> dict[str, Any]:
+        if not isinstance(body, Mapping):
+            raise BadRequest("the body must be a DomainAdd object")
+        with self._write():
+            name = _domain_name("name", body.get("name"))
+            self._claim_names([name])
+            for flag in ("quarantine", "retention", "archive"):
+                if flag not in body:
+                    raise BadRequest(f"{flag}: is required")
+            domain_id = self._new_id("domain")
+            domain = {"id": domain_id, "name": name, "customer": None, "activeUsersCount": 0,
+                      "creationDate": _now_ms(), "deletionDate": None, "purgeDate": None, "outgoingProviders": [],
+                      "platforms": [], "status": "ENABLED", "description": None, "wblistPriority": "USER",
+                      "defaultLanguage": None, "autoProvisioningOn": False, "senderVerifyOn": True,
+                      "externalId": None, "outgoingSubnets": []}
+            self._apply_domain(domain, body, creating=True)
+            policy = self._default_policy(domain_id, name, body)
+            domain["policyId"] = policy["id"]
+            self._put("policy", policy)
+            self._put("domain", domain)
+            return self.render_domain(domain)
+
+    def _default_policy(self, domain_id: str, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        flags = {k: _bool(k, body.get(k, default)) for k, default in
+                 (("quarantine", False), ("retention", False), ("archive", False), ("incoming", True),
+                  ("outgoing", False))}
+        return {"id": self._new_id("policy"), "name": f"Politique-{name}", "domainId": domain_id, **flags,
+                "mailSizeLimit": 21, "spamScore": 5.0, "relayProps": _relay_props(flags["quarantine"]),
+                **{f"{s}Props": PROPS[s][0]() if flags[s] else None for s in PROPS}}
+
+    def _apply_domain(self, domain: dict[str, Any], body: Mapping[str, Any], *, creating: bool) -> None:
+        known = {"name", "description", "status", "wblistPriority", "quarantine", "retention", "archive",
+                 "defaultLanguage", "autoProvisioningOn", "senderVerifyOn", "customerId", "externalId",
+                 "outgoingSubnets", "outgoingProvidersIds", "platforms"}
+        known |= {"incoming", "outgoing"} if creating else {"policyId"}  # DomainAdd vs DomainUpdate
+        unknown = sorted(set(body) - known)
+        if unknown:
+            raise BadRequest(f"unknown fields {unknown}")
+        statuses = ("ENABLED", "DISABLED") if creating else ("ENABLED", "DISABLED", "PENDING")
+        if creating or "status" in body:
+            status = _enum("status", body.get("status"), statuses)
+            if domain.get("status") == "DELETED":  # a PATCH of the status reverts a soft delete
+                domain["deletionDate"] = domain["purgeDate"] = None
+            domain["status"] = status
+        if creating or "defaultLanguage" in body:
+            domain["defaultLanguage"] = _enum("defaultLanguage", body.get("defaultLanguage"), LANGUAGES)
+        if "description" in body:
+            domain["description"] = _text("description", body["description"], max_length=1000)
+        if "wblistPriority" in body:
+            domain["wblistPriority"] = _enum("wblistPriority", body["wblistPriority"], ("DOMAIN", "USER"))
+        for flag in ("autoProvisioningOn", "senderVerifyOn"):
+            if flag in body:
+                domain[flag] = _bool(flag, body[flag])
+        if "externalId" in body:
+            domain["externalId"] = _text("externalId", body["externalId"])
+        if "customerId" in body:
+            customer = _text("customerId", body["customerId"])
+            domain["customer"] = None if customer is None else {
+                "id": customer, "brokerId": customer, "name": f"customer {customer}", "description": None,
+                "externalId": None, "createdAt": domain["creationDate"]}
+        if "outgoingSubnets" in body:
+            domain["outgoingSubnets"] = _subnets("outgoingSubnets", body["outgoingSubnets"])
+        if "outgoingProvidersIds" in body:
+            ids = body["outgoingProvidersIds"]
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                raise BadRequest("outgoingProvidersIds: must be a list of ids")
+            domain["outgoingProviders"] = [{"id": i, "name": f"provider {i}", "spfProvider": f"spf.{i.lower()}.example",
+                                            "active": True} for i in ids]
+        if "platforms" in body:
+            raw = body["platforms"]
+            if not isinstance(raw, list):
+                raise BadRequest("platforms: must be a list")
+            old = domain.get("platforms") or []
+            domain["platforms"] = [
+                _platform(f"platforms[{i}]", p, old[i]["id"] if i < len(old) else None,
+                          lambda: self._new_id("platform"))
+                for i, p in enumerate(raw)]
+
+    def get_domain(self, domain_id: str) -> dict[str, Any]:
+        with self._lock:
+            return self.render_domain(self._domain(domain_id))
+
+    def list_domains(self, params: Mapping[str, str]) -> tuple[list[dict[str, Any]], int]:
+        with self._lock:
+            rendered = [self.render_domain(d) for d in self._objects["domain"].values()]
+            return self.page(rendered, params, "name", ("name", "status", "externalId"))
+
+    def patch_domain(self, domain_id: str, body: Any) -> None:
+        if not isinstance(body, Mapping):
+            raise BadRequest("the body must be a DomainUpdate object")
+        with self._write():
+            domain = copy.deepcopy(self._domain(domain_id))
+            if domain["status"] == "DELETED" and "status" not in body:
+                raise Unprocessable("the domain is deleted: restore it first (PATCH its status)")
+            if "name" in body:
+                name = _domain_name("name", body["name"])
+                if name != domain["name"]:
+                    self._claim_names([name])
+                domain["name"] = name
+            self._apply_domain(domain, body, creating=False)
+            policy = copy.deepcopy(self._objects["policy"][domain["policyId"]])
+            if "policyId" in body:
+                chosen = self._objects["policy"].get(body["policyId"])
+                if chosen is None or chosen["domainId"] != domain_id:
+                    raise Unprocessable("policyId: not a policy of this domain")
+                domain["policyId"] = chosen["id"]
+                policy = copy.deepcopy(chosen)
+            changed = False
+            for service in ("quarantine", "retention", "archive"):  # the default policy's service flags
+                if service in body and _bool(service, body[service]) != policy[service]:
+                    policy[service] = body[service]
+                    policy[f"{service}Props"] = PROPS[service][0]() if body[service] else None
+                    changed = True
+            if changed:
+                self._put("policy", policy)
+            self._put("domain", domain)
+
+    def delete_domain(self, domain_id: str) -> None:
+        with self._write():
+            domain = copy.deepcopy(self._domain(domain_id))
+            if domain["status"] == "DELETED":
+                raise Unprocessable("the domain is already deleted")
+            now = _now_ms()
+            domain.update(status="DELETED", deletionDate=now, purgeDate=now + PURGE_DAYS * 86_400_000)
+            self._put("domain", domain)
+
+    # ---- policies ----------------------------------------------------------------------------------
+    def _policy(self, policy_id: str) -> dict[str, Any]:
+        found = self._objects["policy"].get(policy_id)
+        if found is None:
+            raise NotFound("Policy not found with given id")
+        return found
+
+    def _apply_policy(self, policy: dict[str, Any], body: Mapping[str, Any], *, creating: bool) -> None:
+        known = {"id", "name", "domainId", "quarantine", "retention", "archive", "mailSizeLimit", "spamScore",
+                 "incoming", "relayProps", "quarantineProps", "retentionProps", "archiveProps", "outgoing"}
+        unknown = sorted(set(body) - known)
+        if unknown:
+            raise BadRequest(f"unknown fields {unknown}")
+        if creating:
+            for required in ("name", "quarantine", "retention", "incoming"):
+                if required not in body:
+                    raise BadRequest(f"{required}: is required")
+        if "name" in body:
+            name = _text("name", body["name"], required=True)
+            taken = [p for p in self._objects["policy"].values() if p["domainId"] == policy["domainId"]
+                     and p["id"] != policy.get("id") and p["name"].lower() == str(name).lower()]
+            if taken:
+                raise Conflict(f"A policy may already exists with the given name: {name}")
+            policy["name"] = name
+        for flag in ("quarantine", "retention", "archive", "incoming", "outgoing"):
+            if flag in body:
+                policy[flag] = _bool(flag, body[flag])
+        if "mailSizeLimit" in body:
+            policy["mailSizeLimit"] = _int("mailSizeLimit", body["mailSizeLimit"], 1, 1024)
+        if "spamScore" in body:
+            policy["spamScore"] = _number("spamScore", body["spamScore"], 0, 100)
+        relay = body.get("relayProps")
+        if relay is not None:
+            if not isinstance(relay, Mapping):
+                raise BadRequest("relayProps: must be an object")
+            merged = {**(policy.get("relayProps") or _relay_props(policy["quarantine"])), **relay}
+            if "spamScoreLimit" in relay:
+                _number("relayProps.spamScoreLimit", relay["spamScoreLimit"], 0, 100)
+            policy["relayProps"] = merged
+        for service, (defaults, bounds) in PROPS.items():
+            props = body.get(f"{service}Props")
+            if not policy[service]:
+                policy[f"{service}Props"] = None
+                continue
+            merged = {**(policy.get(f"{service}Props") or defaults())}
+            if isinstance(props, Mapping):
+                for key, value in props.items():
+                    if key not in merged:
+                        raise BadRequest(f"{service}Props.{key}: unknown field")
+                    if key in bounds:
+                        _int(f"{service}Props.{key}", value, *bounds[key])
+                    elif value is not None:
+                        _bool(f"{service}Props.{key}", value)
+                    merged[key] = value
+            elif props is not None:
+                raise BadRequest(f"{service}Props: must be an object")
+            policy[f"{service}Props"] = merged
+
+    def create_policy(self, domain_id: str, body: Any) -> dict[str, Any]:
+        if not isinstance(body, Mapping):
+            raise BadRequest("the body must be a Policy object")
+        with self._write():
+            domain = self._domain(domain_id)
+            if domain["status"] == "DELETED":
+                raise Unprocessable("the domain is deleted")
+            policy: dict[str, Any] = {"domainId": domain_id, "archive": False, "outgoing": False, "mailSizeLimit": 21,
+                                      "spamScore": 5.0, "relayProps": None}
+            self._apply_policy(policy, {k: v for k, v in body.items() if k != "domainId"}, creating=True)
+            policy["relayProps"] = policy["relayProps"] or _relay_props(policy["quarantine"])
+            policy["id"] = self._new_id("policy")
+            self._put("policy", policy)
+            return copy.deepcopy(policy)
+
+    def get_policy(self, policy_id: str) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self._policy(policy_id))
+
+    def list_policies(self, domain_id: str, params: Mapping[str, str]) -> tuple[list[dict[str, Any]], int]:
+        with self._lock:
+            self._domain(domain_id)
+            policies = [copy.deepcopy(p) for p in self._objects["policy"].values() if p["domainId"] == domain_id]
+            return self.page(policies, params, "name", ())
+
+    def patch_policy(self, policy_id: str, body: Any) -> None:
+        if not isinstance(body, Mapping):
+            raise BadRequest("the body must be a Policy object")
+        with self._write():
+            policy = copy.deepcopy(self._policy(policy_id))
+            if "domainId" in body and body["domainId"] != policy["domainId"]:
+                raise Unprocessable("domainId: a policy cannot move to another domain")
+            self._apply_policy(policy, {k: v for k, v in body.items() if k != "domainId"}, creating=False)
+            self._put("policy", policy)
+
+    def delete_policy(self, policy_id: str) -> None:
+        with self._write():
+            self._policy(policy_id)
+            users = [d["name"] for d in self._objects["domain"].values() if d["policyId"] == policy_id]
+            if users:
+                raise BadRequest(f"the policy is affected to a domain or a user: it is the default policy of "
+                                 f"{', '.join(users)}")
+            self._remove("policy", policy_id)
+
+    # ---- domain aliases ----------------------------------------------------------------------------
+    def _alias_names(self, body: Any) -> list[str]:
+        if not isinstance(body, list):
+            raise BadRequest("the body must be a list of domain names")
+        names = [_domain_name(f"[{i}]", name) for i, name in enumerate(body)]
+        if len(set(names)) != len(names):
+            raise BadRequest("a name appears twice in the list")
+        return names
+
+    def list_aliases(self, domain_id: str, params: Mapping[str, str]) -> tuple[list[dict[str, Any]], int]:
+        with self._lock:
+            self._domain(domain_id)
+            aliases = [{"id": a["id"], "name": a["name"]} for a in self._objects["alias"].values()
+                       if a["domainId"] == domain_id]
+            return self.page(aliases, params, "name", ())
+
+    def add_aliases(self, domain_id: str, body: Any) -> list[dict[str, Any]]:
+        with self._write():
+            self._domain(domain_id)
+            names = self._alias_names(body)
+            self._claim_names(names)
+            added = [self._put("alias", {"id": self._new_id("alias"), "name": n, "domainId": domain_id}) for n in names]
+            return [{"id": a["id"], "name": a["name"]} for a in added]
+
+    def replace_aliases(self, domain_id: str, body: Any) -> None:
+        with self._write():
+            self._domain(domain_id)
+            names = self._alias_names(body)
+            current = {a["name"]: a["id"] for a in self._objects["alias"].values() if a["domainId"] == domain_id}
+            self._claim_names([n for n in names if n not in current])
+            for name, alias_id in current.items():
+                if name not in names:
+                    self._remove("alias", alias_id)
+            for name in names:
+                if name not in current:
+                    self._put("alias", {"id": self._new_id("alias"), "name": name, "domainId": domain_id})
+
+    def delete_alias(self, domain_id: str, alias_id: str) -> None:
+        with self._write():
+            self._domain(domain_id)
+            alias = self._objects["alias"].get(alias_id)
+            if alias is None or alias["domainId"] != domain_id:
+                raise NotFound("A problem occured. The domain and/or the alias may not exist")
+            self._remove("alias", alias_id)
+
+    # ---- DKIM --------------------------------------------------------------------------------------
+    def _dkim_lines(self, domain_id: str, *, aliases: bool) -> list[str]:
+        dkim = self._objects["dkim"].get(domain_id)
+        if dkim is None:
+            raise NotFound("No DKIM values found. Or the domain may not exist")
+        names = [self._domain(domain_id)["name"]]
+        if aliases:
+            names += sorted(a["name"] for a in self._objects["alias"].values() if a["domainId"] == domain_id)
+        return [f"{dkim['selector']}._domainkey.{name} TXT v=DKIM1; p={dkim['publicKey']}" for name in names]
+
+    def _dkim_from(self, domain_id: str, body: Any) -> dict[str, Any]:
+        body = body or {}
+        if not isinstance(body, Mapping):
+            raise BadRequest("the body must be a DkimDTO object")
+        unknown = sorted(set(body) - {"privateKey", "publicKey", "selector"})
+        if unknown:
+            raise BadRequest(f"unknown fields {unknown}")
+        selector = body.get("selector") or "protect"
+        if not isinstance(selector, str) or not _SELECTOR.fullmatch(selector):
+            raise BadRequest("selector: must be a DNS label")
+        private, public = body.get("privateKey"), body.get("publicKey")
+        if private and not public:
+            raise Unprocessable("publicKey: is required with a privateKey")
+        if public is None:
+            public = base64.b64encode(b"\x30\x82\x01\x22" + secrets.token_bytes(290)).decode()
+        elif not isinstance(public, str) or not re.fullmatch(r"[A-Za-z0-9+/=\s]+", public):
+            raise BadRequest("publicKey: must be base64")
+        return {"id": domain_id, "selector": selector, "publicKey": "".join(public.split()),
+                "privateKey": private or "generated"}
+
+    def add_dkim(self, domain_id: str, body: Any) -> list[str]:
+        with self._write():
+            self._domain(domain_id)
+            if domain_id in self._objects["dkim"]:
+                raise Conflict("the domain already has DKIM values: update them with PUT")
+            self._put("dkim", self._dkim_from(domain_id, body))
+            return self._dkim_lines(domain_id, aliases=False)
+
+    def put_dkim(self, domain_id: str, body: Any) -> list[str]:
+        with self._write():
+            self._domain(domain_id)
+            self._put("dkim", self._dkim_from(domain_id, body))
+            return self._dkim_lines(domain_id, aliases=False)
+
+    def get_dkim(self, domain_id: str) -> list[str]:
+        with self._lock:
+            if domain_id not in self._objects["domain"]:
+                raise NotFound("No DKIM values found. Or the domain may not exist")
+            return self._dkim_lines(domain_id, aliases=True)
+
+    def delete_dkim(self, domain_id: str) -> None:
+        with self._write():
+            self._domain(domain_id)
+            if domain_id not in self._objects["dkim"]:
+                raise NotFound("No DKIM values found")
+            self._remove("dkim", domain_id)

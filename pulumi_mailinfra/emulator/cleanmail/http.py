@@ -1,0 +1,176 @@
+"""HTTP layer of the Cleanmail API v3 emulator, served under ``/cleanmail`` (set ``mailinfra:cleanmailUrl`` to
+``<emulator URL>/cleanmail``): the documented paths, ``Authorization: Bearer <token>`` (401 without or with a
+wrong token), ``201 Created`` with ``Location``, ``204 No Content`` for PATCH / DELETE / PUT of aliases,
+lists with ``X-Total-Count``. Errors are a JSON body ``{"status", "error", "message"}`` with the status the
+backend raised (the docs give no error body; this is the usual shape of a Java API's errors)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+
+from .backend import BadRequest, CleanmailBackend, CleanmailError, NotFound
+
+PREFIX = "/cleanmail"
+
+
+class Unauthorized(CleanmailError):
+    status, error = 401, "Unauthorized"
+
+
+def error_response(exc: CleanmailError) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="Cleanmail"'} if exc.status == 401 else None
+    return JSONResponse({"status": exc.status, "error": exc.error, "message": exc.message}, status_code=exc.status,
+                        headers=headers)
+
+
+class CleanmailRoute(APIRoute):
+    """Turns backend exceptions (also those raised by dependencies) into the error body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except CleanmailError as exc:
+                return error_response(exc)
+
+        return guarded
+
+
+def bearer_auth(tokens: Iterable[str]) -> Callable[[Request], None]:
+    """A dependency accepting only `Authorization: Bearer <one of tokens>`, compared in constant time."""
+    accepted = [t.encode() for t in tokens]
+
+    def check(request: Request) -> None:
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        given = value.strip().encode()
+        if scheme.lower() != "bearer" or not given:
+            raise Unauthorized("authentication required (Bearer token)")
+        if not any(secrets.compare_digest(given, token) for token in accepted):
+            raise Unauthorized("invalid or expired token")
+
+    return check
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise BadRequest("the body is not valid JSON") from None
+
+
+def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cleanmail-token",),
+                     prefix: str = PREFIX) -> APIRouter:
+    router = APIRouter(prefix=prefix, route_class=CleanmailRoute, dependencies=[Depends(bearer_auth(tokens))])
+
+    def location(request: Request, path: str) -> dict[str, str]:
+        return {"Location": f"{str(request.base_url).rstrip('/')}{prefix}{path}",
+                "Access-Control-Expose-Headers": "Content-Location"}
+
+    def listing(items: list[dict[str, Any]], total: int) -> JSONResponse:
+        return JSONResponse(items, headers={"X-Total-Count": str(total),
+                                            "Access-Control-Expose-Headers": "X-Total-Count"})
+
+    def call(fn: Callable[..., Any], *args: Any) -> Any:
+        return run_in_threadpool(fn, *args)
+
+    @router.post("/domains")
+    async def create_domain(request: Request) -> JSONResponse:
+        domain = await call(backend.create_domain, await _body(request))
+        return JSONResponse(domain, status_code=201, headers=location(request, f"/domains/{domain['id']}"))
+
+    @router.get("/domains")
+    async def list_domains(request: Request) -> JSONResponse:
+        return listing(*await call(backend.list_domains, dict(request.query_params)))
+
+    @router.get("/domains/{domain_id}")
+    async def get_domain(domain_id: str) -> JSONResponse:
+        return JSONResponse(await call(backend.get_domain, domain_id))
+
+    @router.patch("/domains/{domain_id}")
+    async def patch_domain(domain_id: str, request: Request) -> Response:
+        await call(backend.patch_domain, domain_id, await _body(request))
+        return Response(status_code=204)
+
+    @router.delete("/domains/{domain_id}")
+    async def delete_domain(domain_id: str) -> Response:
+        await call(backend.delete_domain, domain_id)
+        return Response(status_code=204)
+
+    @router.post("/domains/{domain_id}/policies")
+    async def create_policy(domain_id: str, request: Request) -> JSONResponse:
+        policy = await call(backend.create_policy, domain_id, await _body(request))
+        return JSONResponse(policy, status_code=201, headers=location(request, f"/policies/{policy['id']}"))
+
+    @router.get("/domains/{domain_id}/policies")
+    async def list_policies(domain_id: str, request: Request) -> JSONResponse:
+        return listing(*await call(backend.list_policies, domain_id, dict(request.query_params)))
+
+    @router.get("/policies/{policy_id}")
+    async def get_policy(policy_id: str) -> JSONResponse:
+        return JSONResponse(await call(backend.get_policy, policy_id))
+
+    @router.patch("/policies/{policy_id}")
+    async def patch_policy(policy_id: str, request: Request) -> Response:
+        await call(backend.patch_policy, policy_id, await _body(request))
+        return Response(status_code=204)
+
+    @router.delete("/policies/{policy_id}")
+    async def delete_policy(policy_id: str) -> Response:
+        await call(backend.delete_policy, policy_id)
+        return Response(status_code=204)
+
+    @router.post("/domains/{domain_id}/aliases")
+    async def add_aliases(domain_id: str, request: Request) -> JSONResponse:
+        added = await call(backend.add_aliases, domain_id, await _body(request))
+        return JSONResponse(added, status_code=201, headers=location(request, f"/domains/{domain_id}/aliases"))
+
+    @router.get("/domains/{domain_id}/aliases")
+    async def list_aliases(domain_id: str, request: Request) -> JSONResponse:
+        return listing(*await call(backend.list_aliases, domain_id, dict(request.query_params)))
+
+    @router.put("/domains/{domain_id}/aliases")
+    async def replace_aliases(domain_id: str, request: Request) -> Response:
+        await call(backend.replace_aliases, domain_id, await _body(request))
+        return Response(status_code=204)
+
+    @router.delete("/domains/{domain_id}/aliases/{alias_id}")
+    async def delete_alias(domain_id: str, alias_id: str) -> Response:
+        await call(backend.delete_alias, domain_id, alias_id)
+        return Response(status_code=204)
+
+    @router.post("/domains/{domain_id}/dkim")
+    async def add_dkim(domain_id: str, request: Request) -> JSONResponse:
+        return JSONResponse(await call(backend.add_dkim, domain_id, await _body(request)), status_code=201)
+
+    @router.get("/domains/{domain_id}/dkim")
+    async def get_dkim(domain_id: str) -> JSONResponse:
+        return JSONResponse(await call(backend.get_dkim, domain_id))
+
+    @router.put("/domains/{domain_id}/dkim")
+    async def put_dkim(domain_id: str, request: Request) -> JSONResponse:
+        return JSONResponse(await call(backend.put_dkim, domain_id, await _body(request)))
+
+    @router.delete("/domains/{domain_id}/dkim")
+    async def delete_dkim(domain_id: str) -> Response:
+        await call(backend.delete_dkim, domain_id)
+        return Response(status_code=204)
+
+    async def unknown(request: Request) -> None:
+        raise NotFound(f"no such endpoint: {request.method} {request.url.path}")
+
+    router.add_api_route("/{path:path}", unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                         name="cleanmail_unknown")
+    return router

@@ -1,0 +1,210 @@
+"""The Cleanmail emulator: its backend without HTTP (rules, soft delete, default policy, DKIM, aliases) and its
+HTTP layer (Bearer auth, 201 + Location, 204, X-Total-Count, the error body and statuses)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pulumi_mailinfra.emulator.cleanmail.backend import (
+    BadRequest,
+    CleanmailBackend,
+    Conflict,
+    NotFound,
+    Unprocessable,
+    hashid,
+)
+from tests.conftest import CM_TOKEN, Emulator
+
+
+def domain_body(name: str = "got.com", **extra: Any) -> dict[str, Any]:
+    """The docs' own example (5.5.1)."""
+    return {"name": name, "status": "ENABLED", "incoming": True, "outgoing": False, "quarantine": True,
+            "retention": True, "archive": True, "defaultLanguage": "DE", "autoProvisioningOn": True,
+            "senderVerifyOn": True, "externalId": "HBO-2019", "outgoingSubnets": ["92.123.51.204/31"],
+            "platforms": [{"name": "platform", "transportDest": "1.2.3.4", "transportType": "SMTP",
+                           "transportPort": 25, "authType": "local", "authData": "", "default": True}], **extra}
+
+
+@pytest.fixture
+def backend() -> CleanmailBackend:
+    return CleanmailBackend()
+
+
+def test_ids_are_opaque_five_character_strings() -> None:
+    ids = [hashid(n) for n in range(1, 2000)]
+    assert len(set(ids)) == len(ids) and all(len(i) == 5 and i.isalnum() for i in ids)
+
+
+def test_create_domain_makes_its_default_policy_from_the_flags(backend: CleanmailBackend) -> None:
+    domain = backend.create_domain(domain_body())
+    policy = domain["policy"]
+    assert policy["name"] == "Politique-got.com" and policy["domainId"] == domain["id"]
+    assert policy["quarantineProps"]["duration"] == 31 and policy["archiveProps"]["duration"] == 48
+    assert policy["relayProps"]["relaySpam"] is False and policy["mailSizeLimit"] == 21
+    assert domain["wblistPriority"] == "USER" and domain["policiesCount"] == 1
+    assert domain["platforms"][0]["authData"] is None and len(domain["platforms"][0]["id"]) == 5
+    off = backend.create_domain(domain_body("off.com", quarantine=False, retention=False, archive=False))["policy"]
+    assert off["quarantineProps"] is None and off["relayProps"]["spamScoreLimit"] == 10.0
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"name": "not a domain"}, "name"),
+    ({"status": "DELETED"}, "status"),
+    ({"defaultLanguage": "IT"}, "defaultLanguage"),
+    ({"outgoingSubnets": ["10.0.0.0"]}, "outgoingSubnets[0]"),
+    ({"outgoingSubnets": ["300.0.0.0/8"]}, "outgoingSubnets[0]"),
+    ({"platforms": [{"name": "p", "transportDest": "h", "transportType": "SMTP", "transportPort": 0}]},
+     "platforms[0].transportPort"),
+    ({"platforms": [{"name": "p", "transportDest": "h", "transportType": "LMTP", "transportPort": 25}]},
+     "platforms[0].transportType"),
+    ({"platforms": [{"name": "p", "transportDest": "h", "transportType": "SMTP", "transportPort": 25,
+                     "authType": "entra", "authData": {"bind_user": "x"}}]}, "platforms[0].authData"),
+    ({"colour": "red"}, "unknown fields"),
+])
+def test_create_domain_refuses_bad_input_naming_the_field(backend: CleanmailBackend, change: dict[str, Any],
+                                                         message: str) -> None:
+    with pytest.raises(BadRequest, match=message.replace("[", r"\[").replace("]", r"\]")):
+        backend.create_domain(domain_body(**change))
+    assert backend.list_domains({})[1] == 0  # nothing half-created
+
+
+def test_names_are_unique_across_domains_and_aliases(backend: CleanmailBackend) -> None:
+    got = backend.create_domain(domain_body())
+    backend.add_aliases(got["id"], ["got.net"])
+    for name in ("GOT.com", "got.net"):
+        with pytest.raises(Conflict):
+            backend.create_domain(domain_body(name))
+    other = backend.create_domain(domain_body("other.com"))
+    with pytest.raises(Conflict):
+        backend.add_aliases(other["id"], ["got.com"])
+
+
+def test_soft_delete_keeps_the_domain_readable_and_its_name_until_restored(backend: CleanmailBackend) -> None:
+    got = backend.create_domain(domain_body())
+    backend.delete_domain(got["id"])
+    deleted = backend.get_domain(got["id"])
+    assert deleted["status"] == "DELETED" and deleted["deletionDate"]
+    assert deleted["purgeDate"] > deleted["deletionDate"]
+    with pytest.raises(Conflict):
+        backend.create_domain(domain_body())
+    with pytest.raises(Unprocessable):
+        backend.delete_domain(got["id"])
+    with pytest.raises(Unprocessable):
+        backend.patch_domain(got["id"], {"defaultLanguage": "FR"})
+    backend.patch_domain(got["id"], {"status": "ENABLED"})  # restore
+    restored = backend.get_domain(got["id"])
+    assert restored["status"] == "ENABLED" and restored["deletionDate"] is None and restored["purgeDate"] is None
+
+
+def test_patch_changes_only_what_is_given_and_service_flags_reach_the_default_policy(backend: CleanmailBackend) -> None:
+    got = backend.create_domain(domain_body())
+    backend.patch_domain(got["id"], {"defaultLanguage": "ES", "archive": False})
+    after = backend.get_domain(got["id"])
+    assert after["defaultLanguage"] == "ES" and after["outgoingSubnets"] == ["92.123.51.204/31"]
+    assert after["policy"]["archive"] is False and after["policy"]["archiveProps"] is None
+    with pytest.raises(BadRequest, match="unknown fields"):
+        backend.patch_domain(got["id"], {"incoming": False})  # not in DomainUpdate
+
+
+def test_list_filters_sorts_and_pages(backend: CleanmailBackend) -> None:
+    for name in ("b.net", "a.com", "c.org", "ab.com"):
+        backend.create_domain(domain_body(name))
+    names = lambda params: [d["name"] for d in backend.list_domains(params)[0]]  # noqa: E731
+    assert names({}) == ["a.com", "ab.com", "b.net", "c.org"]
+    assert names({"sort": "-name"}) == ["c.org", "b.net", "ab.com", "a.com"]
+    assert names({"name": "a*"}) == ["a.com", "ab.com"] and names({"name": "*.com"}) == ["a.com", "ab.com"]
+    assert names({"name": "*b*"}) == ["ab.com", "b.net"] and names({"name": "b.net"}) == ["b.net"]
+    page, total = backend.list_domains({"offset": "1", "pageSize": "2"})
+    assert [d["name"] for d in page] == ["ab.com", "b.net"] and total == 4
+    with pytest.raises(BadRequest, match="one filter"):
+        backend.list_domains({"name": "a*", "status": "ENABLED"})
+
+
+def test_policies_rules(backend: CleanmailBackend) -> None:
+    got = backend.create_domain(domain_body())
+    policy = backend.create_policy(got["id"], {"name": "policyA", "quarantine": True, "retention": False,
+                                               "incoming": True, "spamScore": 7.2,
+                                               "relayProps": {"relaySpam": True, "prefixSpam": "[SPAM]"}})
+    assert policy["relayProps"]["relayAdvert"] is True and policy["retentionProps"] is None
+    with pytest.raises(Conflict):
+        backend.create_policy(got["id"], {"name": "POLICYA", "quarantine": True, "retention": False,
+                                          "incoming": True})
+    for bad in ({"spamScore": 101}, {"mailSizeLimit": 0}, {"quarantineProps": {"duration": 0}}):
+        with pytest.raises(BadRequest):
+            backend.patch_policy(policy["id"], bad)
+    backend.patch_policy(policy["id"], {"name": "policyC"})
+    assert backend.get_policy(policy["id"])["name"] == "policyC"
+    with pytest.raises(BadRequest, match="default policy of got.com"):
+        backend.delete_policy(got["policy"]["id"])
+    backend.delete_policy(policy["id"])
+    with pytest.raises(NotFound):
+        backend.get_policy(policy["id"])
+
+
+def test_dkim_lines_cover_the_domain_and_its_aliases(backend: CleanmailBackend) -> None:
+    got = backend.create_domain(domain_body())
+    with pytest.raises(NotFound):
+        backend.get_dkim(got["id"])
+    [line] = backend.add_dkim(got["id"], None)
+    assert line.startswith("protect._domainkey.got.com TXT v=DKIM1; p=")
+    backend.add_aliases(got["id"], ["got.net"])
+    lines = backend.get_dkim(got["id"])
+    assert [entry.split(" ")[0] for entry in lines] == ["protect._domainkey.got.com", "protect._domainkey.got.net"]
+    [custom] = backend.put_dkim(got["id"], {"selector": "s2026", "publicKey": "QUJD"})
+    assert custom == "s2026._domainkey.got.com TXT v=DKIM1; p=QUJD"
+    with pytest.raises(Unprocessable):
+        backend.put_dkim(got["id"], {"privateKey": "x"})
+    backend.delete_dkim(got["id"])
+    with pytest.raises(NotFound):
+        backend.delete_dkim(got["id"])
+
+
+def test_aliases_replace_and_delete(backend: CleanmailBackend) -> None:
+    got = backend.create_domain(domain_body())
+    added = backend.add_aliases(got["id"], ["a.net", "b.net"])
+    backend.replace_aliases(got["id"], ["b.net", "c.net"])
+    listed, total = backend.list_aliases(got["id"], {})
+    assert [a["name"] for a in listed] == ["b.net", "c.net"] and total == 2
+    assert next(a for a in listed if a["name"] == "b.net")["id"] == added[1]["id"]  # kept
+    backend.delete_alias(got["id"], added[1]["id"])
+    with pytest.raises(NotFound):
+        backend.delete_alias(got["id"], added[1]["id"])
+
+
+def test_state_persists_in_the_shared_sqlite_file(tmp_path: Path) -> None:
+    first = CleanmailBackend(tmp_path / "state.sqlite")
+    got = first.create_domain(domain_body())
+    first.close()
+    again = CleanmailBackend(tmp_path / "state.sqlite")
+    assert again.get_domain(got["id"])["name"] == "got.com"
+    assert again.create_domain(domain_body("next.com"))["id"] != got["id"]  # the sequence persisted too
+
+
+def test_http_layer_statuses_headers_and_auth(emulator: Emulator) -> None:
+    api = httpx.Client(base_url=emulator.cleanmail_url, headers={"Authorization": f"Bearer {CM_TOKEN}"})
+    created = api.post("/domains", json=domain_body())
+    assert created.status_code == 201
+    domain_id = created.json()["id"]
+    assert created.headers["Location"].endswith(f"/cleanmail/domains/{domain_id}")
+    listed = api.get("/domains", params={"pageSize": 1})
+    assert listed.status_code == 200 and listed.headers["X-Total-Count"] == "1"
+    assert api.patch(f"/domains/{domain_id}", json={"defaultLanguage": "ES"}).status_code == 204
+    conflict = api.post("/domains", json=domain_body())
+    assert conflict.status_code == 409 and conflict.json()["status"] == 409 and "got.com" in conflict.json()["message"]
+    assert api.post("/domains", content=b"{").status_code == 400
+    policy = api.post(f"/domains/{domain_id}/policies", json={"name": "p", "quarantine": False, "retention": False,
+                                                              "incoming": True})
+    assert policy.status_code == 201
+    assert policy.headers["Location"].endswith(f"/cleanmail/policies/{policy.json()['id']}")
+    assert api.post(f"/domains/{domain_id}/dkim").status_code == 201
+    assert api.put(f"/domains/{domain_id}/aliases", json=["got.net"]).status_code == 204
+    assert api.get("/domains/zzzzz").status_code == 404
+    assert api.delete(f"/domains/{domain_id}").status_code == 204
+    assert api.delete(f"/domains/{domain_id}").status_code == 422
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {CM_TOKEN}"}):
+        refused = httpx.get(f"{emulator.cleanmail_url}/domains", headers=headers)
+        assert refused.status_code == 401 and refused.json()["error"] == "Unauthorized"
