@@ -138,7 +138,7 @@ def test_policies_rules(backend: CleanmailBackend) -> None:
             backend.patch_policy(policy["id"], bad)
     backend.patch_policy(policy["id"], {"name": "policyC"})
     assert backend.get_policy(policy["id"])["name"] == "policyC"
-    with pytest.raises(BadRequest, match="default policy of got.com"):
+    with pytest.raises(BadRequest, match=r"default policy of got\.com"):
         backend.delete_policy(got["policy"]["id"])
     backend.delete_policy(policy["id"])
     with pytest.raises(NotFound):
