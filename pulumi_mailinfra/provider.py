@@ -119,13 +119,15 @@ def normalized(model: type[BaseModel], inputs: Mapping[str, Any]) -> dict[str, A
         if value is None:
             default = None if info.is_required() else info.get_default(call_default_factory=True)
             if default is not None:
-                out[name] = _field_adapter(model, name).dump_python(default, mode="json")
+                out[name] = _field_adapter(model, name).dump_python(
+                    default, mode="json", exclude_none=getattr(model, "omit_unset", False))
             continue
         if contains_unknown(value):
             continue
         adapter = _field_adapter(model, name)
         with contextlib.suppress(PydanticValidationError):  # reported by `failures`, left as given
-            out[name] = adapter.dump_python(adapter.validate_python(value), mode="json")
+            out[name] = adapter.dump_python(adapter.validate_python(value), mode="json",
+                                            exclude_none=getattr(model, "omit_unset", False))
     return out
 
 
@@ -281,15 +283,17 @@ class CrudProvider(ResourceProvider):
 
     # ----- hooks a resource may override ----------------------------------------------------------
     def payload(self, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        body = args.model_dump(mode="json", by_alias=True, exclude=set(self.spec.not_sent))
+        body = args.model_dump(mode="json", by_alias=True, exclude=set(self.spec.not_sent),
+                               exclude_none=self.spec.model.omit_unset)  # type: ignore[attr-defined]
         return {self.spec.wrapper: body} if self.spec.wrapper else body
 
     def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
         """Full outputs: the desired inputs as the API now has them, plus computed fields."""
         desired = canonical(self.inputs_of(inputs), keep_nulls=True)
         outs = {k: v for k, v in desired.items() if k in self.spec.input_keys or k in CONTROL_KEYS}
+        unset_unmanaged = getattr(self.spec.model, "omit_unset", False)
         for key in self.spec.input_keys:
-            if key in record and key not in self.spec.not_sent:
+            if key in record and key not in self.spec.not_sent and (key in outs or not unset_unmanaged):
                 outs[key] = reconcile(outs.get(key), record[key]) if key in outs else canonical(record[key])
         for key in self.spec.computed:
             outs[key] = canonical(record.get(key))
@@ -330,7 +334,8 @@ class CrudProvider(ResourceProvider):
             before = self.payload(self.spec.model.model_validate(normalized(self.spec.model, self.desired(olds))), olds)
         except PydanticValidationError:
             return dict(body)
-        return {k: v for k, v in body.items() if canonical(v) != canonical(before.get(k))}
+        changed = {k: v for k, v in body.items() if canonical(v) != canonical(before.get(k))}
+        return changed | {k: None for k in before if k not in body}  # a field no longer given is cleared
 
     # ----- the ResourceProvider protocol ----------------------------------------------------------
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:

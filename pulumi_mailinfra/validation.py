@@ -6,7 +6,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
@@ -99,9 +99,14 @@ VirtualMtaName = Annotated[
 
 
 class StrictModel(BaseModel):
-    """Unknown keys are typos: reject them instead of silently sending nothing."""
+    """Unknown keys are typos: reject them instead of silently sending nothing.
+
+    `omit_unset` chooses what an optional field left out means, for the whole resource: False (GreenArrow)
+    "null on the server" (compared: a value set out of band is drift), True (Cleanmail) "the server's
+    default" (not sent, not compared)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    omit_unset: ClassVar[bool] = False
 
 
 def failures(model: type[BaseModel], values: Mapping[str, Any], is_unknown: Any) -> list[tuple[str, str]]:

@@ -14,6 +14,12 @@ from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from ..validation import Port, Rule, StrictModel, _whole_int
 
+
+class CleanmailModel(StrictModel):
+    """An optional field left out means "the API's default": not sent, not compared."""
+
+    omit_unset = True
+
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 _DOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
 
@@ -21,7 +27,7 @@ _DOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
 def _domain_name(value: Any) -> Any:
     if isinstance(value, str) and (len(value) > 253 or not _DOMAIN.fullmatch(value)):
         raise ValueError(f"{value!r} is not a domain name (labels of letters, digits and hyphens, e.g. example.com)")
-    return value
+    return value.lower() if isinstance(value, str) else value  # case-insensitive; the API stores lowercase
 
 
 DomainName = Annotated[str, BeforeValidator(_domain_name), Rule("a domain name such as `example.com`; unique "
@@ -48,7 +54,7 @@ Text = Annotated[str, Field(max_length=255)]
 Id = Annotated[str, Field(min_length=1, max_length=64), Rule("an id of the API (e.g. `Eygdk`)")]
 
 
-class AuthSettingsModel(StrictModel):
+class AuthSettingsModel(CleanmailModel):
     """How users of the platform authenticate; which keys apply depends on `auth_type`."""
 
     host: Text | None = Field(default=None, description="LDAP or IMAP server host (ldap, imap).")
@@ -79,7 +85,7 @@ AUTH_KEYS: dict[str, set[str]] = {
 }
 
 
-class RemediationApiModel(StrictModel):
+class RemediationApiModel(CleanmailModel):
     """How Cleanmail reaches the mailboxes of the platform to remediate; keys depend on `api_type`."""
 
     host: Text | None = Field(default=None, description="EWS or IMAP server host (EXCHANGE, IMAP).")
@@ -106,7 +112,7 @@ def _given(data: Any, key: str) -> set[str]:
     return {k for k, v in value.items() if v is not None} if isinstance(value, Mapping) else set()
 
 
-class PlatformModel(StrictModel):
+class PlatformModel(CleanmailModel):
     """An SMTP relay the domain's mail is delivered to, with its authentication and remediation API."""
 
     name: Annotated[str, Field(min_length=1, max_length=255)] = Field(description="Name of the platform.")
@@ -149,7 +155,7 @@ class PlatformModel(StrictModel):
         return data
 
 
-class DomainModel(StrictModel):
+class DomainModel(CleanmailModel):
     name: DomainName = Field(description="Name of the domain.")
     status: Literal["ENABLED", "DISABLED"] = Field(default="ENABLED", description="Activation status.")
     description: Text | None = Field(default=None, description="Description of the domain.")
@@ -195,7 +201,7 @@ Days = Annotated[int, BeforeValidator(_whole_int), Field(ge=1, le=3650)]
 Score = Annotated[float, BeforeValidator(_number), Field(ge=0, le=100)]
 
 
-class RelayPropsModel(StrictModel):
+class RelayPropsModel(CleanmailModel):
     """What is delivered, and how it is marked."""
 
     relay_spam: bool | None = Field(default=None, alias="relaySpam", description="Deliver incoming spam.")
@@ -212,7 +218,7 @@ class RelayPropsModel(StrictModel):
                                            description="Score from which spam is not delivered.")
 
 
-class QuarantinePropsModel(StrictModel):
+class QuarantinePropsModel(CleanmailModel):
     """What the quarantine keeps, and for how long."""
 
     duration: Days | None = Field(default=None, description="Days messages stay in quarantine.")
@@ -230,7 +236,7 @@ class QuarantinePropsModel(StrictModel):
                                                description="Keep forbidden attachments.")
 
 
-class RetentionPropsModel(StrictModel):
+class RetentionPropsModel(CleanmailModel):
     """What retention keeps, and for how long."""
 
     duration: Days | None = Field(default=None, description="Days messages are retained.")
@@ -239,7 +245,7 @@ class RetentionPropsModel(StrictModel):
                                              "incoming mail.")
 
 
-class ArchivePropsModel(StrictModel):
+class ArchivePropsModel(CleanmailModel):
     """What the archive keeps, and for how many months."""
 
     duration: Annotated[int, BeforeValidator(_whole_int), Field(ge=1, le=1200)] | None = Field(
@@ -263,7 +269,7 @@ class ArchivePropsModel(StrictModel):
                                              "that failed sender verification.")
 
 
-class PolicyModel(StrictModel):
+class PolicyModel(CleanmailModel):
     domain_id: Id = Field(alias="domainId", description="The domain the policy belongs to.")
     name: Annotated[str, Field(min_length=1, max_length=255)] = Field(
         description="Name of the policy, unique in its domain.")
@@ -299,7 +305,7 @@ class PolicyModel(StrictModel):
 _SELECTOR = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
 
 
-class DkimModel(StrictModel):
+class DkimModel(CleanmailModel):
     domain_id: Id = Field(description="The domain the key signs for.")
     selector: Annotated[str, Field(pattern=_SELECTOR)] = Field(
         default="protect", description="The DKIM selector: the DNS record is `<selector>._domainkey.<domain>`.")

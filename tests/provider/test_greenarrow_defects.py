@@ -3,7 +3,6 @@ way the engine drives it (check, then create / diff / update / read) against the
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from typing import Any
@@ -18,11 +17,10 @@ from pulumi_mailinfra.greenarrow.providers import (
     ThrottlingRuleProvider,
     ThrottlingTemplateProvider,
 )
-from pulumi_mailinfra.provider import CrudProvider
 from pulumi_mailinfra.reconcile import is_unknown
 from pulumi_mailinfra.validation import failures
 from tests.conftest import Emulator
-from tests.provider.test_provider_http import configured
+from tests.provider.harness import Engine, configured
 
 API = "/ga/api/v3/eng"
 DEFAULT = {"max_concurrent_connections": 10.0, "max_messages_per_hour": 0.0}
@@ -30,38 +28,6 @@ DEFAULT = {"max_concurrent_connections": 10.0, "max_messages_per_hour": 0.0}
 
 def rule(*domains: str, **extra: Any) -> dict[str, Any]:
     return {"domains": list(domains), "max_concurrent_connections": 1.0, "max_messages_per_hour": 0.0, **extra}
-
-
-class Engine:
-    """What the engine does with a provider: check every input, diff against the state, keep the state."""
-
-    def __init__(self, provider: CrudProvider) -> None:
-        self.provider = provider
-        self.id = ""
-        self.inputs: dict[str, Any] = {}
-        self.outputs: dict[str, Any] = {}
-
-    def create(self, news: dict[str, Any]) -> Engine:
-        checked = self.provider.check({}, copy.deepcopy(news))
-        assert checked.failures == [], checked.failures
-        created = self.provider.create(dict(checked.inputs))
-        self.id, self.inputs, self.outputs = created.id, dict(checked.inputs), dict(created.outs or {})
-        return self
-
-    def refresh(self) -> None:
-        read = self.provider.read(self.id, self.outputs)
-        assert read.id == self.id
-        self.outputs = dict(read.outs or {})
-
-    def changes(self, news: dict[str, Any] | None = None) -> bool:
-        checked = self.provider.check(self.inputs, copy.deepcopy(news if news is not None else self.inputs))
-        return bool(self.provider.diff(self.id, self.outputs, checked.inputs).changes)
-
-    def update(self, news: dict[str, Any]) -> None:
-        checked = self.provider.check(self.inputs, copy.deepcopy(news))
-        assert checked.failures == [], checked.failures
-        updated = self.provider.update(self.id, self.outputs, dict(checked.inputs))
-        self.inputs, self.outputs = dict(checked.inputs), dict(updated.outs or {})
 
 
 def template_rules(emulator: Emulator, template_id: str) -> list[dict[str, Any]]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pulumi.dynamic import ConfigureRequest
-from pulumi.dynamic.config import Config
 
 from pulumi_mailinfra import errors
 from pulumi_mailinfra.greenarrow import lookups
@@ -16,8 +14,8 @@ from pulumi_mailinfra.greenarrow.providers import (
     ThrottlingRuleProvider,
     ThrottlingTemplateProvider,
 )
-from pulumi_mailinfra.provider import CrudProvider
-from tests.conftest import GA_PASSWORD, GA_USER, Emulator
+from tests.conftest import Emulator
+from tests.provider.harness import configured
 
 RELAY: dict[str, Any] = {
     "name": "relay-1",
@@ -27,14 +25,6 @@ RELAY: dict[str, Any] = {
     "redirect": None,
 }
 RULE = {"domains": ["a.com"], "max_concurrent_connections": 1, "max_messages_per_hour": 0, "throttle_program": None}
-
-
-def configured(cls: type[CrudProvider], emulator: Emulator, **extra: str) -> CrudProvider:
-    provider = cls()
-    raw = {"mailinfra:greenarrowUrl": emulator.url, "mailinfra:greenarrowUsername": GA_USER,
-           "mailinfra:greenarrowPassword": GA_PASSWORD, "mailinfra:maxAttempts": "6", **extra}
-    provider.configure(ConfigureRequest(Config(raw, "test")))
-    return provider
 
 
 def test_relay_crud_round_trip(emulator: Emulator) -> None:

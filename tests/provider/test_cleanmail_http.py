@@ -1,0 +1,130 @@
+"""The Cleanmail providers against the emulator over real HTTP, driven as the engine drives them: create,
+no-op diff, PATCH of only what changed, drift, soft delete on refresh, restore, adopt, secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pulumi_mailinfra import errors
+from pulumi_mailinfra.cleanmail.providers import DomainDkimProvider, DomainPolicyProvider, DomainProvider
+from tests.conftest import Emulator
+from tests.provider.harness import Engine, configured
+
+BIND_PASSWORD = "ldap-bind-Zr8q2"
+
+
+def domain(name: str = "got.com", **extra: Any) -> dict[str, Any]:
+    return {"name": name, "default_language": "DE", "quarantine": True, "retention": True, "archive": False,
+            "outgoing_subnets": ["92.123.51.204/31"],
+            "platforms": [{"name": "relay", "transport_dest": "1.2.3.4", "transport_type": "SMTP",
+                           "transport_port": 25.0, "auth_type": "ldap",
+                           "auth_data": {"host": "ldap.example.com", "port": 636.0, "bind_user": "cn=reader",
+                                         "bind_password": BIND_PASSWORD, "use_ssl": True},
+                           "default": True}], **extra}
+
+
+def test_domain_lifecycle_with_patch_of_changed_fields_only(emulator: Emulator) -> None:
+    provider = configured(DomainProvider, emulator)
+    got = Engine(provider).create(domain())
+    record = emulator.cleanmail().get(f"/domains/{got.id}")
+    assert record["defaultLanguage"] == "DE" and record["platforms"][0]["authData"]["bind_user"] == "cn=reader"
+    assert got.outputs["default_policy_id"] == record["policy"]["id"]
+    assert got.outputs["platforms"][0]["auth_data"]["bind_password"] == BIND_PASSWORD  # not answered, kept
+    assert not got.changes()
+    emulator.reset_stats()
+    got.update(domain(default_language="ES", incoming=False))
+    assert emulator.requests() == 3  # PATCH of the domain's changed field, PATCH of its policy, GET
+    record = emulator.cleanmail().get(f"/domains/{got.id}")
+    assert record["defaultLanguage"] == "ES" and record["policy"]["incoming"] is False
+    assert got.outputs["default_language"] == "ES" and not got.changes()
+
+
+def test_patch_body_holds_only_what_changed(emulator: Emulator) -> None:
+    provider = configured(DomainProvider, emulator)
+    got = Engine(provider).create(domain())
+    checked = provider.check(got.inputs, domain(description="new"))
+    assert provider.changed_fields(provider.payload(provider.validated(checked.inputs), checked.inputs),
+                                   got.outputs) == {"description": "new"}
+
+
+def test_out_of_band_change_is_drift_and_soft_delete_is_gone(emulator: Emulator) -> None:
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    api = emulator.cleanmail()
+    api.request("PATCH", f"/domains/{got.id}", json={"wblistPriority": "DOMAIN"})
+    got.refresh()
+    assert got.outputs["wblist_priority"] == "DOMAIN" and got.changes()
+    got.update(got.inputs)
+    assert api.get(f"/domains/{got.id}")["wblistPriority"] == "USER"
+    api.request("DELETE", f"/domains/{got.id}")
+    assert got.provider.read(got.id, got.outputs).id is None  # soft-deleted counts as gone
+
+
+def test_creating_a_soft_deleted_domain_restores_it(emulator: Emulator) -> None:
+    provider = configured(DomainProvider, emulator)
+    first = Engine(provider).create(domain())
+    provider.delete(first.id, first.outputs)
+    assert emulator.cleanmail().get(f"/domains/{first.id}")["status"] == "DELETED"
+    again = Engine(provider).create(domain(default_language="FR"))
+    record = emulator.cleanmail().get(f"/domains/{again.id}")
+    assert again.id == first.id and record["status"] == "ENABLED" and record["defaultLanguage"] == "FR"
+    assert record["deletionDate"] is None
+
+
+def test_adopt_an_existing_domain(emulator: Emulator) -> None:
+    existing = emulator.cleanmail().create("/domains", {"name": "legacy.com", "status": "DISABLED",
+                                                        "quarantine": False, "retention": False, "archive": False,
+                                                        "defaultLanguage": "EN"})
+    adopted = Engine(configured(DomainProvider, emulator)).create(domain("Legacy.com", adopt_existing=True))
+    assert adopted.id == existing["id"]
+    record = emulator.cleanmail().get(f"/domains/{existing['id']}")
+    assert record["status"] == "ENABLED" and record["policy"]["quarantine"] is True
+    assert not adopted.changes()
+
+
+def test_bad_inputs_fail_at_check_naming_the_field() -> None:
+    provider = DomainProvider()
+    cases = {
+        "name": domain(name="not a domain"),
+        "outgoing_subnets[0]": domain(outgoing_subnets=["10.0.0.0"]),
+        "default_language": domain(default_language="IT"),
+        "platforms[0].transport_port": domain(platforms=[{**domain()["platforms"][0], "transport_port": 0}]),
+        "platforms[0]": domain(platforms=[{**domain()["platforms"][0], "auth_type": "entra"}]),
+    }
+    for path, inputs in cases.items():
+        reasons = [f.reason for f in provider.check({}, inputs).failures]
+        assert any(r.startswith(f"{path}:") for r in reasons), (path, reasons)
+        assert not any(BIND_PASSWORD in r for r in reasons)
+    policy = DomainPolicyProvider().check({}, {"domain_id": "abcde", "name": "p", "quarantine": False,
+                                               "retention": False, "incoming": True, "spam_score": 101})
+    assert [f.reason.split(":")[0] for f in policy.failures] == ["spam_score"]
+
+
+def test_policy_crud_and_refused_delete_of_a_default_policy(emulator: Emulator) -> None:
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    policies = configured(DomainPolicyProvider, emulator)
+    policy = Engine(policies).create({"domain_id": got.id, "name": "executives", "quarantine": True,
+                                      "retention": False, "incoming": True, "spam_score": 3.5,
+                                      "quarantine_props": {"duration": 60.0, "store_virus": True}})
+    record = emulator.cleanmail().get(f"/policies/{policy.id}")
+    assert record["spamScore"] == 3.5 and record["quarantineProps"]["duration"] == 60
+    assert not policy.changes()
+    policy.update({**policy.inputs, "spam_score": 4.0})
+    assert emulator.cleanmail().get(f"/policies/{policy.id}")["spamScore"] == 4.0
+    policies.delete(policy.id, policy.outputs)
+    with pytest.raises(errors.MailinfraError, match="default policy"):
+        policies.delete(got.outputs["default_policy_id"], {"domain_id": got.id})
+
+
+def test_dkim_outputs_the_dns_record(emulator: Emulator) -> None:
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    dkim = Engine(configured(DomainDkimProvider, emulator)).create({"domain_id": got.id})
+    assert dkim.id == got.id and dkim.outputs["dns_record_name"] == "protect._domainkey.got.com"
+    assert dkim.outputs["txt_value"].startswith("v=DKIM1; p=")
+    assert not dkim.changes()
+    dkim.update({"domain_id": got.id, "selector": "s2026", "public_key": "QUJD", "private_key": "secret-key"})
+    assert dkim.outputs["dns_record_name"] == "s2026._domainkey.got.com"
+    assert dkim.outputs["txt_value"] == "v=DKIM1; p=QUJD"
+    dkim.provider.delete(dkim.id, dkim.outputs)
+    assert dkim.provider.read(dkim.id, dkim.outputs).id is None
