@@ -35,8 +35,8 @@ class EngineLogHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             self._engine.Log(self._request(severity=self._severity, message=self.format(record)), timeout=5)
-        except Exception:  # diagnostics must never fail a deployment
-            self.handleError(record)
+        except Exception:  # diagnostics never fail a deployment, nor print (the engine may be gone already)
+            return
 
 
 class ProgramLogHandler(logging.Handler):
@@ -47,8 +47,8 @@ class ProgramLogHandler(logging.Handler):
 
         try:
             pulumi.log.debug(self.format(record))
-        except Exception:
-            self.handleError(record)
+        except Exception:  # as above
+            return
 
 
 def _engine_address_of_this_plugin() -> str | None:
