@@ -313,7 +313,7 @@ def providers_of(service: str) -> list[type[CrudProvider]]:
 
 def _resource_fields(spec: ResourceSpec) -> list[FieldDoc]:
     return field_docs(spec.model, secret={p for p in spec.secret_paths if "." not in p}, replaces=spec.replace_on,
-                      autonamed=spec.name_field)
+                      autonamed=spec.name_field if spec.autoname else None)
 
 
 def render_inputs(service: str) -> str:

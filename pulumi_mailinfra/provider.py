@@ -71,7 +71,8 @@ class ResourceSpec:
     secret_paths: tuple[str, ...] = ()  # dotted input paths that are secret
     outputs_model: type[BaseModel] | None = None  # API fields surfaced as read-only (computed) outputs
     not_sent: frozenset[str] = frozenset()  # inputs that live in the path, not the body
-    name_field: str | None = "name"  # unique name: adopt and post-failure look-up key; autonamed if omitted
+    name_field: str | None = "name"  # unique name: adopt and post-failure look-up key
+    autoname: bool = True  # the name may be omitted: `<resource name>-<7 hex>` (False: a domain name, required)
     # Replace by deleting first (also for `pulumi up --replace`): the replacement keeps a unique identity.
     delete_before_replace: bool = True
     # "PUT": the whole object on update. "PATCH": only the fields that changed (the API keeps the others).
@@ -94,7 +95,7 @@ class ResourceSpec:
     @property
     def autoname_max_length(self) -> int | None:
         """The name field's documented maximum length (autonames are cut to fit), None without autonaming."""
-        if not self.name_field:
+        if not self.name_field or not self.autoname:
             return None
         limits = [m.max_length for m in self.model.model_fields[self.name_field].metadata if hasattr(m, "max_length")]
         return min(limits) if limits else 200
@@ -345,7 +346,7 @@ class CrudProvider(ResourceProvider):
         candidate = news.get(AUTONAME_KEY)
         name_field = self.spec.name_field
         naming_problem = None
-        if name_field and inputs.get(name_field) is None and isinstance(candidate, str):
+        if name_field and self.spec.autoname and inputs.get(name_field) is None and isinstance(candidate, str):
             inputs[name_field], naming_problem = self.autoname(candidate, olds)
         problems = failures(self.spec.model, self.desired(inputs), is_unknown)
         if naming_problem:

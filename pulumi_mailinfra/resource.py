@@ -143,7 +143,7 @@ class MailinfraResource(pulumi.dynamic.Resource):
         props = plain(props)
         if spec.name_field:
             name = props.get(spec.name_field)
-            if name is None:
+            if name is None and spec.autoname:
                 props[spec.name_field] = None  # still an output attribute; `check` fills it in
                 props[AUTONAME_KEY] = autoname(resource_name)
             elif isinstance(name, str):

@@ -4,13 +4,26 @@ from .client import CleanmailClient, cleanmail_client
 from .inputs import *  # noqa: F403 - the generated input types are part of this package's API
 from .inputs import __all__ as _inputs_all
 from .lookups import domain_policies, find_domain, find_domains, get_domain, get_domain_policies, get_domains
-from .providers import DomainDkimProvider, DomainPolicyProvider, DomainProvider
-from .resources import Domain, DomainDkim, DomainPolicy
+from .providers import (
+    DomainAliasesProvider,
+    DomainAliasProvider,
+    DomainDefaultPolicyProvider,
+    DomainDkimProvider,
+    DomainPolicyProvider,
+    DomainProvider,
+)
+from .resources import Domain, DomainAlias, DomainAliases, DomainDefaultPolicy, DomainDkim, DomainPolicy
 
 __all__ = [
     *_inputs_all,
     "CleanmailClient",
     "Domain",
+    "DomainAlias",
+    "DomainAliasProvider",
+    "DomainAliases",
+    "DomainAliasesProvider",
+    "DomainDefaultPolicy",
+    "DomainDefaultPolicyProvider",
     "DomainDkim",
     "DomainDkimProvider",
     "DomainPolicy",

@@ -16,7 +16,10 @@ __all__ = [
     "ArchivePropsArgsDict",
     "AuthSettingsArgs",
     "AuthSettingsArgsDict",
+    "DomainAliasArgs",
+    "DomainAliasesArgs",
     "DomainArgs",
+    "DomainDefaultPolicyArgs",
     "DomainDkimArgs",
     "DomainPolicyArgs",
     "PlatformArgs",
@@ -638,11 +641,11 @@ class DomainArgs:
     def __init__(
         self,
         *,
+        name: pulumi.Input[str],
         quarantine: pulumi.Input[bool],
         retention: pulumi.Input[bool],
         archive: pulumi.Input[bool],
         default_language: pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"]],
-        name: pulumi.Input[str] | None = None,
         status: pulumi.Input[Literal["ENABLED", "DISABLED"]] | None = None,
         description: pulumi.Input[str | None] | None = None,
         wblist_priority: pulumi.Input[Literal["DOMAIN", "USER"]] | None = None,
@@ -657,8 +660,7 @@ class DomainArgs:
         platforms: pulumi.Input[Sequence[pulumi.Input[PlatformArgs | PlatformArgsDict]]] | None = None,
         ignore_mx: pulumi.Input[bool] | None = None,
     ) -> None:
-        if name is not None:
-            pulumi.set(self, "name", name)
+        pulumi.set(self, "name", name)
         if status is not None:
             pulumi.set(self, "status", status)
         if description is not None:
@@ -692,15 +694,14 @@ class DomainArgs:
 
     @property
     @pulumi.getter
-    def name(self) -> pulumi.Input[str] | None:
+    def name(self) -> pulumi.Input[str]:
         """Name of the domain. Must be: a domain name such as `example.com`; unique case-insensitively across
-        domains and domain aliases. Optional: defaults to `<resource name>-<7 hex>` (different per stack),
-        made valid for the type and kept once chosen (renaming the stack renames nothing).
+        domains and domain aliases.
         """
         return pulumi.get(self, "name")
 
     @name.setter
-    def name(self, value: pulumi.Input[str] | None) -> None:
+    def name(self, value: pulumi.Input[str]) -> None:
         pulumi.set(self, "name", value)
 
     @property
@@ -1635,3 +1636,251 @@ class DomainDkimArgs:
     @private_key.setter
     def private_key(self, value: pulumi.Input[str | None] | None) -> None:
         pulumi.set(self, "private_key", value)
+
+
+@pulumi.input_type
+class DomainDefaultPolicyArgs:
+    """The inputs of a DomainDefaultPolicy (see its docstring)."""
+
+    def __init__(
+        self,
+        *,
+        domain_id: pulumi.Input[str],
+        name: pulumi.Input[str | None] | None = None,
+        quarantine: pulumi.Input[bool | None] | None = None,
+        retention: pulumi.Input[bool | None] | None = None,
+        archive: pulumi.Input[bool | None] | None = None,
+        incoming: pulumi.Input[bool | None] | None = None,
+        outgoing: pulumi.Input[bool | None] | None = None,
+        mail_size_limit: pulumi.Input[int | None] | None = None,
+        spam_score: pulumi.Input[float | None] | None = None,
+        relay_props: pulumi.Input[RelayPropsArgs | RelayPropsArgsDict | None] | None = None,
+        quarantine_props: pulumi.Input[QuarantinePropsArgs | QuarantinePropsArgsDict | None] | None = None,
+        retention_props: pulumi.Input[RetentionPropsArgs | RetentionPropsArgsDict | None] | None = None,
+        archive_props: pulumi.Input[ArchivePropsArgs | ArchivePropsArgsDict | None] | None = None,
+    ) -> None:
+        pulumi.set(self, "domain_id", domain_id)
+        if name is not None:
+            pulumi.set(self, "name", name)
+        if quarantine is not None:
+            pulumi.set(self, "quarantine", quarantine)
+        if retention is not None:
+            pulumi.set(self, "retention", retention)
+        if archive is not None:
+            pulumi.set(self, "archive", archive)
+        if incoming is not None:
+            pulumi.set(self, "incoming", incoming)
+        if outgoing is not None:
+            pulumi.set(self, "outgoing", outgoing)
+        if mail_size_limit is not None:
+            pulumi.set(self, "mail_size_limit", mail_size_limit)
+        if spam_score is not None:
+            pulumi.set(self, "spam_score", spam_score)
+        if relay_props is not None:
+            pulumi.set(self, "relay_props", relay_props)
+        if quarantine_props is not None:
+            pulumi.set(self, "quarantine_props", quarantine_props)
+        if retention_props is not None:
+            pulumi.set(self, "retention_props", retention_props)
+        if archive_props is not None:
+            pulumi.set(self, "archive_props", archive_props)
+
+    @property
+    @pulumi.getter
+    def domain_id(self) -> pulumi.Input[str]:
+        """The domain the policy belongs to. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it
+        replaces the resource.
+        """
+        return pulumi.get(self, "domain_id")
+
+    @domain_id.setter
+    def domain_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "domain_id", value)
+
+    @property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[str | None] | None:
+        """Name of the policy (the API names it `Politique-<domain>`)."""
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "name", value)
+
+    @property
+    @pulumi.getter
+    def quarantine(self) -> pulumi.Input[bool | None] | None:
+        """Quarantine service."""
+        return pulumi.get(self, "quarantine")
+
+    @quarantine.setter
+    def quarantine(self, value: pulumi.Input[bool | None] | None) -> None:
+        pulumi.set(self, "quarantine", value)
+
+    @property
+    @pulumi.getter
+    def retention(self) -> pulumi.Input[bool | None] | None:
+        """Retention service."""
+        return pulumi.get(self, "retention")
+
+    @retention.setter
+    def retention(self, value: pulumi.Input[bool | None] | None) -> None:
+        pulumi.set(self, "retention", value)
+
+    @property
+    @pulumi.getter
+    def archive(self) -> pulumi.Input[bool | None] | None:
+        """Archiving service."""
+        return pulumi.get(self, "archive")
+
+    @archive.setter
+    def archive(self, value: pulumi.Input[bool | None] | None) -> None:
+        pulumi.set(self, "archive", value)
+
+    @property
+    @pulumi.getter
+    def incoming(self) -> pulumi.Input[bool | None] | None:
+        """Incoming service."""
+        return pulumi.get(self, "incoming")
+
+    @incoming.setter
+    def incoming(self, value: pulumi.Input[bool | None] | None) -> None:
+        pulumi.set(self, "incoming", value)
+
+    @property
+    @pulumi.getter
+    def outgoing(self) -> pulumi.Input[bool | None] | None:
+        """Outgoing service."""
+        return pulumi.get(self, "outgoing")
+
+    @outgoing.setter
+    def outgoing(self, value: pulumi.Input[bool | None] | None) -> None:
+        pulumi.set(self, "outgoing", value)
+
+    @property
+    @pulumi.getter
+    def mail_size_limit(self) -> pulumi.Input[int | None] | None:
+        """Mail size limit in MB (the API defaults it to 21)."""
+        return pulumi.get(self, "mail_size_limit")
+
+    @mail_size_limit.setter
+    def mail_size_limit(self, value: pulumi.Input[int | None] | None) -> None:
+        pulumi.set(self, "mail_size_limit", value)
+
+    @property
+    @pulumi.getter
+    def spam_score(self) -> pulumi.Input[float | None] | None:
+        """Score from which a message is spam (the API defaults it to 5.0)."""
+        return pulumi.get(self, "spam_score")
+
+    @spam_score.setter
+    def spam_score(self, value: pulumi.Input[float | None] | None) -> None:
+        pulumi.set(self, "spam_score", value)
+
+    @property
+    @pulumi.getter
+    def relay_props(self) -> pulumi.Input[RelayPropsArgs | RelayPropsArgsDict | None] | None:
+        """Delivery settings."""
+        return pulumi.get(self, "relay_props")
+
+    @relay_props.setter
+    def relay_props(self, value: pulumi.Input[RelayPropsArgs | RelayPropsArgsDict | None] | None) -> None:
+        pulumi.set(self, "relay_props", value)
+
+    @property
+    @pulumi.getter
+    def quarantine_props(self) -> pulumi.Input[QuarantinePropsArgs | QuarantinePropsArgsDict | None] | None:
+        """Quarantine settings (needs `quarantine`)."""
+        return pulumi.get(self, "quarantine_props")
+
+    @quarantine_props.setter
+    def quarantine_props(
+        self, value: pulumi.Input[QuarantinePropsArgs | QuarantinePropsArgsDict | None] | None
+    ) -> None:
+        pulumi.set(self, "quarantine_props", value)
+
+    @property
+    @pulumi.getter
+    def retention_props(self) -> pulumi.Input[RetentionPropsArgs | RetentionPropsArgsDict | None] | None:
+        """Retention settings (needs `retention`)."""
+        return pulumi.get(self, "retention_props")
+
+    @retention_props.setter
+    def retention_props(self, value: pulumi.Input[RetentionPropsArgs | RetentionPropsArgsDict | None] | None) -> None:
+        pulumi.set(self, "retention_props", value)
+
+    @property
+    @pulumi.getter
+    def archive_props(self) -> pulumi.Input[ArchivePropsArgs | ArchivePropsArgsDict | None] | None:
+        """Archive settings (needs `archive`)."""
+        return pulumi.get(self, "archive_props")
+
+    @archive_props.setter
+    def archive_props(self, value: pulumi.Input[ArchivePropsArgs | ArchivePropsArgsDict | None] | None) -> None:
+        pulumi.set(self, "archive_props", value)
+
+
+@pulumi.input_type
+class DomainAliasesArgs:
+    """The inputs of a DomainAliases (see its docstring)."""
+
+    def __init__(self, *, domain_id: pulumi.Input[str], names: pulumi.Input[Sequence[pulumi.Input[str]]]) -> None:
+        pulumi.set(self, "domain_id", domain_id)
+        pulumi.set(self, "names", names)
+
+    @property
+    @pulumi.getter
+    def domain_id(self) -> pulumi.Input[str]:
+        """The domain the aliases point to. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it
+        replaces the resource.
+        """
+        return pulumi.get(self, "domain_id")
+
+    @domain_id.setter
+    def domain_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "domain_id", value)
+
+    @property
+    @pulumi.getter
+    def names(self) -> pulumi.Input[Sequence[pulumi.Input[str]]]:
+        """Every alias of the domain (authoritative: others are removed). Each item: a domain name such as
+        `example.com`; unique case-insensitively across domains and domain aliases.
+        """
+        return pulumi.get(self, "names")
+
+    @names.setter
+    def names(self, value: pulumi.Input[Sequence[pulumi.Input[str]]]) -> None:
+        pulumi.set(self, "names", value)
+
+
+@pulumi.input_type
+class DomainAliasArgs:
+    """The inputs of a DomainAlias (see its docstring)."""
+
+    def __init__(self, *, domain_id: pulumi.Input[str], name: pulumi.Input[str]) -> None:
+        pulumi.set(self, "domain_id", domain_id)
+        pulumi.set(self, "name", name)
+
+    @property
+    @pulumi.getter
+    def domain_id(self) -> pulumi.Input[str]:
+        """The domain the alias points to. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it
+        replaces the resource.
+        """
+        return pulumi.get(self, "domain_id")
+
+    @domain_id.setter
+    def domain_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "domain_id", value)
+
+    @property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[str]:
+        """The alias, a domain name. Must be: a domain name such as `example.com`; unique case-insensitively
+        across domains and domain aliases. Changing it replaces the resource.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "name", value)

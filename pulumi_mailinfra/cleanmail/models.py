@@ -327,3 +327,33 @@ class DkimOutputs(BaseModel):
     dns_record_name: str = Field(description="The TXT record's name, `<selector>._domainkey.<domain>`.")
     txt_value: str = Field(description="The TXT record's value, `v=DKIM1; p=<public key>`.")
     records: list[str] = Field(description="Every TXT line the API gives (the domain and each of its aliases).")
+
+
+class DefaultPolicyModel(PolicyModel):
+    """The default policy of a domain, taken over: every setting optional (left out: left as it is)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(  # type: ignore[assignment]
+        default=None, description="Name of the policy (the API names it `Politique-<domain>`).")
+    quarantine: bool | None = Field(default=None, description="Quarantine service.")  # type: ignore[assignment]
+    retention: bool | None = Field(default=None, description="Retention service.")  # type: ignore[assignment]
+    archive: bool | None = Field(default=None, description="Archiving service.")  # type: ignore[assignment]
+    incoming: bool | None = Field(default=None, description="Incoming service.")  # type: ignore[assignment]
+    outgoing: bool | None = Field(default=None, description="Outgoing service.")  # type: ignore[assignment]
+
+
+class DefaultPolicyOutputs(BaseModel):
+    original: dict[str, Any] = Field(description="The settings the policy had when taken over; restored on delete.")
+
+
+class DomainAliasesModel(CleanmailModel):
+    domain_id: Id = Field(description="The domain the aliases point to.")
+    names: list[DomainName] = Field(description="Every alias of the domain (authoritative: others are removed).")
+
+
+class DomainAliasesOutputs(BaseModel):
+    alias_ids: dict[str, str] = Field(description="The API's id of each alias, by name.")
+
+
+class DomainAliasModel(CleanmailModel):
+    domain_id: Id = Field(description="The domain the alias points to.")
+    name: DomainName = Field(description="The alias, a domain name.")

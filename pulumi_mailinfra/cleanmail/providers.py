@@ -3,17 +3,31 @@ typed resource classes programs use are generated from these (cleanmail/resource
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
+from pulumi.dynamic import CheckFailure, CheckResult
 from pydantic import BaseModel
 
 from ..errors import InUseError, NotFoundError
 from ..http import ApiClient
 from ..provider import CLIENT_FACTORIES, CrudProvider, ResourceSpec, redacting
 from ..reconcile import canonical
+from ..wire import from_api
 from .client import cleanmail_client
-from .models import DkimModel, DkimOutputs, DomainModel, DomainOutputs, PolicyModel
+from .models import (
+    DefaultPolicyModel,
+    DefaultPolicyOutputs,
+    DkimModel,
+    DkimOutputs,
+    DomainAliasesModel,
+    DomainAliasesOutputs,
+    DomainAliasModel,
+    DomainModel,
+    DomainOutputs,
+    PolicyModel,
+)
 
 CLIENT_FACTORIES["cleanmail"] = cleanmail_client
 PLATFORM_SECRETS = ("platforms[].auth_data.bind_password", "platforms[].auth_data.client_secret",
@@ -40,6 +54,7 @@ class DomainProvider(CrudProvider):
         outputs_model=DomainOutputs,
         not_sent=frozenset({"ignore_mx"}),
         update_method="PATCH",
+        autoname=False,
         deleted_field="deletionDate",
         header_inputs=(("ignore_mx", "X-Ignore-MX"),),
     )
@@ -160,3 +175,185 @@ class DomainDkimProvider(CrudProvider):
             client.request("DELETE", self.path(client, self.inputs_of(props)))
         except NotFoundError:
             return
+
+
+POLICY_SETTINGS = ("name", "quarantine", "retention", "archive", "incoming", "outgoing", "mail_size_limit",
+                   "spam_score", "relay_props", "quarantine_props", "retention_props", "archive_props")
+
+
+class DomainDefaultPolicyProvider(CrudProvider):
+    """Takes over the default policy a domain was created with (nothing is created); on delete the policy stays,
+    reset to the settings it had when taken over, the way cloud providers treat a default security group."""
+
+    spec = ResourceSpec(
+        type_name="DomainDefaultPolicy",
+        description="The default policy of a domain, which the API creates with the domain: takes it over "
+        "(nothing is created), manages the settings given (others are left as they are), and on delete leaves "
+        "it in place, reset to the settings it had when taken over.",
+        title="default policy",
+        service="cleanmail",
+        model=DefaultPolicyModel,
+        collection="/domains/{domain_id}/policies",
+        object_collection="/policies",
+        wrapper=None,
+        items_key="policies",
+        replace_on=frozenset({"domain_id"}),
+        outputs_model=DefaultPolicyOutputs,
+        update_method="PATCH",
+        name_field=None,
+    )
+
+    def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        domain = client.get(client.path(f"/domains/{canonical(inputs['domain_id'])}"))
+        policy = from_api(PolicyModel, domain.get("policy") or {})
+        original = {key: policy.get(key) for key in POLICY_SETTINGS}
+        client.request("PATCH", client.path(self.object_path(inputs, str(policy["id"]))), json=body)
+        return {**self.fetch(client, str(policy["id"]), inputs), "original": original}
+
+    def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return {**super().fetch(client, id_, inputs), "original": inputs.get("original")}
+
+    def send_update(
+        self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
+    ) -> dict[str, Any]:
+        return {**super().send_update(client, id_, olds, news, args), "original": olds.get("original")}
+
+    @redacting
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        original = props.get("original")
+        if not isinstance(original, Mapping):
+            return
+        body = PolicyModel.model_validate({"domain_id": props["domain_id"], **original}).model_dump(
+            mode="json", by_alias=True, exclude={"domain_id"})
+        client = self.client()
+        try:
+            client.request("PATCH", client.path(self.object_path(props, id_)), json=body)
+        except NotFoundError:
+            return  # the domain and its policies are gone: nothing to reset
+
+
+# One deployment runs one provider process: which form manages the aliases of each domain it has seen.
+_ALIAS_FORMS: dict[tuple[str, str], str] = {}
+_ALIAS_FORMS_LOCK = threading.Lock()
+
+
+class _AliasFormGuard:
+    """`DomainAliases` (the whole list) and `DomainAlias` (one) on one domain would undo each other: the first
+    form seen for a domain in a deployment claims it, and `check` refuses the other at preview."""
+
+    spec: ResourceSpec
+
+    def alias_form_problem(self, inputs: Mapping[str, Any]) -> str | None:
+        domain_id = inputs.get("domain_id")
+        if not isinstance(domain_id, str):
+            return None  # not known yet (preview): checked again when it is
+        url = str((getattr(self, "_raw_config", None) or {}).get("mailinfra:cleanmailUrl", ""))
+        with _ALIAS_FORMS_LOCK:
+            form = _ALIAS_FORMS.setdefault((url, domain_id), self.spec.type_name)
+        if form == self.spec.type_name:
+            return None
+        return (f"domain {domain_id} already has its aliases managed by a {form} resource; a {self.spec.type_name} "
+                "on the same domain would undo it on every update: use one form per domain (DomainAliases for "
+                "the whole list, DomainAlias for aliases added one by one)")
+
+
+class DomainAliasesProvider(_AliasFormGuard, CrudProvider):
+    spec = ResourceSpec(
+        type_name="DomainAliases",
+        description="Every alias of a domain, as one authoritative list (aliases added out of band are removed "
+        "on the next update). Use it, or `DomainAlias` resources, never both on one domain: mixing them is "
+        "refused at preview.",
+        title="domain aliases",
+        service="cleanmail",
+        model=DomainAliasesModel,
+        collection="/domains/{domain_id}/aliases",
+        wrapper=None,
+        items_key="aliases",
+        replace_on=frozenset({"domain_id"}),
+        outputs_model=DomainAliasesOutputs,
+        not_sent=frozenset({"domain_id"}),
+        name_field=None,
+    )
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        result = super().check(olds, news)
+        problem = self.alias_form_problem(result.inputs)
+        return result if problem is None else CheckResult(result.inputs, [*result.failures, CheckFailure("", problem)])
+
+    def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        listed = list(client.list_all(self.collection_path(inputs), self.spec.items_key))
+        return {"id": str(canonical(inputs["domain_id"])), "names": sorted(a["name"] for a in listed),
+                "alias_ids": {a["name"]: str(a["id"]) for a in listed}}
+
+    def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+        outs = super().outputs(inputs, record)
+        wanted = [str(n) for n in inputs.get("names") or []]
+        if sorted(n.lower() for n in wanted) == record["names"]:
+            outs["names"] = wanted  # the same set: keep the program's order
+        return outs
+
+    def _replace(self, client: ApiClient, inputs: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
+        client.request("PUT", client.path(self.collection_path(inputs)), json=names)
+        return self.fetch(client, "", inputs)
+
+    def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return self._replace(client, inputs, body["names"])
+
+    def send_update(
+        self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
+    ) -> dict[str, Any]:
+        return self._replace(client, news, self.payload(args, news)["names"])
+
+    def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        return None  # a PUT of the whole list is idempotent: re-sending it after a lost answer is safe
+
+    @redacting
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        client = self.client()
+        try:
+            client.request("PUT", client.path(self.collection_path(self.inputs_of(props))), json=[])
+        except NotFoundError:
+            return
+
+
+class DomainAliasProvider(_AliasFormGuard, CrudProvider):
+    spec = ResourceSpec(
+        type_name="DomainAlias",
+        description="One alias of a domain (another domain name delivering to it). Use these, or one "
+        "`DomainAliases` list, never both on one domain: mixing them is refused at preview.",
+        title="domain alias",
+        service="cleanmail",
+        model=DomainAliasModel,
+        collection="/domains/{domain_id}/aliases",
+        wrapper=None,
+        items_key="aliases",
+        replace_on=frozenset({"domain_id", "name"}),
+        not_sent=frozenset({"domain_id"}),
+        autoname=False,
+    )
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        result = super().check(olds, news)
+        problem = self.alias_form_problem(result.inputs)
+        return result if problem is None else CheckResult(result.inputs, [*result.failures, CheckFailure("", problem)])
+
+    def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        for alias in client.list_all(self.collection_path(inputs), self.spec.items_key):
+            if str(alias.get("id")) == str(id_):
+                return dict(alias)
+        raise NotFoundError("cleanmail", "GET", self.collection_path(inputs), 404, "not_found", [f"no alias {id_}"])
+
+    def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        added = client.request("POST", client.path(self.collection_path(inputs)), json=[body["name"]])
+        return dict(added[0])
+
+    def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        wanted = str(inputs.get("name", "")).lower()
+        found = (a for a in client.list_all(self.collection_path(inputs), self.spec.items_key)
+                 if str(a.get("name", "")).lower() == wanted)
+        return next(found, None)
+
+    def send_update(
+        self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
+    ) -> dict[str, Any]:
+        return self.fetch(client, id_, news)  # every input forces replacement: an adopted alias is taken as is

@@ -14,7 +14,10 @@ from ..resource import MailinfraResource
 from .inputs import (
     ArchivePropsArgs,
     ArchivePropsArgsDict,
+    DomainAliasArgs,
+    DomainAliasesArgs,
     DomainArgs,
+    DomainDefaultPolicyArgs,
     DomainDkimArgs,
     DomainPolicyArgs,
     PlatformArgs,
@@ -26,9 +29,16 @@ from .inputs import (
     RetentionPropsArgs,
     RetentionPropsArgsDict,
 )
-from .providers import DomainDkimProvider, DomainPolicyProvider, DomainProvider
+from .providers import (
+    DomainAliasesProvider,
+    DomainAliasProvider,
+    DomainDefaultPolicyProvider,
+    DomainDkimProvider,
+    DomainPolicyProvider,
+    DomainProvider,
+)
 
-__all__ = ["Domain", "DomainDkim", "DomainPolicy"]
+__all__ = ["Domain", "DomainAlias", "DomainAliases", "DomainDefaultPolicy", "DomainDkim", "DomainPolicy"]
 
 
 class Domain(MailinfraResource, module="cleanmail", name="Domain"):
@@ -40,8 +50,7 @@ class Domain(MailinfraResource, module="cleanmail", name="Domain"):
 
     name: pulumi.Output[str]
     """Name of the domain. Must be: a domain name such as `example.com`; unique case-insensitively across domains
-    and domain aliases. Optional: defaults to `<resource name>-<7 hex>` (different per stack), made valid for
-    the type and kept once chosen (renaming the stack renames nothing).
+    and domain aliases.
     """
     status: pulumi.Output[Literal["ENABLED", "DISABLED"]]
     """Activation status. Default: `"ENABLED"`."""
@@ -106,11 +115,11 @@ class Domain(MailinfraResource, module="cleanmail", name="Domain"):
         resource_name: str,
         opts: pulumi.ResourceOptions | None = None,
         *,
+        name: pulumi.Input[str],
         quarantine: pulumi.Input[bool],
         retention: pulumi.Input[bool],
         archive: pulumi.Input[bool],
         default_language: pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"]],
-        name: pulumi.Input[str] | None = None,
         status: pulumi.Input[Literal["ENABLED", "DISABLED"]] | None = None,
         description: pulumi.Input[str | None] | None = None,
         wblist_priority: pulumi.Input[Literal["DOMAIN", "USER"]] | None = None,
@@ -131,8 +140,7 @@ class Domain(MailinfraResource, module="cleanmail", name="Domain"):
         """Create a Domain: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
 
         :param name: Name of the domain. Must be: a domain name such as `example.com`; unique case-insensitively
-            across domains and domain aliases. Optional: defaults to `<resource name>-<7 hex>` (different per
-            stack), made valid for the type and kept once chosen (renaming the stack renames nothing).
+            across domains and domain aliases.
         :param status: Activation status. Default: `"ENABLED"`.
         :param description: Description of the domain.
         :param wblist_priority: Which filtering rules win when the domain's and a mailbox's conflict. Default:
@@ -319,3 +327,195 @@ class DomainDkim(MailinfraResource, module="cleanmail", name="DomainDkim"):
             keeping its id) instead of creating one; no effect afterwards.
         """
         self._register(DomainDkimProvider(), DomainDkimArgs, resource_name, args, kwargs)
+
+
+class DomainDefaultPolicy(MailinfraResource, module="cleanmail", name="DomainDefaultPolicy"):
+    """The default policy of a domain, which the API creates with the domain: takes it over (nothing is created),
+    manages the settings given (others are left as they are), and on delete leaves it in place, reset to the
+    settings it had when taken over. Reference: docs/reference/cleanmail/DomainDefaultPolicy.md.
+    """
+
+    domain_id: pulumi.Output[str]
+    """The domain the policy belongs to. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it
+    replaces the resource.
+    """
+    name: pulumi.Output[Optional[str]]
+    """Name of the policy (the API names it `Politique-<domain>`)."""
+    quarantine: pulumi.Output[Optional[bool]]
+    """Quarantine service."""
+    retention: pulumi.Output[Optional[bool]]
+    """Retention service."""
+    archive: pulumi.Output[Optional[bool]]
+    """Archiving service."""
+    incoming: pulumi.Output[Optional[bool]]
+    """Incoming service."""
+    outgoing: pulumi.Output[Optional[bool]]
+    """Outgoing service."""
+    mail_size_limit: pulumi.Output[Optional[int]]
+    """Mail size limit in MB (the API defaults it to 21)."""
+    spam_score: pulumi.Output[Optional[float]]
+    """Score from which a message is spam (the API defaults it to 5.0)."""
+    relay_props: pulumi.Output[Optional[dict[str, Any]]]
+    """Delivery settings."""
+    quarantine_props: pulumi.Output[Optional[dict[str, Any]]]
+    """Quarantine settings (needs `quarantine`)."""
+    retention_props: pulumi.Output[Optional[dict[str, Any]]]
+    """Retention settings (needs `retention`)."""
+    archive_props: pulumi.Output[Optional[dict[str, Any]]]
+    """Archive settings (needs `archive`)."""
+    original: pulumi.Output[dict[str, Any]]
+    """The settings the policy had when taken over; restored on delete."""
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: DomainDefaultPolicyArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        domain_id: pulumi.Input[str],
+        name: pulumi.Input[str | None] | None = None,
+        quarantine: pulumi.Input[bool | None] | None = None,
+        retention: pulumi.Input[bool | None] | None = None,
+        archive: pulumi.Input[bool | None] | None = None,
+        incoming: pulumi.Input[bool | None] | None = None,
+        outgoing: pulumi.Input[bool | None] | None = None,
+        mail_size_limit: pulumi.Input[int | None] | None = None,
+        spam_score: pulumi.Input[float | None] | None = None,
+        relay_props: pulumi.Input[RelayPropsArgs | RelayPropsArgsDict | None] | None = None,
+        quarantine_props: pulumi.Input[QuarantinePropsArgs | QuarantinePropsArgsDict | None] | None = None,
+        retention_props: pulumi.Input[RetentionPropsArgs | RetentionPropsArgsDict | None] | None = None,
+        archive_props: pulumi.Input[ArchivePropsArgs | ArchivePropsArgsDict | None] | None = None,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a DomainDefaultPolicy: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param domain_id: The domain the policy belongs to. Must be: length 1-64; an id of the API (e.g. `Eygdk`).
+            Changing it replaces the resource.
+        :param name: Name of the policy (the API names it `Politique-<domain>`).
+        :param quarantine: Quarantine service.
+        :param retention: Retention service.
+        :param archive: Archiving service.
+        :param incoming: Incoming service.
+        :param outgoing: Outgoing service.
+        :param mail_size_limit: Mail size limit in MB (the API defaults it to 21).
+        :param spam_score: Score from which a message is spam (the API defaults it to 5.0).
+        :param relay_props: Delivery settings.
+        :param quarantine_props: Quarantine settings (needs `quarantine`).
+        :param retention_props: Retention settings (needs `retention`).
+        :param archive_props: Archive settings (needs `archive`).
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(DomainDefaultPolicyProvider(), DomainDefaultPolicyArgs, resource_name, args, kwargs)
+
+
+class DomainAliases(MailinfraResource, module="cleanmail", name="DomainAliases"):
+    """Every alias of a domain, as one authoritative list (aliases added out of band are removed on the next
+    update). Use it, or `DomainAlias` resources, never both on one domain: mixing them is refused at preview.
+    Reference: docs/reference/cleanmail/DomainAliases.md.
+    """
+
+    domain_id: pulumi.Output[str]
+    """The domain the aliases point to. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it
+    replaces the resource.
+    """
+    names: pulumi.Output[list[str]]
+    """Every alias of the domain (authoritative: others are removed). Each item: a domain name such as
+    `example.com`; unique case-insensitively across domains and domain aliases.
+    """
+    alias_ids: pulumi.Output[dict[str, str]]
+    """The API's id of each alias, by name."""
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: DomainAliasesArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        domain_id: pulumi.Input[str],
+        names: pulumi.Input[Sequence[pulumi.Input[str]]],
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a DomainAliases: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param domain_id: The domain the aliases point to. Must be: length 1-64; an id of the API (e.g. `Eygdk`).
+            Changing it replaces the resource.
+        :param names: Every alias of the domain (authoritative: others are removed). Each item: a domain name such
+            as `example.com`; unique case-insensitively across domains and domain aliases.
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(DomainAliasesProvider(), DomainAliasesArgs, resource_name, args, kwargs)
+
+
+class DomainAlias(MailinfraResource, module="cleanmail", name="DomainAlias"):
+    """One alias of a domain (another domain name delivering to it). Use these, or one `DomainAliases` list,
+    never both on one domain: mixing them is refused at preview. Reference:
+    docs/reference/cleanmail/DomainAlias.md.
+    """
+
+    domain_id: pulumi.Output[str]
+    """The domain the alias points to. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it
+    replaces the resource.
+    """
+    name: pulumi.Output[str]
+    """The alias, a domain name. Must be: a domain name such as `example.com`; unique case-insensitively across
+    domains and domain aliases. Changing it replaces the resource.
+    """
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: DomainAliasArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        domain_id: pulumi.Input[str],
+        name: pulumi.Input[str],
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a DomainAlias: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param domain_id: The domain the alias points to. Must be: length 1-64; an id of the API (e.g. `Eygdk`).
+            Changing it replaces the resource.
+        :param name: The alias, a domain name. Must be: a domain name such as `example.com`; unique case-
+            insensitively across domains and domain aliases. Changing it replaces the resource.
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(DomainAliasProvider(), DomainAliasArgs, resource_name, args, kwargs)

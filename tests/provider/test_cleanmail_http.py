@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from pulumi_mailinfra import errors
-from pulumi_mailinfra.cleanmail.providers import DomainDkimProvider, DomainPolicyProvider, DomainProvider
+from pulumi_mailinfra.cleanmail.providers import (
+    DomainAliasesProvider,
+    DomainAliasProvider,
+    DomainDefaultPolicyProvider,
+    DomainDkimProvider,
+    DomainPolicyProvider,
+    DomainProvider,
+)
 from tests.conftest import Emulator
 from tests.provider.harness import Engine, configured
 
@@ -128,3 +135,51 @@ def test_dkim_outputs_the_dns_record(emulator: Emulator) -> None:
     assert dkim.outputs["txt_value"] == "v=DKIM1; p=QUJD"
     dkim.provider.delete(dkim.id, dkim.outputs)
     assert dkim.provider.read(dkim.id, dkim.outputs).id is None
+
+
+def test_default_policy_is_taken_over_and_reset_on_delete(emulator: Emulator) -> None:
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    policy_id = got.outputs["default_policy_id"]
+    before = emulator.cleanmail().get(f"/policies/{policy_id}")
+    default = Engine(configured(DomainDefaultPolicyProvider, emulator)).create(
+        {"domain_id": got.id, "spam_score": 6.0, "quarantine_props": {"duration": 45.0}})
+    assert default.id == policy_id  # taken over, nothing created
+    taken = emulator.cleanmail().get(f"/policies/{policy_id}")
+    assert taken["spamScore"] == 6.0 and taken["quarantineProps"]["duration"] == 45
+    assert taken["quarantineProps"]["storeSpam"] == before["quarantineProps"]["storeSpam"]  # the rest as it was
+    assert not default.changes()
+    default.provider.delete(default.id, default.outputs)
+    after = emulator.cleanmail().get(f"/policies/{policy_id}")
+    assert after == before  # left in place, reset to the settings it had
+
+
+def test_alias_list_is_authoritative_and_single_aliases_stand_alone(emulator: Emulator) -> None:
+    provider = configured(DomainProvider, emulator)
+    got = Engine(provider).create(domain())
+    aliases = Engine(configured(DomainAliasesProvider, emulator)).create(
+        {"domain_id": got.id, "names": ["got.net", "Got.org"]})
+    assert aliases.outputs["names"] == ["got.net", "got.org"] and set(aliases.outputs["alias_ids"]) == {
+        "got.net", "got.org"}
+    emulator.cleanmail().request("POST", f"/domains/{got.id}/aliases", json=["intruder.net"])
+    aliases.refresh()
+    assert aliases.changes()
+    aliases.update(aliases.inputs)
+    listed = emulator.cleanmail().get(f"/domains/{got.id}/aliases")
+    assert sorted(a["name"] for a in listed) == ["got.net", "got.org"]
+    aliases.provider.delete(aliases.id, aliases.outputs)
+    assert emulator.cleanmail().get(f"/domains/{got.id}/aliases") == []
+
+    other = Engine(provider).create(domain("other.com"))
+    single = Engine(configured(DomainAliasProvider, emulator)).create({"domain_id": other.id, "name": "other.net"})
+    assert [a["id"] for a in emulator.cleanmail().get(f"/domains/{other.id}/aliases")] == [single.id]
+    assert not single.changes()
+    single.provider.delete(single.id, single.outputs)
+    assert single.provider.read(single.id, single.outputs).id is None
+
+
+def test_mixing_the_list_and_single_aliases_on_one_domain_is_refused_at_check(emulator: Emulator) -> None:
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    listed = configured(DomainAliasesProvider, emulator).check({}, {"domain_id": got.id, "names": ["got.net"]})
+    assert listed.failures == []
+    single = configured(DomainAliasProvider, emulator).check({}, {"domain_id": got.id, "name": "got.org"})
+    assert [f.reason for f in single.failures if "DomainAliases" in f.reason]
