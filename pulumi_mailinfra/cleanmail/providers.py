@@ -237,11 +237,14 @@ _ALIAS_FORMS: dict[tuple[str, str], str] = {}
 _ALIAS_FORMS_LOCK = threading.Lock()
 
 
-class _AliasFormGuard:
+class _AliasFormGuard(CrudProvider):
     """`DomainAliases` (the whole list) and `DomainAlias` (one) on one domain would undo each other: the first
     form seen for a domain in a deployment claims it, and `check` refuses the other at preview."""
 
-    spec: ResourceSpec
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        result = super().check(olds, news)
+        problem = self.alias_form_problem(result.inputs)
+        return result if problem is None else CheckResult(result.inputs, [*result.failures, CheckFailure("", problem)])
 
     def alias_form_problem(self, inputs: Mapping[str, Any]) -> str | None:
         domain_id = inputs.get("domain_id")
@@ -257,7 +260,7 @@ class _AliasFormGuard:
                 "the whole list, DomainAlias for aliases added one by one)")
 
 
-class DomainAliasesProvider(_AliasFormGuard, CrudProvider):
+class DomainAliasesProvider(_AliasFormGuard):
     spec = ResourceSpec(
         type_name="DomainAliases",
         description="Every alias of a domain, as one authoritative list (aliases added out of band are removed "
@@ -274,11 +277,6 @@ class DomainAliasesProvider(_AliasFormGuard, CrudProvider):
         not_sent=frozenset({"domain_id"}),
         name_field=None,
     )
-
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        result = super().check(olds, news)
-        problem = self.alias_form_problem(result.inputs)
-        return result if problem is None else CheckResult(result.inputs, [*result.failures, CheckFailure("", problem)])
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         listed = list(client.list_all(self.collection_path(inputs), self.spec.items_key))
@@ -316,7 +314,7 @@ class DomainAliasesProvider(_AliasFormGuard, CrudProvider):
             return
 
 
-class DomainAliasProvider(_AliasFormGuard, CrudProvider):
+class DomainAliasProvider(_AliasFormGuard):
     spec = ResourceSpec(
         type_name="DomainAlias",
         description="One alias of a domain (another domain name delivering to it). Use these, or one "
@@ -331,11 +329,6 @@ class DomainAliasProvider(_AliasFormGuard, CrudProvider):
         not_sent=frozenset({"domain_id"}),
         autoname=False,
     )
-
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        result = super().check(olds, news)
-        problem = self.alias_form_problem(result.inputs)
-        return result if problem is None else CheckResult(result.inputs, [*result.failures, CheckFailure("", problem)])
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         for alias in client.list_all(self.collection_path(inputs), self.spec.items_key):
