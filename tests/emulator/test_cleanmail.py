@@ -35,7 +35,7 @@ def backend() -> CleanmailBackend:
 
 
 def test_ids_are_opaque_five_character_strings() -> None:
-    ids = [hashid(n) for n in range(1, 2000)]
+    ids = [hashid(n, kind) for kind in ("user", "address") for n in range(1, 2000)]
     assert len(set(ids)) == len(ids) and all(len(i) == 5 and i.isalnum() for i in ids)
 
 
@@ -208,3 +208,101 @@ def test_http_layer_statuses_headers_and_auth(emulator: Emulator) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {CM_TOKEN}"}):
         refused = httpx.get(f"{emulator.cleanmail_url}/domains", headers=headers)
         assert refused.status_code == 401 and refused.json()["error"] == "Unauthorized"
+
+
+def user_body(domain_id: str, email: str = "tywin@got.com", **extra: Any) -> dict[str, Any]:
+    return {"email": email, "firstname": "Tywin", "lastname": "Lannister", "status": "ENABLED", "language": "EN",
+            "password": "HearMeRoar!", "domainId": domain_id, "sendNotification": False, **extra}
+
+
+def test_users_rules_and_secrets(backend: CleanmailBackend) -> None:
+    got = backend.create_domain(domain_body())
+    user = backend.create_user(user_body(got["id"]))
+    assert "password" not in user and user["policy"]["id"] == got["policy"]["id"]
+    assert user["platform"]["id"] == got["platforms"][0]["id"] and user["domainPolicyId"] == got["policy"]["id"]
+    for bad, error in (({"email": "not-an-email"}, BadRequest), ({"email": "x@other.com"}, BadRequest),
+                       ({"status": "PENDING"}, BadRequest), ({"domainId": "zzzzz"}, BadRequest),
+                       ({"email": "TYWIN@got.com"}, Conflict), ({"policyId": "zzzzz"}, Unprocessable)):
+        with pytest.raises(error):
+            backend.create_user({**user_body(got["id"], "new@got.com"), **bad})
+    backend.patch_user(user["id"], {"lastname": "Stark", "language": "DE"})
+    assert backend.get_user(user["id"])["lastname"] == "Stark"
+    page, total = backend.list_users(got["id"], {"email": "ty*"})
+    assert total == 1 and page[0]["email"] == "tywin@got.com"
+    backend.delete_user(user["id"])
+    with pytest.raises(NotFound):
+        backend.get_user(user["id"])
+
+
+def test_signatures_need_a_storing_service(backend: CleanmailBackend) -> None:
+    got = backend.create_domain(domain_body())
+    user = backend.create_user(user_body(got["id"]))
+    assert backend.get_sign(user["id"]) == {"sign": None}
+    assert backend.put_sign(user["id"], {"sign": "Um9iZXJ0"}) == {"sign": "Um9iZXJ0"}
+    with pytest.raises(BadRequest):
+        backend.put_sign(user["id"], {"sign": "not base64!"})
+    bare = backend.create_domain(domain_body("bare.com", quarantine=False, retention=False, archive=False))
+    plain_user = backend.create_user(user_body(bare["id"], "a@bare.com"))
+    with pytest.raises(BadRequest, match="quarantine or retention or archive"):
+        backend.get_sign(plain_user["id"])
+
+
+def test_email_aliases_recipients_by_kind(backend: CleanmailBackend) -> None:
+    got = backend.create_domain(domain_body())
+    user = backend.create_user(user_body(got["id"], "joffrey@got.com"))
+    group = backend.create_group(got["id"], {"email": "badguys@got.com", "recipients": ["joffrey@got.com"]})
+    assert group["recipients"][0] == {"id": user["id"], "email": "joffrey@got.com", "firstname": "Tywin",
+                                      "lastname": "Lannister", "type": "USER"}
+    with pytest.raises(BadRequest, match="may not match the domain"):
+        backend.create_group(got["id"], {"email": "x@elsewhere.com"})
+    with pytest.raises(Conflict):
+        backend.create_group(got["id"], {"email": "BADGUYS@got.com"})
+    added = backend.add_group_addresses(got["id"], group["id"], ["ramsay@bolton.net", "joffrey@got.com"])
+    kinds = {r["email"]: r["type"] for r in added["recipients"]}
+    assert kinds == {"joffrey@got.com": "USER", "ramsay@bolton.net": "EXTERNAL_ADDRESS"}
+    external = next(r for r in added["recipients"] if r["type"] == "EXTERNAL_ADDRESS")
+    backend.delete_group_address(got["id"], group["id"], external["id"])
+    backend.patch_group(got["id"], group["id"], {"email": "deadguys@got.com"})
+    assert backend.get_group(got["id"], group["id"])["email"] == "deadguys@got.com"
+    assert backend.list_groups(got["id"], {"recipient": "joffrey@got.com"})[1] == 1
+    backend.delete_group(group["id"])
+    with pytest.raises(NotFound):
+        backend.get_group(got["id"], group["id"])
+
+
+def test_options_inherit_from_their_parent_scope(backend: CleanmailBackend) -> None:
+    got = backend.create_domain(domain_body())
+    user = backend.create_user(user_body(got["id"]))
+    option = backend.set_option("domain", got["id"], {"name": "USER_OPTION_EXAMPLE", "value": "1"})
+    assert option["value"] == "1" and option["parentValue"] == "0"
+    user_view = {o["option"]["name"]: o for o in backend.list_options("user", user["id"])[0]}
+    assert user_view["USER_OPTION_EXAMPLE"]["value"] is None
+    assert user_view["USER_OPTION_EXAMPLE"]["parentValue"] == "1"  # the domain's value
+    assert "DOMAIN_ADMIN" not in user_view  # not a user-scope option
+    with pytest.raises(Unprocessable):
+        backend.set_option("user", user["id"], {"name": "DOMAIN_ADMIN", "value": "a@got.com"})
+    with pytest.raises(BadRequest):
+        backend.set_option("domain", got["id"], {"name": "DOMAIN_ADMIN", "value": "not an email"})
+    backend.delete_option("domain", got["id"], "USER_OPTION_EXAMPLE")
+    domain_view = {o["option"]["name"]: o for o in backend.list_options("domain", got["id"])[0]}
+    assert domain_view["USER_OPTION_EXAMPLE"]["value"] is None
+
+
+def test_http_users_groups_options_and_signs(emulator: Emulator) -> None:
+    api = httpx.Client(base_url=emulator.cleanmail_url, headers={"Authorization": f"Bearer {CM_TOKEN}"})
+    domain_id = api.post("/domains", json=domain_body()).json()["id"]
+    user = api.post("/users", json=user_body(domain_id))
+    assert user.status_code == 201 and user.headers["Location"].endswith(f"/users/{user.json()['id']}")
+    assert api.patch(f"/users/{user.json()['id']}", json={"language": "DE"}).status_code == 204
+    assert api.get("/users").headers["X-Total-Count"] == "1"
+    group = api.post(f"/domains/{domain_id}/groups", json={"email": "all@got.com"})
+    assert group.status_code == 201
+    assert api.post(f"/domains/{domain_id}/groups/{group.json()['id']}/addresses",
+                    json=["x@y.org"]).status_code == 201
+    assert api.delete(f"/groups/{group.json()['id']}").status_code == 204
+    option = api.post(f"/domains/{domain_id}/options", json={"name": "DOMAIN_ADMIN", "value": "a@got.com"})
+    assert option.status_code == 201 and option.json()["parentValue"]
+    assert api.get(f"/domains/{domain_id}/options").headers["X-Total-Count"] == "5"
+    assert api.delete(f"/domains/{domain_id}/options/DOMAIN_ADMIN").status_code == 204
+    assert api.put(f"/users/{user.json()['id']}/sign", json={"sign": "QUJD"}).status_code == 200
+    assert api.delete(f"/users/{user.json()['id']}/sign").status_code == 204

@@ -34,8 +34,18 @@ from typing import Any
 from ..store import ObjectStore
 
 NAMESPACE = "cleanmail"
-KINDS = ("domain", "policy", "alias", "dkim")
-SEQUENCES = ("domain", "policy", "alias", "platform")
+KINDS = ("domain", "policy", "alias", "dkim", "user", "group", "option")
+SEQUENCES = ("domain", "policy", "alias", "platform", "user", "group", "address")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+# The options catalog (GET /options is not documented): name -> (type, scopes, platform default).
+OPTIONS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
+    "DOMAIN_ADMIN": ("EMAIL", ("ptf", "domain"), "noreply@cleanmail.example"),
+    "DOMAIN_OPTION_EXAMPLE": ("STRING", ("ptf", "domain"), "value_by_default"),
+    "APP_URL": ("HOST", ("ptf", "domain"), "protect.cleanmail.example"),
+    "USER_OPTION_EXAMPLE": ("STRING", ("ptf", "domain", "user"), "0"),
+    "REPORT_FREQUENCY": ("LIST", ("ptf", "domain", "user"), "DAILY"),
+}
+REPORT_FREQUENCIES = ("NEVER", "DAILY", "WEEKLY")
 PURGE_DAYS = 30
 DEFAULT_PAGE_SIZE = 40
 LANGUAGES = ("FR", "EN", "DE", "ES", "DA", "NB")
@@ -85,9 +95,11 @@ class Unprocessable(CleanmailError):
     status, error = 422, "Unprocessable Entity"
 
 
-def hashid(number: int) -> str:
-    """An opaque 5-character id like the docs' (`Eygdk`): a bijection of 1..62**5 - 1."""
-    value, out = (number * 2_654_435_761) % 62**5, ""
+def hashid(number: int, salt: str = "") -> str:
+    """An opaque 5-character id like the docs' (`Eygdk`): a bijection of 1..62**5 - 1 per salt. Each kind has
+    its own salt, so ids of different kinds (a user and an external recipient of one alias) never collide."""
+    offset = int.from_bytes(salt.encode(), "big") % 62**5
+    value, out = (number * 2_654_435_761 + offset) % 62**5, ""
     for _ in range(5):
         value, digit = divmod(value, 62)
         out = _ALPHABET[digit] + out
@@ -243,7 +255,7 @@ class CleanmailBackend(ObjectStore):
 
     # ---- helpers -----------------------------------------------------------------------------------
     def _new_id(self, sequence: str) -> str:
-        return hashid(self._next_id(sequence))
+        return hashid(self._next_id(sequence), sequence)
 
     def _domain(self, domain_id: str) -> dict[str, Any]:
         found = self._objects["domain"].get(domain_id)
@@ -633,3 +645,324 @@ class CleanmailBackend(ObjectStore):
             if domain_id not in self._objects["dkim"]:
                 raise NotFound("No DKIM values found")
             self._remove("dkim", domain_id)
+
+    # ---- users -------------------------------------------------------------------------------------
+    def _user(self, user_id: str) -> dict[str, Any]:
+        found = self._objects["user"].get(user_id)
+        if found is None:
+            raise NotFound("User not found with given id")
+        return found
+
+    def render_user(self, user: Mapping[str, Any]) -> dict[str, Any]:
+        domain = self._objects["domain"].get(user["domainId"]) or {}
+        platforms = {p["id"]: p for p in domain.get("platforms") or []}
+        default_platform = next((p for p in platforms.values() if p["default"]), None)
+        platform = platforms.get(user.get("platformId")) or default_platform
+        out = {k: copy.deepcopy(v) for k, v in user.items() if k not in {"password", "sign", "policyId", "platformId",
+                                                                           "sendNotification"}}
+        out["policy"] = copy.deepcopy(self._objects["policy"].get(user.get("policyId") or domain.get("policyId")))
+        out.update(domainPolicyId=domain.get("policyId"), domainStatus=domain.get("status"),
+                   domainPlatformId=default_platform["id"] if default_platform else None,
+                   platform=_hide_secrets(copy.deepcopy(platform)), mfaType=None, lastConnectionDate=None)
+        return out
+
+    def _apply_user(self, user: dict[str, Any], body: Mapping[str, Any], *, creating: bool) -> None:
+        known = {"email", "firstname", "lastname", "status", "language", "password", "domainId", "policyId",
+                 "platformId", "authId", "senderVerifyOn", "sendNotification", "sign"} | (set() if creating else
+                                                                                         {"mfaType"})
+        unknown = sorted(set(body) - known)
+        if unknown:
+            raise BadRequest(f"unknown fields {unknown}")
+        if creating and not body.get("domainId"):
+            raise BadRequest("domainId: is required")
+        domain_id = body.get("domainId", user.get("domainId"))
+        domain = self._objects["domain"].get(domain_id) if isinstance(domain_id, str) else None
+        if domain is None:
+            raise BadRequest("the account email does not match email format or domain not found")
+        if "domainId" in body and not creating and body["domainId"] != user["domainId"]:
+            raise Unprocessable("domainId: an account cannot move to another domain")
+        if creating or "email" in body:
+            email = body.get("email")
+            if not isinstance(email, str) or not _EMAIL.fullmatch(email):
+                raise BadRequest("email: the account email does not match email format")
+            if email.split("@", 1)[1].lower() != domain["name"]:
+                raise BadRequest(f"email: {email} is not in the domain {domain['name']}")
+            taken = [u for u in self._objects["user"].values() if u["email"].lower() == email.lower()
+                     and u["id"] != user.get("id")]
+            if taken or any(g["email"].lower() == email.lower() for g in self._objects["group"].values()):
+                raise Conflict(f"A user may already exists with the given name: {email}")
+            user["email"] = email.lower()
+        statuses = ("ENABLED", "DISABLED")
+        if creating or "status" in body:
+            user["status"] = _enum("status", body.get("status"), statuses)
+        if "language" in body or creating:
+            language = body.get("language") or domain.get("defaultLanguage")
+            user["language"] = _enum("language", language, LANGUAGES)
+        for field in ("firstname", "lastname"):
+            if field in body:
+                user[field] = _text(field, body[field])
+        if "password" in body:
+            user["password"] = _text("password", body["password"], max_length=128)
+        if "policyId" in body:
+            policy = self._objects["policy"].get(body["policyId"]) if body["policyId"] else None
+            if body["policyId"] and (policy is None or policy["domainId"] != domain["id"]):
+                raise Unprocessable("policyId: not a policy of the account's domain")
+            user["policyId"] = body["policyId"]
+        if "platformId" in body:
+            if body["platformId"] and body["platformId"] not in {p["id"] for p in domain["platforms"]}:
+                raise Unprocessable("platformId: not a platform of the account's domain")
+            user["platformId"] = body["platformId"]
+        for flag in ("senderVerifyOn", "sendNotification"):
+            if flag in body:
+                user[flag] = _bool(flag, body[flag])
+        if "mfaType" in body and body["mfaType"] not in (None, "NONE"):
+            raise BadRequest("mfaType: may only be set to NONE")
+        user["domainId"] = domain["id"]
+
+    def create_user(self, body: Any) -> dict[str, Any]:
+        if not isinstance(body, Mapping):
+            raise BadRequest("the body must be a NewUser object")
+        with self._write():
+            user: dict[str, Any] = {"firstname": None, "lastname": None, "senderVerifyOn": True, "policyId": None,
+                                    "platformId": None, "creationDate": _now_ms()}
+            self._apply_user(user, body, creating=True)
+            if self._objects["domain"][user["domainId"]]["status"] == "DELETED":
+                raise Unprocessable("the domain is deleted")
+            user["id"] = self._new_id("user")
+            self._put("user", user)
+            return self.render_user(user)
+
+    def get_user(self, user_id: str) -> dict[str, Any]:
+        with self._lock:
+            return self.render_user(self._user(user_id))
+
+    def patch_user(self, user_id: str, body: Any) -> None:
+        if not isinstance(body, Mapping):
+            raise BadRequest("the body must be an UpdateUser object")
+        with self._write():
+            user = copy.deepcopy(self._user(user_id))
+            self._apply_user(user, body, creating=False)
+            self._put("user", user)
+
+    def delete_user(self, user_id: str) -> None:
+        with self._write():
+            self._user(user_id)
+            self._remove("user", user_id)
+            for option in [o for o in self._objects["option"].values() if o["owner"] == f"user/{user_id}"]:
+                self._remove("option", option["id"])
+
+    def list_users(self, domain_id: str | None, params: Mapping[str, str]) -> tuple[list[dict[str, Any]], int]:
+        with self._lock:
+            if domain_id is not None:
+                self._domain(domain_id)
+            users = [self.render_user(u) for u in self._objects["user"].values()
+                     if domain_id is None or u["domainId"] == domain_id]
+            for user in users:
+                user["platformName"] = (user.get("platform") or {}).get("name")
+            page, total = self.page(users, params, "email", ("email", "platformName"))
+            return [{k: v for k, v in u.items() if k not in {"platformName", "mfaType", "lastConnectionDate"}}
+                    for u in page], total
+
+    # ---- signatures --------------------------------------------------------------------------------
+    def _signable(self, user_id: str) -> dict[str, Any]:
+        user = self._user(user_id)
+        domain = self._objects["domain"][user["domainId"]]
+        policy = self._objects["policy"].get(user.get("policyId") or domain["policyId"]) or {}
+        if not (policy.get("quarantine") or policy.get("retention") or policy.get("archive")):
+            raise BadRequest("the account does not have quarantine or retention or archive service")
+        return user
+
+    def get_sign(self, user_id: str) -> dict[str, Any]:
+        with self._lock:
+            return {"sign": self._signable(user_id).get("sign")}
+
+    def put_sign(self, user_id: str, body: Any) -> dict[str, Any]:
+        with self._write():
+            user = copy.deepcopy(self._signable(user_id))
+            sign = body.get("sign") if isinstance(body, Mapping) else None
+            try:
+                base64.b64decode(str(sign), validate=True)
+            except ValueError:
+                raise BadRequest("sign: must be the HTML signature encoded in Base64") from None
+            user["sign"] = sign
+            self._put("user", user)
+            return {"sign": sign}
+
+    def delete_sign(self, user_id: str) -> None:
+        with self._write():
+            user = copy.deepcopy(self._signable(user_id))
+            user["sign"] = None
+            self._put("user", user)
+
+    # ---- email aliases ("groups") ------------------------------------------------------------------
+    def _group(self, domain_id: str | None, group_id: str) -> dict[str, Any]:
+        found = self._objects["group"].get(group_id)
+        if found is None or (domain_id is not None and found["domainId"] != domain_id):
+            raise NotFound("A problem occured. The domain and/or the alias may not exist")
+        return found
+
+    def render_group(self, group: Mapping[str, Any]) -> dict[str, Any]:
+        return {"id": group["id"], "email": group["email"], "recipients": copy.deepcopy(group["recipients"])}
+
+    def _recipient(self, path: str, address: Any, domain_id: str) -> dict[str, Any]:
+        if not isinstance(address, str) or not _EMAIL.fullmatch(address):
+            raise BadRequest(f"{path}: must be an email address")
+        address = address.lower()
+        user = next((u for u in self._objects["user"].values() if u["email"] == address), None)
+        if user is not None and user["domainId"] == domain_id:
+            return {"id": user["id"], "email": address, "firstname": user.get("firstname"),
+                    "lastname": user.get("lastname"), "type": "USER"}
+        group = next((g for g in self._objects["group"].values() if g["email"] == address), None)
+        if group is not None:
+            return {"id": group["id"], "email": address, "firstname": None, "lastname": None, "type": "ALIAS"}
+        return {"id": self._new_id("address"), "email": address, "firstname": None, "lastname": None,
+                "type": "EXTERNAL_ADDRESS"}
+
+    def _group_email(self, domain: Mapping[str, Any], email: Any, group_id: str | None) -> str:
+        if not isinstance(email, str) or not _EMAIL.fullmatch(email):
+            raise BadRequest("email: must be an email address")
+        email = email.lower()
+        if email.split("@", 1)[1] != domain["name"]:
+            raise BadRequest(f"the email's domain may not match the domain: {email} is not in {domain['name']}")
+        taken = any(g["email"] == email and g["id"] != group_id for g in self._objects["group"].values())
+        if taken or any(u["email"] == email for u in self._objects["user"].values()):
+            raise Conflict(f"A email alias may already exists with the given name: {email}")
+        return email
+
+    def _recipients(self, body: Any, domain_id: str) -> list[dict[str, Any]]:
+        if not isinstance(body, list):
+            raise BadRequest("recipients: must be a list of email addresses")
+        out: dict[str, dict[str, Any]] = {}
+        for index, address in enumerate(body):
+            recipient = self._recipient(f"recipients[{index}]", address, domain_id)
+            out.setdefault(recipient["email"], recipient)
+        return list(out.values())
+
+    def create_group(self, domain_id: str, body: Any) -> dict[str, Any]:
+        if not isinstance(body, Mapping):
+            raise BadRequest("the body must be a NewEmailAlias object")
+        with self._write():
+            domain = self._domain(domain_id)
+            unknown = sorted(set(body) - {"email", "recipients"})
+            if unknown:
+                raise BadRequest(f"unknown fields {unknown}")
+            email = self._group_email(domain, body.get("email"), None)
+            group = {"id": self._new_id("group"), "domainId": domain_id, "email": email,
+                     "recipients": self._recipients(body.get("recipients") or [], domain_id)}
+            self._put("group", group)
+            return self.render_group(group)
+
+    def get_group(self, domain_id: str, group_id: str) -> dict[str, Any]:
+        with self._lock:
+            self._domain(domain_id)
+            return self.render_group(self._group(domain_id, group_id))
+
+    def list_groups(self, domain_id: str, params: Mapping[str, str]) -> tuple[list[dict[str, Any]], int]:
+        with self._lock:
+            self._domain(domain_id)
+            groups = [self.render_group(g) for g in self._objects["group"].values() if g["domainId"] == domain_id]
+            recipient = params.get("recipient")
+            if recipient and not params.get("email"):
+                groups = [g for g in groups if any(r["email"] == recipient.lower() for r in g["recipients"])]
+                params = {k: v for k, v in params.items() if k != "recipient"}
+            return self.page(groups, params, "email", ("email",))
+
+    def patch_group(self, domain_id: str, group_id: str, body: Any) -> None:
+        if not isinstance(body, Mapping):
+            raise BadRequest("the body must be a NewEmailAlias object")
+        with self._write():
+            domain = self._domain(domain_id)
+            group = copy.deepcopy(self._group(domain_id, group_id))
+            if "email" in body:
+                group["email"] = self._group_email(domain, body["email"], group_id)
+            if "recipients" in body:  # replaces the list
+                group["recipients"] = self._recipients(body["recipients"], domain_id)
+            self._put("group", group)
+
+    def delete_group(self, group_id: str) -> None:
+        with self._write():
+            self._group(None, group_id)
+            self._remove("group", group_id)
+
+    def add_group_addresses(self, domain_id: str, group_id: str, body: Any) -> dict[str, Any]:
+        with self._write():
+            self._domain(domain_id)
+            group = copy.deepcopy(self._group(domain_id, group_id))
+            present = {r["email"] for r in group["recipients"]}
+            group["recipients"] += [r for r in self._recipients(body, domain_id) if r["email"] not in present]
+            self._put("group", group)
+            return self.render_group(group)
+
+    def delete_group_address(self, domain_id: str, group_id: str, address_id: str) -> None:
+        with self._write():
+            self._domain(domain_id)
+            group = copy.deepcopy(self._group(domain_id, group_id))
+            kept = [r for r in group["recipients"] if r["id"] != address_id]
+            if len(kept) == len(group["recipients"]):
+                raise NotFound("The domain and/or the user and/or the alias may not exist")
+            group["recipients"] = kept
+            self._put("group", group)
+
+    # ---- options -----------------------------------------------------------------------------------
+    def _option_value(self, scope: str, owner_id: str, name: str) -> str | None:
+        found = self._objects["option"].get(f"{scope}/{owner_id}/{name}")
+        return found["value"] if found else None
+
+    def _render_option(self, name: str, value: str | None, parent: str | None) -> dict[str, Any]:
+        kind, scopes, _ = OPTIONS[name]
+        return {"value": value, "parentValue": parent, "option": {
+            "ptfScope": "ptf" in scopes, "urlScope": False, "customerScope": False, "domainScope": "domain" in scopes,
+            "userScope": "user" in scopes, "restricted": name == "APP_URL", "group": None, "name": name,
+            "type": kind, "values": list(REPORT_FREQUENCIES) if kind == "LIST" else None, "description": None}}
+
+    def _owner(self, scope: str, owner_id: str) -> tuple[str | None, str]:
+        """(the parent's value source: the user's domain id or None, the owner key)."""
+        if scope == "domain":
+            self._domain(owner_id)
+            return None, owner_id
+        return self._user(owner_id)["domainId"], owner_id
+
+    def _parent(self, scope: str, owner_id: str, name: str) -> str | None:
+        platform_default = OPTIONS[name][2]
+        if scope == "user":
+            domain_id = self._user(owner_id)["domainId"]
+            return self._option_value("domain", domain_id, name) or platform_default
+        return platform_default
+
+    def list_options(self, scope: str, owner_id: str) -> tuple[list[dict[str, Any]], int]:
+        with self._lock:
+            self._owner(scope, owner_id)
+            items = [self._render_option(name, self._option_value(scope, owner_id, name),
+                                         self._parent(scope, owner_id, name))
+                     for name, (_, scopes, _) in OPTIONS.items() if scope in scopes]
+            return items, len(items)
+
+    def set_option(self, scope: str, owner_id: str, body: Any) -> dict[str, Any]:
+        if not isinstance(body, Mapping) or set(body) - {"name", "value"}:
+            raise BadRequest("the body must be an OptionAdd object {name, value}")
+        with self._write():
+            self._owner(scope, owner_id)
+            name, value = body.get("name"), body.get("value")
+            if name not in OPTIONS:
+                raise BadRequest(f"name: unknown option {name!r}")
+            kind, scopes, _ = OPTIONS[name]
+            if scope not in scopes:
+                raise Unprocessable(f"the option {name} cannot be set at {scope} scope")
+            if not isinstance(value, str):
+                raise BadRequest("value: must be a string")
+            if kind == "EMAIL" and not _EMAIL.fullmatch(value):
+                raise BadRequest(f"value: {value!r} is not an email address")
+            if kind == "LIST" and value not in REPORT_FREQUENCIES:
+                raise BadRequest(f"value: must be one of {', '.join(REPORT_FREQUENCIES)}")
+            key = f"{scope}/{owner_id}/{name}"
+            self._put("option", {"id": key, "owner": f"{scope}/{owner_id}", "name": name, "value": value})
+            return self._render_option(name, value, self._parent(scope, owner_id, name))
+
+    def delete_option(self, scope: str, owner_id: str, name: str) -> None:
+        with self._write():
+            self._owner(scope, owner_id)
+            key = f"{scope}/{owner_id}/{name}"
+            if key in self._objects["option"]:
+                self._remove("option", key)
+            elif name not in OPTIONS:
+                raise NotFound(f"unknown option {name}")

@@ -168,6 +168,98 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
         await call(backend.delete_dkim, domain_id)
         return Response(status_code=204)
 
+    @router.post("/users")
+    async def create_user(request: Request) -> JSONResponse:
+        user = await call(backend.create_user, await _body(request))
+        return JSONResponse(user, status_code=201, headers=location(request, f"/users/{user['id']}"))
+
+    @router.get("/users")
+    async def list_all_users(request: Request) -> JSONResponse:
+        return listing(*await call(backend.list_users, None, dict(request.query_params)))
+
+    @router.get("/domains/{domain_id}/users")
+    async def list_users(domain_id: str, request: Request) -> JSONResponse:
+        return listing(*await call(backend.list_users, domain_id, dict(request.query_params)))
+
+    @router.get("/users/{user_id}")
+    async def get_user(user_id: str) -> JSONResponse:
+        return JSONResponse(await call(backend.get_user, user_id))
+
+    @router.patch("/users/{user_id}")
+    async def patch_user(user_id: str, request: Request) -> Response:
+        await call(backend.patch_user, user_id, await _body(request))
+        return Response(status_code=204)
+
+    @router.delete("/users/{user_id}")
+    async def delete_user(user_id: str) -> Response:
+        await call(backend.delete_user, user_id)
+        return Response(status_code=204)
+
+    @router.get("/users/{user_id}/sign")
+    async def get_sign(user_id: str) -> JSONResponse:
+        return JSONResponse(await call(backend.get_sign, user_id))
+
+    @router.put("/users/{user_id}/sign")
+    async def put_sign(user_id: str, request: Request) -> JSONResponse:
+        return JSONResponse(await call(backend.put_sign, user_id, await _body(request)))
+
+    @router.delete("/users/{user_id}/sign")
+    async def delete_sign(user_id: str) -> Response:
+        await call(backend.delete_sign, user_id)
+        return Response(status_code=204)
+
+    @router.post("/domains/{domain_id}/groups")
+    async def create_group(domain_id: str, request: Request) -> JSONResponse:
+        group = await call(backend.create_group, domain_id, await _body(request))
+        return JSONResponse(group, status_code=201,
+                            headers=location(request, f"/domains/{domain_id}/groups/{group['id']}"))
+
+    @router.get("/domains/{domain_id}/groups")
+    async def list_groups(domain_id: str, request: Request) -> JSONResponse:
+        return listing(*await call(backend.list_groups, domain_id, dict(request.query_params)))
+
+    @router.get("/domains/{domain_id}/groups/{group_id}")
+    async def get_group(domain_id: str, group_id: str) -> JSONResponse:
+        return JSONResponse(await call(backend.get_group, domain_id, group_id))
+
+    @router.patch("/domains/{domain_id}/groups/{group_id}")
+    async def patch_group(domain_id: str, group_id: str, request: Request) -> Response:
+        await call(backend.patch_group, domain_id, group_id, await _body(request))
+        return Response(status_code=204)
+
+    @router.delete("/groups/{group_id}")
+    async def delete_group(group_id: str) -> Response:
+        await call(backend.delete_group, group_id)
+        return Response(status_code=204)
+
+    @router.post("/domains/{domain_id}/groups/{group_id}/addresses")
+    async def add_group_addresses(domain_id: str, group_id: str, request: Request) -> JSONResponse:
+        return JSONResponse(await call(backend.add_group_addresses, domain_id, group_id, await _body(request)),
+                            status_code=201)
+
+    @router.delete("/domains/{domain_id}/groups/{group_id}/addresses/{address_id}")
+    async def delete_group_address(domain_id: str, group_id: str, address_id: str) -> Response:
+        await call(backend.delete_group_address, domain_id, group_id, address_id)
+        return Response(status_code=204)
+
+    for scope, collection in (("domain", "/domains"), ("user", "/users")):
+        def options_routes(scope: str = scope, collection: str = collection) -> None:
+            @router.get(f"{collection}/{{owner_id}}/options", name=f"list_{scope}_options")
+            async def list_options(owner_id: str) -> JSONResponse:
+                return listing(*await call(backend.list_options, scope, owner_id))
+
+            @router.post(f"{collection}/{{owner_id}}/options", name=f"set_{scope}_option")
+            async def set_option(owner_id: str, request: Request) -> JSONResponse:
+                return JSONResponse(await call(backend.set_option, scope, owner_id, await _body(request)),
+                                    status_code=201)
+
+            @router.delete(f"{collection}/{{owner_id}}/options/{{name}}", name=f"delete_{scope}_option")
+            async def delete_option(owner_id: str, name: str) -> Response:
+                await call(backend.delete_option, scope, owner_id, name)
+                return Response(status_code=204)
+
+        options_routes()
+
     async def unknown(request: Request) -> None:
         raise NotFound(f"no such endpoint: {request.method} {request.url.path}")
 
