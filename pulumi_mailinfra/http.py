@@ -217,11 +217,11 @@ class ApiClient:
     def list_all(self, relative: str, items_key: str, **params: Any) -> Iterator[dict[str, Any]]:
         return iterate_pages(lambda q: self.get(self.path(relative), **q), items_key, params)
 
-    def find_by_name(self, relative: str, items_key: str, name: str) -> dict[str, Any] | None:
-        """Names are unique case-insensitively; list pages until the one that matches."""
+    def find_by_name(self, relative: str, items_key: str, name: str, field: str = "name") -> dict[str, Any] | None:
+        """Names are unique case-insensitively; list pages until the one whose `field` matches."""
         wanted = name.casefold()
         for item in self.list_all(relative, items_key):
-            if str(item.get("name", "")).casefold() == wanted:
+            if str(item.get(field, "")).casefold() == wanted:
                 return item
         return None
 

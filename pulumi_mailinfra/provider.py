@@ -310,7 +310,7 @@ class CrudProvider(ResourceProvider):
         name_field = self.spec.name_field
         if not name_field or not isinstance(inputs.get(name_field), str):
             return None
-        found = client.find_by_name(self.collection_path(inputs), self.spec.items_key, inputs[name_field])
+        found = client.find_by_name(self.collection_path(inputs), self.spec.items_key, inputs[name_field], name_field)
         return None if found is None else self.fetch(client, str(found["id"]), inputs)
 
     def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -77,12 +77,12 @@ class CleanmailClient(ApiClient):
             if done or not items:
                 return
 
-    def find_by_name(self, relative: str, items_key: str, name: str) -> dict[str, Any] | None:
-        """Names are exact-match filters on the server (`?name=...`, one filter allowed); compared again
-        case-insensitively here, for a server that ignores the filter."""
+    def find_by_name(self, relative: str, items_key: str, name: str, field: str = "name") -> dict[str, Any] | None:
+        """Names are exact-match filters on the server (`?name=...`, `?email=...`: one filter allowed);
+        compared again case-insensitively here, for a server that ignores the filter."""
         wanted = name.casefold()
-        for item in self.list_all(relative, items_key, name=name):
-            if str(item.get("name", "")).casefold() == wanted:
+        for item in self.list_all(relative, items_key, **{field: name}):
+            if str(item.get(field, "")).casefold() == wanted:
                 return item
         return None
 

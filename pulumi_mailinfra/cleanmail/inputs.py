@@ -21,7 +21,9 @@ __all__ = [
     "DomainArgs",
     "DomainDefaultPolicyArgs",
     "DomainDkimArgs",
+    "DomainOptionArgs",
     "DomainPolicyArgs",
+    "EmailAliasArgs",
     "PlatformArgs",
     "PlatformArgsDict",
     "QuarantinePropsArgs",
@@ -32,6 +34,9 @@ __all__ = [
     "RemediationApiArgsDict",
     "RetentionPropsArgs",
     "RetentionPropsArgsDict",
+    "UserArgs",
+    "UserOptionArgs",
+    "UserSignatureArgs",
 ]
 
 
@@ -1884,3 +1889,324 @@ class DomainAliasArgs:
     @name.setter
     def name(self, value: pulumi.Input[str]) -> None:
         pulumi.set(self, "name", value)
+
+
+@pulumi.input_type
+class UserArgs:
+    """The inputs of a User (see its docstring)."""
+
+    def __init__(
+        self,
+        *,
+        domain_id: pulumi.Input[str],
+        email: pulumi.Input[str],
+        firstname: pulumi.Input[str | None] | None = None,
+        lastname: pulumi.Input[str | None] | None = None,
+        status: pulumi.Input[Literal["ENABLED", "DISABLED"]] | None = None,
+        language: pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"] | None] | None = None,
+        password: pulumi.Input[str | None] | None = None,
+        policy_id: pulumi.Input[str | None] | None = None,
+        platform_id: pulumi.Input[str | None] | None = None,
+        sender_verify_on: pulumi.Input[bool | None] | None = None,
+        send_notification: pulumi.Input[bool] | None = None,
+    ) -> None:
+        pulumi.set(self, "domain_id", domain_id)
+        pulumi.set(self, "email", email)
+        if firstname is not None:
+            pulumi.set(self, "firstname", firstname)
+        if lastname is not None:
+            pulumi.set(self, "lastname", lastname)
+        if status is not None:
+            pulumi.set(self, "status", status)
+        if language is not None:
+            pulumi.set(self, "language", language)
+        if password is not None:
+            pulumi.set(self, "password", password)
+        if policy_id is not None:
+            pulumi.set(self, "policy_id", policy_id)
+        if platform_id is not None:
+            pulumi.set(self, "platform_id", platform_id)
+        if sender_verify_on is not None:
+            pulumi.set(self, "sender_verify_on", sender_verify_on)
+        if send_notification is not None:
+            pulumi.set(self, "send_notification", send_notification)
+
+    @property
+    @pulumi.getter
+    def domain_id(self) -> pulumi.Input[str]:
+        """The domain of the account (its email must be in it). Must be: length 1-64; an id of the API (e.g.
+        `Eygdk`). Changing it replaces the resource.
+        """
+        return pulumi.get(self, "domain_id")
+
+    @domain_id.setter
+    def domain_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "domain_id", value)
+
+    @property
+    @pulumi.getter
+    def email(self) -> pulumi.Input[str]:
+        """The account's address, its login. Must be: an email address (stored lowercase)."""
+        return pulumi.get(self, "email")
+
+    @email.setter
+    def email(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "email", value)
+
+    @property
+    @pulumi.getter
+    def firstname(self) -> pulumi.Input[str | None] | None:
+        """First name."""
+        return pulumi.get(self, "firstname")
+
+    @firstname.setter
+    def firstname(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "firstname", value)
+
+    @property
+    @pulumi.getter
+    def lastname(self) -> pulumi.Input[str | None] | None:
+        """Last name."""
+        return pulumi.get(self, "lastname")
+
+    @lastname.setter
+    def lastname(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "lastname", value)
+
+    @property
+    @pulumi.getter
+    def status(self) -> pulumi.Input[Literal["ENABLED", "DISABLED"]] | None:
+        """Activation status. Default: `"ENABLED"`."""
+        return pulumi.get(self, "status")
+
+    @status.setter
+    def status(self, value: pulumi.Input[Literal["ENABLED", "DISABLED"]] | None) -> None:
+        pulumi.set(self, "status", value)
+
+    @property
+    @pulumi.getter
+    def language(self) -> pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"] | None] | None:
+        """Language of the account (the API defaults it to the domain's)."""
+        return pulumi.get(self, "language")
+
+    @language.setter
+    def language(self, value: pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"] | None] | None) -> None:
+        pulumi.set(self, "language", value)
+
+    @property
+    @pulumi.getter
+    def password(self) -> pulumi.Input[str | None] | None:
+        """The account's password; the API never answers it. Secret: always stored encrypted and masked in
+        previews, even when given as plain text.
+        """
+        return pulumi.get(self, "password")
+
+    @password.setter
+    def password(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "password", value)
+
+    @property
+    @pulumi.getter
+    def policy_id(self) -> pulumi.Input[str | None] | None:
+        """The account's policy (the API defaults it to the domain's default policy)."""
+        return pulumi.get(self, "policy_id")
+
+    @policy_id.setter
+    def policy_id(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "policy_id", value)
+
+    @property
+    @pulumi.getter
+    def platform_id(self) -> pulumi.Input[str | None] | None:
+        """The account's platform (the API defaults it to the domain's default platform)."""
+        return pulumi.get(self, "platform_id")
+
+    @platform_id.setter
+    def platform_id(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "platform_id", value)
+
+    @property
+    @pulumi.getter
+    def sender_verify_on(self) -> pulumi.Input[bool | None] | None:
+        """Verify senders."""
+        return pulumi.get(self, "sender_verify_on")
+
+    @sender_verify_on.setter
+    def sender_verify_on(self, value: pulumi.Input[bool | None] | None) -> None:
+        pulumi.set(self, "sender_verify_on", value)
+
+    @property
+    @pulumi.getter
+    def send_notification(self) -> pulumi.Input[bool] | None:
+        """Mail the user about the new account when it is created. Default: `false`."""
+        return pulumi.get(self, "send_notification")
+
+    @send_notification.setter
+    def send_notification(self, value: pulumi.Input[bool] | None) -> None:
+        pulumi.set(self, "send_notification", value)
+
+
+@pulumi.input_type
+class UserSignatureArgs:
+    """The inputs of a UserSignature (see its docstring)."""
+
+    def __init__(self, *, user_id: pulumi.Input[str], html: pulumi.Input[str]) -> None:
+        pulumi.set(self, "user_id", user_id)
+        pulumi.set(self, "html", html)
+
+    @property
+    @pulumi.getter
+    def user_id(self) -> pulumi.Input[str]:
+        """The account. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it replaces the resource."""
+        return pulumi.get(self, "user_id")
+
+    @user_id.setter
+    def user_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "user_id", value)
+
+    @property
+    @pulumi.getter
+    def html(self) -> pulumi.Input[str]:
+        """The HTML signature (sent Base64-encoded, as the API wants it). The account's policy needs a
+        quarantine, retention or archive service. Must be: length 1-20000.
+        """
+        return pulumi.get(self, "html")
+
+    @html.setter
+    def html(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "html", value)
+
+
+@pulumi.input_type
+class EmailAliasArgs:
+    """The inputs of a EmailAlias (see its docstring)."""
+
+    def __init__(
+        self,
+        *,
+        domain_id: pulumi.Input[str],
+        email: pulumi.Input[str],
+        recipients: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
+    ) -> None:
+        pulumi.set(self, "domain_id", domain_id)
+        pulumi.set(self, "email", email)
+        if recipients is not None:
+            pulumi.set(self, "recipients", recipients)
+
+    @property
+    @pulumi.getter
+    def domain_id(self) -> pulumi.Input[str]:
+        """The domain of the alias address. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it
+        replaces the resource.
+        """
+        return pulumi.get(self, "domain_id")
+
+    @domain_id.setter
+    def domain_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "domain_id", value)
+
+    @property
+    @pulumi.getter
+    def email(self) -> pulumi.Input[str]:
+        """The alias address, in the domain. Must be: an email address (stored lowercase)."""
+        return pulumi.get(self, "email")
+
+    @email.setter
+    def email(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "email", value)
+
+    @property
+    @pulumi.getter
+    def recipients(self) -> pulumi.Input[Sequence[pulumi.Input[str]]] | None:
+        """The addresses it delivers to: accounts of the domain, other aliases or external addresses (a set).
+        Each item: an email address (stored lowercase). Default: `[]`.
+        """
+        return pulumi.get(self, "recipients")
+
+    @recipients.setter
+    def recipients(self, value: pulumi.Input[Sequence[pulumi.Input[str]]] | None) -> None:
+        pulumi.set(self, "recipients", value)
+
+
+@pulumi.input_type
+class DomainOptionArgs:
+    """The inputs of a DomainOption (see its docstring)."""
+
+    def __init__(self, *, domain_id: pulumi.Input[str], name: pulumi.Input[str], value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "domain_id", domain_id)
+        pulumi.set(self, "name", name)
+        pulumi.set(self, "value", value)
+
+    @property
+    @pulumi.getter
+    def domain_id(self) -> pulumi.Input[str]:
+        """The domain. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it replaces the resource."""
+        return pulumi.get(self, "domain_id")
+
+    @domain_id.setter
+    def domain_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "domain_id", value)
+
+    @property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[str]:
+        """The option's name (e.g. `DOMAIN_ADMIN`). Must be: length <= 100; matches `^[A-Z][A-Z0-9_]*$`. Changing
+        it replaces the resource.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "name", value)
+
+    @property
+    @pulumi.getter
+    def value(self) -> pulumi.Input[str]:
+        """Its value at domain scope. Must be: length <= 4000."""
+        return pulumi.get(self, "value")
+
+    @value.setter
+    def value(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "value", value)
+
+
+@pulumi.input_type
+class UserOptionArgs:
+    """The inputs of a UserOption (see its docstring)."""
+
+    def __init__(self, *, user_id: pulumi.Input[str], name: pulumi.Input[str], value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "user_id", user_id)
+        pulumi.set(self, "name", name)
+        pulumi.set(self, "value", value)
+
+    @property
+    @pulumi.getter
+    def user_id(self) -> pulumi.Input[str]:
+        """The account. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it replaces the resource."""
+        return pulumi.get(self, "user_id")
+
+    @user_id.setter
+    def user_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "user_id", value)
+
+    @property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[str]:
+        """The option's name. Must be: length <= 100; matches `^[A-Z][A-Z0-9_]*$`. Changing it replaces the
+        resource.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "name", value)
+
+    @property
+    @pulumi.getter
+    def value(self) -> pulumi.Input[str]:
+        """Its value at user scope. Must be: length <= 4000."""
+        return pulumi.get(self, "value")
+
+    @value.setter
+    def value(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "value", value)

@@ -357,3 +357,79 @@ class DomainAliasesOutputs(BaseModel):
 class DomainAliasModel(CleanmailModel):
     domain_id: Id = Field(description="The domain the alias points to.")
     name: DomainName = Field(description="The alias, a domain name.")
+
+
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def _email(value: Any) -> Any:
+    if isinstance(value, str):
+        if len(value) > 254 or not _EMAIL.fullmatch(value):
+            raise ValueError(f"{value!r} is not an email address")
+        return value.lower()
+    return value
+
+
+EmailAddress = Annotated[str, BeforeValidator(_email), Rule("an email address (stored lowercase)")]
+
+
+class UserModel(CleanmailModel):
+    domain_id: Id = Field(alias="domainId", description="The domain of the account (its email must be in it).")
+    email: EmailAddress = Field(description="The account's address, its login.")
+    firstname: Text | None = Field(default=None, description="First name.")
+    lastname: Text | None = Field(default=None, description="Last name.")
+    status: Literal["ENABLED", "DISABLED"] = Field(default="ENABLED", description="Activation status.")
+    language: Language | None = Field(default=None, description="Language of the account (the API defaults it "
+                                      "to the domain's).")
+    password: Annotated[str, Field(max_length=128)] | None = Field(
+        default=None, description="The account's password; the API never answers it.")
+    policy_id: Id | None = Field(default=None, alias="policyId", description="The account's policy (the API "
+                                 "defaults it to the domain's default policy).")
+    platform_id: Id | None = Field(default=None, alias="platformId", description="The account's platform (the "
+                                   "API defaults it to the domain's default platform).")
+    sender_verify_on: bool | None = Field(default=None, alias="senderVerifyOn", description="Verify senders.")
+    send_notification: bool = Field(default=False, alias="sendNotification", description="Mail the user about "
+                                    "the new account when it is created.")
+
+
+class UserOutputs(BaseModel):
+    creation_date: int = Field(alias="creationDate", description="When the account was created (epoch ms).")
+
+
+class UserSignatureModel(CleanmailModel):
+    user_id: Id = Field(description="The account.")
+    html: Annotated[str, Field(min_length=1, max_length=20000)] = Field(
+        description="The HTML signature (sent Base64-encoded, as the API wants it). The account's policy needs a "
+        "quarantine, retention or archive service.")
+
+
+class EmailAliasModel(CleanmailModel):
+    domain_id: Id = Field(description="The domain of the alias address.")
+    email: EmailAddress = Field(description="The alias address, in the domain.")
+    recipients: list[EmailAddress] = Field(default_factory=list, description="The addresses it delivers to: "
+                                           "accounts of the domain, other aliases or external addresses (a set).")
+
+
+class EmailAliasOutputs(BaseModel):
+    recipient_ids: dict[str, str] = Field(description="The API's id of each recipient, by address.")
+
+
+_OPTION_NAME = r"^[A-Z][A-Z0-9_]*$"
+
+
+class DomainOptionModel(CleanmailModel):
+    domain_id: Id = Field(description="The domain.")
+    name: Annotated[str, Field(pattern=_OPTION_NAME, max_length=100)] = Field(description="The option's name "
+                                                                             "(e.g. `DOMAIN_ADMIN`).")
+    value: Annotated[str, Field(max_length=4000)] = Field(description="Its value at domain scope.")
+
+
+class UserOptionModel(CleanmailModel):
+    user_id: Id = Field(description="The account.")
+    name: Annotated[str, Field(pattern=_OPTION_NAME, max_length=100)] = Field(description="The option's name.")
+    value: Annotated[str, Field(max_length=4000)] = Field(description="Its value at user scope.")
+
+
+class OptionOutputs(BaseModel):
+    parent_value: str | None = Field(alias="parentValue", description="The inherited value, which applies again "
+                                     "once this resource is deleted.")

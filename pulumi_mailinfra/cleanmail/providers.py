@@ -3,9 +3,11 @@ typed resource classes programs use are generated from these (cleanmail/resource
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from pulumi.dynamic import CheckFailure, CheckResult
 from pydantic import BaseModel
@@ -25,8 +27,16 @@ from .models import (
     DomainAliasesOutputs,
     DomainAliasModel,
     DomainModel,
+    DomainOptionModel,
     DomainOutputs,
+    EmailAliasModel,
+    EmailAliasOutputs,
+    OptionOutputs,
     PolicyModel,
+    UserModel,
+    UserOptionModel,
+    UserOutputs,
+    UserSignatureModel,
 )
 
 CLIENT_FACTORIES["cleanmail"] = cleanmail_client
@@ -350,3 +360,217 @@ class DomainAliasProvider(_AliasFormGuard):
         self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
     ) -> dict[str, Any]:
         return self.fetch(client, id_, news)  # every input forces replacement: an adopted alias is taken as is
+
+
+class UserProvider(CrudProvider):
+    spec = ResourceSpec(
+        type_name="User",
+        description="A user's account (mailbox) in a domain. The password is always secret and never answered "
+        "by the API, so a change made to it out of band cannot be seen.",
+        title="user",
+        service="cleanmail",
+        model=UserModel,
+        collection="/users",
+        wrapper=None,
+        items_key="users",
+        replace_on=frozenset({"domain_id"}),
+        secret_paths=("password",),
+        outputs_model=UserOutputs,
+        update_method="PATCH",
+        name_field="email",
+        autoname=False,
+    )
+
+    def unwrap(self, data: Any) -> dict[str, Any]:
+        record = super().unwrap(data)
+        for key, embedded in (("policy_id", "policy"), ("platform_id", "platform")):
+            if isinstance(record.get(embedded), Mapping):  # the API answers the objects, not their ids
+                record[key] = record[embedded].get("id")
+        return record
+
+
+class UserSignatureProvider(CrudProvider):
+    spec = ResourceSpec(
+        type_name="UserSignature",
+        description="The HTML signature of an account, used when composing mail (the account's policy needs a "
+        "quarantine, retention or archive service).",
+        title="signature",
+        service="cleanmail",
+        model=UserSignatureModel,
+        collection="/users/{user_id}/sign",
+        wrapper=None,
+        items_key="sign",
+        replace_on=frozenset({"user_id"}),
+        name_field=None,
+    )
+
+    def path(self, client: ApiClient, inputs: Mapping[str, Any]) -> str:
+        return client.path(self.collection_path(inputs))
+
+    def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        sign = (client.get(self.path(client, inputs)) or {}).get("sign")
+        if not sign:
+            raise NotFoundError("cleanmail", "GET", self.collection_path(inputs), 404, "not_found", ["no signature"])
+        return {"id": str(canonical(inputs["user_id"])), "html": base64.b64decode(sign).decode("utf-8", "replace")}
+
+    def _put(self, client: ApiClient, inputs: Mapping[str, Any], html: str) -> dict[str, Any]:
+        encoded = base64.b64encode(html.encode()).decode()
+        client.request("PUT", self.path(client, inputs), json={"sign": encoded})
+        return self.fetch(client, "", inputs)
+
+    def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return self._put(client, inputs, body["html"])
+
+    def send_update(
+        self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
+    ) -> dict[str, Any]:
+        return self._put(client, news, self.payload(args, news)["html"])
+
+    @redacting
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        client = self.client()
+        try:
+            client.request("DELETE", self.path(client, self.inputs_of(props)))
+        except NotFoundError:
+            return
+
+
+class EmailAliasProvider(CrudProvider):
+    """An email alias (the API's "group"): its recipients are a set, changed through the addresses endpoints so
+    an update adds and removes only what differs."""
+
+    spec = ResourceSpec(
+        type_name="EmailAlias",
+        description="An email alias of a domain (the API's 'group'): an address delivering to a set of "
+        "recipients (accounts, other aliases, external addresses). An update adds and removes only the "
+        "recipients that differ.",
+        title="email alias",
+        service="cleanmail",
+        model=EmailAliasModel,
+        collection="/domains/{domain_id}/groups",
+        wrapper=None,
+        items_key="groups",
+        replace_on=frozenset({"domain_id"}),
+        outputs_model=EmailAliasOutputs,
+        not_sent=frozenset({"domain_id"}),
+        name_field="email",
+        autoname=False,
+    )
+
+    def unwrap(self, data: Any) -> dict[str, Any]:
+        record = super().unwrap(data)
+        recipients = [r for r in record.get("recipients") or [] if isinstance(r, Mapping)]
+        record["recipient_ids"] = {str(r["email"]): str(r["id"]) for r in recipients}
+        record["recipients"] = sorted(record["recipient_ids"])
+        return record
+
+    def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+        outs = super().outputs(inputs, record)
+        wanted = [str(r) for r in inputs.get("recipients") or []]
+        if sorted(wanted) == record["recipients"]:
+            outs["recipients"] = wanted  # the same set: keep the program's order
+        return outs
+
+    def send_update(
+        self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
+    ) -> dict[str, Any]:
+        live = self.fetch(client, id_, news)
+        body = self.payload(args, news)
+        group = client.path(self.object_path(news, id_))
+        if body["email"] != live.get("email"):
+            client.request("PATCH", group, json={"email": body["email"]})
+        wanted = set(body.get("recipients") or [])
+        added = sorted(wanted - set(live["recipients"]))
+        if added:
+            client.request("POST", f"{group}/addresses", json=added, idempotent=True)  # adding twice is a no-op
+        for address in sorted(set(live["recipients"]) - wanted):
+            with contextlib.suppress(NotFoundError):
+                client.request("DELETE", f"{group}/addresses/{live['recipient_ids'][address]}")
+        return self.fetch(client, id_, news)
+
+    @redacting
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        client = self.client()
+        try:
+            client.request("DELETE", client.path(f"/groups/{id_}"))
+        except NotFoundError:
+            return
+
+
+class _OptionProvider(CrudProvider):
+    """An option value at one scope: set (an upsert), read back with its inherited value, deleted to let the
+    inherited value apply again. The id is `<owner id>/<option name>`."""
+
+    owner_field: ClassVar[str]
+
+    def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        for option in client.list_all(self.collection_path(inputs), self.spec.items_key):
+            definition = option.get("option") or {}
+            if definition.get("name") == inputs["name"] and option.get("value") is not None:
+                return self.record(option, inputs)
+        raise NotFoundError("cleanmail", "GET", self.collection_path(inputs), 404, "not_found",
+                            [f"option {inputs['name']} has no value at this scope"])
+
+    def record(self, option: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return {"id": f"{canonical(inputs[self.owner_field])}/{inputs['name']}", "name": inputs["name"],
+                "value": option.get("value"), "parent_value": option.get("parentValue")}
+
+    def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        path = client.path(self.collection_path(inputs))
+        # Setting an option is an upsert: resending after a lost answer is safe.
+        return self.record(client.request("POST", path, json=body, idempotent=True), inputs)
+
+    def send_update(
+        self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
+    ) -> dict[str, Any]:
+        return self.send_create(client, self.payload(args, news), news)
+
+    def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        return None  # the set is an upsert: nothing to find first
+
+    @redacting
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        client = self.client()
+        inputs = self.inputs_of(props)
+        try:
+            client.request("DELETE", client.path(f"{self.collection_path(inputs)}/{inputs['name']}"))
+        except NotFoundError:
+            return
+
+
+class DomainOptionProvider(_OptionProvider):
+    owner_field = "domain_id"
+    spec = ResourceSpec(
+        type_name="DomainOption",
+        description="An option's value for a domain (e.g. `DOMAIN_ADMIN`). Deleting it lets the inherited value "
+        "(`parent_value`) apply again.",
+        title="domain option",
+        service="cleanmail",
+        model=DomainOptionModel,
+        collection="/domains/{domain_id}/options",
+        wrapper=None,
+        items_key="options",
+        replace_on=frozenset({"domain_id", "name"}),
+        outputs_model=OptionOutputs,
+        not_sent=frozenset({"domain_id"}),
+        autoname=False,
+    )
+
+
+class UserOptionProvider(_OptionProvider):
+    owner_field = "user_id"
+    spec = ResourceSpec(
+        type_name="UserOption",
+        description="An option's value for one account. Deleting it lets the inherited value (the domain's, else "
+        "the platform's: `parent_value`) apply again.",
+        title="user option",
+        service="cleanmail",
+        model=UserOptionModel,
+        collection="/users/{user_id}/options",
+        wrapper=None,
+        items_key="options",
+        replace_on=frozenset({"user_id", "name"}),
+        outputs_model=OptionOutputs,
+        not_sent=frozenset({"user_id"}),
+        autoname=False,
+    )

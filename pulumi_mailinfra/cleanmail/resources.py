@@ -19,7 +19,9 @@ from .inputs import (
     DomainArgs,
     DomainDefaultPolicyArgs,
     DomainDkimArgs,
+    DomainOptionArgs,
     DomainPolicyArgs,
+    EmailAliasArgs,
     PlatformArgs,
     PlatformArgsDict,
     QuarantinePropsArgs,
@@ -28,17 +30,37 @@ from .inputs import (
     RelayPropsArgsDict,
     RetentionPropsArgs,
     RetentionPropsArgsDict,
+    UserArgs,
+    UserOptionArgs,
+    UserSignatureArgs,
 )
 from .providers import (
     DomainAliasesProvider,
     DomainAliasProvider,
     DomainDefaultPolicyProvider,
     DomainDkimProvider,
+    DomainOptionProvider,
     DomainPolicyProvider,
     DomainProvider,
+    EmailAliasProvider,
+    UserOptionProvider,
+    UserProvider,
+    UserSignatureProvider,
 )
 
-__all__ = ["Domain", "DomainAlias", "DomainAliases", "DomainDefaultPolicy", "DomainDkim", "DomainPolicy"]
+__all__ = [
+    "Domain",
+    "DomainAlias",
+    "DomainAliases",
+    "DomainDefaultPolicy",
+    "DomainDkim",
+    "DomainOption",
+    "DomainPolicy",
+    "EmailAlias",
+    "User",
+    "UserOption",
+    "UserSignature",
+]
 
 
 class Domain(MailinfraResource, module="cleanmail", name="Domain"):
@@ -519,3 +541,292 @@ class DomainAlias(MailinfraResource, module="cleanmail", name="DomainAlias"):
             keeping its id) instead of creating one; no effect afterwards.
         """
         self._register(DomainAliasProvider(), DomainAliasArgs, resource_name, args, kwargs)
+
+
+class User(MailinfraResource, module="cleanmail", name="User"):
+    """A user's account (mailbox) in a domain. The password is always secret and never answered by the API, so a
+    change made to it out of band cannot be seen. Reference: docs/reference/cleanmail/User.md.
+    """
+
+    domain_id: pulumi.Output[str]
+    """The domain of the account (its email must be in it). Must be: length 1-64; an id of the API (e.g.
+    `Eygdk`). Changing it replaces the resource.
+    """
+    email: pulumi.Output[str]
+    """The account's address, its login. Must be: an email address (stored lowercase)."""
+    firstname: pulumi.Output[Optional[str]]
+    """First name."""
+    lastname: pulumi.Output[Optional[str]]
+    """Last name."""
+    status: pulumi.Output[Literal["ENABLED", "DISABLED"]]
+    """Activation status. Default: `"ENABLED"`."""
+    language: pulumi.Output[Optional[Literal["FR", "EN", "DE", "ES", "DA", "NB"]]]
+    """Language of the account (the API defaults it to the domain's)."""
+    password: pulumi.Output[Optional[str]]
+    """The account's password; the API never answers it. Secret: always stored encrypted and masked in previews,
+    even when given as plain text.
+    """
+    policy_id: pulumi.Output[Optional[str]]
+    """The account's policy (the API defaults it to the domain's default policy)."""
+    platform_id: pulumi.Output[Optional[str]]
+    """The account's platform (the API defaults it to the domain's default platform)."""
+    sender_verify_on: pulumi.Output[Optional[bool]]
+    """Verify senders."""
+    send_notification: pulumi.Output[bool]
+    """Mail the user about the new account when it is created. Default: `false`."""
+    creation_date: pulumi.Output[int]
+    """When the account was created (epoch ms)."""
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: UserArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        domain_id: pulumi.Input[str],
+        email: pulumi.Input[str],
+        firstname: pulumi.Input[str | None] | None = None,
+        lastname: pulumi.Input[str | None] | None = None,
+        status: pulumi.Input[Literal["ENABLED", "DISABLED"]] | None = None,
+        language: pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"] | None] | None = None,
+        password: pulumi.Input[str | None] | None = None,
+        policy_id: pulumi.Input[str | None] | None = None,
+        platform_id: pulumi.Input[str | None] | None = None,
+        sender_verify_on: pulumi.Input[bool | None] | None = None,
+        send_notification: pulumi.Input[bool] | None = None,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a User: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param domain_id: The domain of the account (its email must be in it). Must be: length 1-64; an id of the
+            API (e.g. `Eygdk`). Changing it replaces the resource.
+        :param email: The account's address, its login. Must be: an email address (stored lowercase).
+        :param firstname: First name.
+        :param lastname: Last name.
+        :param status: Activation status. Default: `"ENABLED"`.
+        :param language: Language of the account (the API defaults it to the domain's).
+        :param password: The account's password; the API never answers it. Secret: always stored encrypted and
+            masked in previews, even when given as plain text.
+        :param policy_id: The account's policy (the API defaults it to the domain's default policy).
+        :param platform_id: The account's platform (the API defaults it to the domain's default platform).
+        :param sender_verify_on: Verify senders.
+        :param send_notification: Mail the user about the new account when it is created. Default: `false`.
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(UserProvider(), UserArgs, resource_name, args, kwargs)
+
+
+class UserSignature(MailinfraResource, module="cleanmail", name="UserSignature"):
+    """The HTML signature of an account, used when composing mail (the account's policy needs a quarantine,
+    retention or archive service). Reference: docs/reference/cleanmail/UserSignature.md.
+    """
+
+    user_id: pulumi.Output[str]
+    """The account. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it replaces the resource."""
+    html: pulumi.Output[str]
+    """The HTML signature (sent Base64-encoded, as the API wants it). The account's policy needs a quarantine,
+    retention or archive service. Must be: length 1-20000.
+    """
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: UserSignatureArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        user_id: pulumi.Input[str],
+        html: pulumi.Input[str],
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a UserSignature: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param user_id: The account. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it replaces the
+            resource.
+        :param html: The HTML signature (sent Base64-encoded, as the API wants it). The account's policy needs a
+            quarantine, retention or archive service. Must be: length 1-20000.
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(UserSignatureProvider(), UserSignatureArgs, resource_name, args, kwargs)
+
+
+class EmailAlias(MailinfraResource, module="cleanmail", name="EmailAlias"):
+    """An email alias of a domain (the API's 'group'): an address delivering to a set of recipients (accounts,
+    other aliases, external addresses). An update adds and removes only the recipients that differ. Reference:
+    docs/reference/cleanmail/EmailAlias.md.
+    """
+
+    domain_id: pulumi.Output[str]
+    """The domain of the alias address. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it
+    replaces the resource.
+    """
+    email: pulumi.Output[str]
+    """The alias address, in the domain. Must be: an email address (stored lowercase)."""
+    recipients: pulumi.Output[list[str]]
+    """The addresses it delivers to: accounts of the domain, other aliases or external addresses (a set). Each
+    item: an email address (stored lowercase). Default: `[]`.
+    """
+    recipient_ids: pulumi.Output[dict[str, str]]
+    """The API's id of each recipient, by address."""
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: EmailAliasArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        domain_id: pulumi.Input[str],
+        email: pulumi.Input[str],
+        recipients: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a EmailAlias: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param domain_id: The domain of the alias address. Must be: length 1-64; an id of the API (e.g. `Eygdk`).
+            Changing it replaces the resource.
+        :param email: The alias address, in the domain. Must be: an email address (stored lowercase).
+        :param recipients: The addresses it delivers to: accounts of the domain, other aliases or external addresses
+            (a set). Each item: an email address (stored lowercase). Default: `[]`.
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(EmailAliasProvider(), EmailAliasArgs, resource_name, args, kwargs)
+
+
+class DomainOption(MailinfraResource, module="cleanmail", name="DomainOption"):
+    """An option's value for a domain (e.g. `DOMAIN_ADMIN`). Deleting it lets the inherited value
+    (`parent_value`) apply again. Reference: docs/reference/cleanmail/DomainOption.md.
+    """
+
+    domain_id: pulumi.Output[str]
+    """The domain. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it replaces the resource."""
+    name: pulumi.Output[str]
+    """The option's name (e.g. `DOMAIN_ADMIN`). Must be: length <= 100; matches `^[A-Z][A-Z0-9_]*$`. Changing it
+    replaces the resource.
+    """
+    value: pulumi.Output[str]
+    """Its value at domain scope. Must be: length <= 4000."""
+    parent_value: pulumi.Output[Optional[str]]
+    """The inherited value, which applies again once this resource is deleted."""
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: DomainOptionArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        domain_id: pulumi.Input[str],
+        name: pulumi.Input[str],
+        value: pulumi.Input[str],
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a DomainOption: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param domain_id: The domain. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it replaces
+            the resource.
+        :param name: The option's name (e.g. `DOMAIN_ADMIN`). Must be: length <= 100; matches `^[A-Z][A-Z0-9_]*$`.
+            Changing it replaces the resource.
+        :param value: Its value at domain scope. Must be: length <= 4000.
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(DomainOptionProvider(), DomainOptionArgs, resource_name, args, kwargs)
+
+
+class UserOption(MailinfraResource, module="cleanmail", name="UserOption"):
+    """An option's value for one account. Deleting it lets the inherited value (the domain's, else the
+    platform's: `parent_value`) apply again. Reference: docs/reference/cleanmail/UserOption.md.
+    """
+
+    user_id: pulumi.Output[str]
+    """The account. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it replaces the resource."""
+    name: pulumi.Output[str]
+    """The option's name. Must be: length <= 100; matches `^[A-Z][A-Z0-9_]*$`. Changing it replaces the resource."""
+    value: pulumi.Output[str]
+    """Its value at user scope. Must be: length <= 4000."""
+    parent_value: pulumi.Output[Optional[str]]
+    """The inherited value, which applies again once this resource is deleted."""
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: UserOptionArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        user_id: pulumi.Input[str],
+        name: pulumi.Input[str],
+        value: pulumi.Input[str],
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a UserOption: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param user_id: The account. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it replaces the
+            resource.
+        :param name: The option's name. Must be: length <= 100; matches `^[A-Z][A-Z0-9_]*$`. Changing it replaces
+            the resource.
+        :param value: Its value at user scope. Must be: length <= 4000.
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(UserOptionProvider(), UserOptionArgs, resource_name, args, kwargs)

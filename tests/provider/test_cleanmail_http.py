@@ -13,8 +13,13 @@ from pulumi_mailinfra.cleanmail.providers import (
     DomainAliasProvider,
     DomainDefaultPolicyProvider,
     DomainDkimProvider,
+    DomainOptionProvider,
     DomainPolicyProvider,
     DomainProvider,
+    EmailAliasProvider,
+    UserOptionProvider,
+    UserProvider,
+    UserSignatureProvider,
 )
 from tests.conftest import Emulator
 from tests.provider.harness import Engine, configured
@@ -183,3 +188,76 @@ def test_mixing_the_list_and_single_aliases_on_one_domain_is_refused_at_check(em
     assert listed.failures == []
     single = configured(DomainAliasProvider, emulator).check({}, {"domain_id": got.id, "name": "got.org"})
     assert [f.reason for f in single.failures if "DomainAliases" in f.reason]
+
+
+def test_user_lifecycle_password_secret_and_drift(emulator: Emulator) -> None:
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    users = configured(UserProvider, emulator)
+    jane = Engine(users).create({"domain_id": got.id, "email": "Jane@Got.com", "firstname": "Jane",
+                                 "password": "s3cret-Jane-pw"})
+    record = emulator.cleanmail().get(f"/users/{jane.id}")
+    assert record["email"] == "jane@got.com" and "password" not in record
+    assert jane.outputs["password"] == "s3cret-Jane-pw" and not jane.changes()  # not answered: kept
+    emulator.cleanmail().request("PATCH", f"/users/{jane.id}", json={"firstname": "Janet"})
+    jane.refresh()
+    assert jane.changes()
+    jane.update({**jane.inputs, "lastname": "Doe"})
+    record = emulator.cleanmail().get(f"/users/{jane.id}")
+    assert (record["firstname"], record["lastname"]) == ("Jane", "Doe")
+    with pytest.raises(errors.MailinfraError) as failure:
+        users.create({"domain_id": got.id, "email": "jane@got.com", "password": "another-pw-123"})
+    assert "409" in str(failure.value) and "another-pw-123" not in str(failure.value)
+    users.delete(jane.id, jane.outputs)
+    assert users.read(jane.id, jane.outputs).id is None
+
+
+def test_signature_round_trip(emulator: Emulator) -> None:
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    jane = Engine(configured(UserProvider, emulator)).create({"domain_id": got.id, "email": "jane@got.com"})
+    sign = Engine(configured(UserSignatureProvider, emulator)).create({"user_id": jane.id, "html": "Jane<br/>Got"})
+    assert emulator.cleanmail().get(f"/users/{jane.id}/sign")["sign"] == "SmFuZTxici8+R290"
+    assert not sign.changes()
+    sign.update({"user_id": jane.id, "html": "Jane Doe"})
+    assert sign.outputs["html"] == "Jane Doe"
+    sign.provider.delete(sign.id, sign.outputs)
+    assert sign.provider.read(sign.id, sign.outputs).id is None
+
+
+def test_email_alias_changes_only_the_recipients_that_differ(emulator: Emulator) -> None:
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    Engine(configured(UserProvider, emulator)).create({"domain_id": got.id, "email": "jane@got.com"})
+    alias = Engine(configured(EmailAliasProvider, emulator)).create(
+        {"domain_id": got.id, "email": "support@got.com", "recipients": ["jane@got.com", "x@partner.net"]})
+    live = emulator.cleanmail().get(f"/domains/{got.id}/groups/{alias.id}")
+    assert {r["email"]: r["type"] for r in live["recipients"]} == {"jane@got.com": "USER",
+                                                                   "x@partner.net": "EXTERNAL_ADDRESS"}
+    assert not alias.changes()
+    jane_id = alias.outputs["recipient_ids"]["jane@got.com"]
+    emulator.reset_stats()
+    alias.update({**alias.inputs, "recipients": ["jane@got.com", "y@partner.net"]})
+    assert emulator.requests() == 4  # GET, POST the new address, DELETE the old one, GET
+    assert alias.outputs["recipient_ids"]["jane@got.com"] == jane_id  # untouched
+    assert alias.outputs["recipients"] == ["jane@got.com", "y@partner.net"]
+    alias.update({**alias.inputs, "email": "help@got.com"})
+    assert emulator.cleanmail().get(f"/domains/{got.id}/groups/{alias.id}")["email"] == "help@got.com"
+    alias.provider.delete(alias.id, alias.outputs)
+    assert alias.provider.read(alias.id, alias.outputs).id is None
+
+
+def test_options_at_domain_and_user_scope(emulator: Emulator) -> None:
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    jane = Engine(configured(UserProvider, emulator)).create({"domain_id": got.id, "email": "jane@got.com"})
+    domain_option = Engine(configured(DomainOptionProvider, emulator)).create(
+        {"domain_id": got.id, "name": "REPORT_FREQUENCY", "value": "WEEKLY"})
+    assert domain_option.id == f"{got.id}/REPORT_FREQUENCY" and domain_option.outputs["parent_value"] == "DAILY"
+    user_option = Engine(configured(UserOptionProvider, emulator)).create(
+        {"user_id": jane.id, "name": "REPORT_FREQUENCY", "value": "NEVER"})
+    assert user_option.outputs["parent_value"] == "WEEKLY"  # the domain's value
+    assert not user_option.changes()
+    user_option.update({**user_option.inputs, "value": "DAILY"})
+    assert user_option.outputs["value"] == "DAILY"
+    user_option.provider.delete(user_option.id, user_option.outputs)
+    assert user_option.provider.read(user_option.id, user_option.outputs).id is None  # inherited again
+    with pytest.raises(errors.MailinfraError, match="422"):
+        configured(UserOptionProvider, emulator).create({"user_id": jane.id, "name": "DOMAIN_ADMIN",
+                                                         "value": "a@got.com"})
