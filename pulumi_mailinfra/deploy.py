@@ -15,6 +15,7 @@ from typing import Any
 from .devtools import REPO_ROOT, offline_env, select_stack
 
 EMULATOR_USER, EMULATOR_PASSWORD = "admin", "admin"
+EMULATOR_TOKEN = "cleanmail-token"  # the embedded emulator's Cleanmail Bearer token
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,10 +31,12 @@ def main(argv: list[str] | None = None) -> int:
 
     args.state_dir.mkdir(parents=True, exist_ok=True)
     server = EmulatorServer(
-        state_path=str(args.state_dir / "emulator.sqlite"), ga_username=EMULATOR_USER, ga_password=EMULATOR_PASSWORD
+        state_path=str(args.state_dir / "emulator.sqlite"), ga_username=EMULATOR_USER, ga_password=EMULATOR_PASSWORD,
+        cleanmail_tokens=(EMULATOR_TOKEN,),
     ).start()
     settings = {"GREENARROW_URL": server.url, "GREENARROW_USERNAME": EMULATOR_USER,
-                "GREENARROW_PASSWORD": EMULATOR_PASSWORD}
+                "GREENARROW_PASSWORD": EMULATOR_PASSWORD, "CLEANMAIL_URL": f"{server.url}/cleanmail",
+                "CLEANMAIL_TOKEN": EMULATOR_TOKEN}
     os.environ.update(settings)  # the program's own look-ups run in this process
     try:
         print(f"embedded emulator: {server.url} (state {args.state_dir / 'emulator.sqlite'})", flush=True)

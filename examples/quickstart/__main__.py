@@ -1,11 +1,13 @@
-"""Quickstart: a throttled relay pair and a CloudMTA route with overflow, deployed per stack.
+"""Quickstart: a throttled relay pair and a CloudMTA route with overflow (GreenArrow), and the Cleanmail
+domain those relays send for (its allowed subnets are the relays' source IPs), with its policies, DKIM,
+aliases, users and an email alias; deployed per stack.
 
-Provider settings come from stack config (`mailinfra:greenarrowUrl`, `...Username`, `...Password`) or
-the GREENARROW_URL / GREENARROW_USERNAME / GREENARROW_PASSWORD environment variables."""
+Provider settings come from stack config (`mailinfra:greenarrowUrl`, `...Username`, `...Password`,
+`mailinfra:cleanmailUrl`, `...Token`) or the GREENARROW_* / CLEANMAIL_* environment variables."""
 
 import pulumi
 
-from pulumi_mailinfra import greenarrow
+from pulumi_mailinfra import cleanmail, greenarrow
 
 config = pulumi.Config()
 environment = config.get("environment") or pulumi.get_stack()
@@ -58,6 +60,56 @@ primary_relay = greenarrow.RelayServer(
     redirect={"id": fallback_relay.id},
 )
 
+# ----- the Cleanmail domain the relays send for --------------------------------------------------------
+mail_domain = config.get("mailDomain") or f"{environment}.quickstart.example"
+user_password = config.get_secret("userPassword") or "quickstart-user-password"
+relay_subnets = pulumi.Output.all(fallback_relay.source_ip, primary_relay.source_ip).apply(
+    lambda sources: sorted({f"{source['ip']}/32" for source in sources})
+)
+domain = cleanmail.Domain(
+    "quickstart-domain",
+    name=mail_domain,
+    default_language="EN",
+    quarantine=True,
+    retention=True,
+    archive=False,
+    outgoing_subnets=relay_subnets,
+    platforms=[
+        {
+            "name": "relay",
+            "transport_dest": primary_relay.destination.apply(lambda destination: destination["hostname"]),
+            "transport_type": "SMTP",
+            "transport_port": 25,
+            "default": True,
+        }
+    ],
+)
+cleanmail.DomainDefaultPolicy("quickstart-default-policy", domain_id=domain.id, spam_score=6.0)
+executives = cleanmail.DomainPolicy(
+    "executives-policy",
+    domain_id=domain.id,
+    quarantine=True,
+    retention=True,
+    incoming=True,
+    spam_score=4.0,
+    quarantine_props={"duration": 60, "store_virus": True},
+)
+dkim = cleanmail.DomainDkim("quickstart-dkim", domain_id=domain.id)
+cleanmail.DomainAliases("quickstart-aliases", domain_id=domain.id, names=[f"alias.{mail_domain}"])
+ceo = cleanmail.User(
+    "ceo",
+    domain_id=domain.id,
+    email=f"ceo@{mail_domain}",
+    firstname="Casey",
+    password=user_password,
+    policy_id=executives.id,
+)
+ops = cleanmail.User("ops", domain_id=domain.id, email=f"ops@{mail_domain}", password=user_password)
+cleanmail.EmailAlias(
+    "postmaster", domain_id=domain.id, email=f"postmaster@{mail_domain}", recipients=[ceo.email, ops.email]
+)
+cleanmail.DomainOption("domain-admin", domain_id=domain.id, name="DOMAIN_ADMIN", value=f"postmaster@{mail_domain}")
+
 overflow_route = greenarrow.Route("overflow-route", requested_target_daily_volume=25000)
 main_route = greenarrow.Route(
     "main-route",
@@ -78,3 +130,5 @@ pulumi.export("main_route", {
     "recommended_max_delivery_rate_per_hour": main_route.recommended_max_delivery_rate_per_hour,
     "routing_rule": main_route.routing_rule,
 })
+pulumi.export("domain", {"id": domain.id, "name": domain.name, "outgoing_subnets": domain.outgoing_subnets})
+pulumi.export("dkim_record", {"name": dkim.dns_record_name, "value": dkim.txt_value})

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pulumi_mailinfra.devtools import REPO_ROOT
+from pulumi_mailinfra.emulator.cleanmail.backend import CleanmailBackend
 from pulumi_mailinfra.emulator.greenarrow.backend import GreenArrowBackend
 
 pytestmark = pytest.mark.e2e
@@ -28,15 +29,23 @@ def deploy(state_dir: Path, *args: str) -> str:
 
 def test_main_job_up_twice_then_destroy(tmp_path: Path) -> None:
     first = deploy(tmp_path)
-    assert "+ 8 created" in first
+    assert "+ 17 created" in first
     outputs = json.loads(first.split("stack outputs:", 1)[1])
     assert outputs["main_route"]["recommended_max_daily_volume"] == 25000
     assert outputs["primary_redirect"] == {"id": int(outputs["fallback_relay"]["id"])}  # the API's id is an integer
-    assert "8 unchanged" in deploy(tmp_path)  # state persisted in SQLite across emulator restarts
+    assert "17 unchanged" in deploy(tmp_path)  # state persisted in SQLite across emulator restarts
     deploy(tmp_path, "--destroy")
     backend = GreenArrowBackend(str(tmp_path / "emulator.sqlite"))
+    cleanmail = CleanmailBackend(str(tmp_path / "emulator.sqlite"))
     try:
         for listing in (backend.list_relay_servers(), backend.list_throttling_templates(), backend.list_routes()):
             assert listing["pagination"]["num_records"] == 0
+        [domain], _ = cleanmail.list_domains({})
+        assert domain["status"] == "DELETED"  # Cleanmail's soft delete: the name stays reserved until purged
+        assert cleanmail.list_users(None, {})[1] == 0 and cleanmail.list_groups(domain["id"], {})[1] == 0
+        assert cleanmail.list_policies(domain["id"], {})[1] == 1  # only the default, reset, stays
     finally:
         backend.close()
+        cleanmail.close()
+    again = deploy(tmp_path)  # the soft-deleted domain is restored, not refused
+    assert "+ 17 created" in again

@@ -10,7 +10,7 @@ import pytest
 from pulumi import automation as auto
 
 from pulumi_mailinfra.devtools import REPO_ROOT
-from tests.conftest import GA_PASSWORD, GA_USER, Emulator
+from tests.conftest import CM_TOKEN, GA_PASSWORD, GA_USER, Emulator
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +21,8 @@ def test_root_project_up_preview_destroy(pulumi_env: dict[str, str], emulator: E
     shutil.copytree(REPO_ROOT / "examples" / "quickstart", tmp_path / "examples" / "quickstart")
     (tmp_path / ".venv").symlink_to(REPO_ROOT / ".venv")  # Pulumi.yaml's `virtualenv: .venv`
     env = pulumi_env | {"GREENARROW_URL": emulator.url, "GREENARROW_USERNAME": GA_USER,
-                        "GREENARROW_PASSWORD": GA_PASSWORD}
+                        "GREENARROW_PASSWORD": GA_PASSWORD, "CLEANMAIL_URL": emulator.cleanmail_url,
+                        "CLEANMAIL_TOKEN": CM_TOKEN}
     command = auto.PulumiCommand(root=str(Path(shutil.which("pulumi", path=env["PATH"]) or "").parent.parent),
                                  skip_version_check=True)
     workspace = auto.LocalWorkspace(work_dir=str(tmp_path), env_vars=env, pulumi_command=command)
@@ -29,10 +30,13 @@ def test_root_project_up_preview_destroy(pulumi_env: dict[str, str], emulator: E
     stack.set_config("mailinfra-quickstart:dailyVolume", auto.ConfigValue("120000"))
     try:
         up = stack.up()
-        assert up.summary.resource_changes == {"create": 8}
+        assert up.summary.resource_changes == {"create": 17}
         # 120 000 requested -> 3 IPs provisioned -> 75 000 recommended per day.
         assert up.outputs["main_route"].value["recommended_max_daily_volume"] == 75000
         assert up.outputs["primary_relay"].value["name"].startswith("primary-relay-")
+        # The Cleanmail domain's allowed subnets are the GreenArrow relays' source IPs (another resource's output).
+        assert up.outputs["domain"].value["outgoing_subnets"] == ["192.0.2.10/32", "192.0.2.20/32"]
+        assert up.outputs["dkim_record"].value["name"] == "protect._domainkey.ci.quickstart.example"
         stack.preview(expect_no_changes=True)
     finally:
         stack.destroy()
