@@ -34,6 +34,68 @@ def domain_policies(domain_id: str, client: CleanmailClient | None = None) -> li
     return list(client.list_all(f"/domains/{domain_id}/policies", "policies"))
 
 
+def _listing(path: str, key: str, client: CleanmailClient | None) -> list[dict[str, Any]]:
+    client = client or cleanmail_client(program_config())
+    return list(client.list_all(path, key))
+
+
+def domain_users(domain_id: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
+    """Every account of a domain (passwords are never answered)."""
+    return _listing(f"/domains/{domain_id}/users", "users", client)
+
+
+def domain_options(domain_id: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
+    """Every option that applies at domain scope, with its value there and its inherited `parentValue`."""
+    return _listing(f"/domains/{domain_id}/options", "options", client)
+
+
+def domain_aliases(domain_id: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
+    """The domain's aliases (`{id, name}`)."""
+    return _listing(f"/domains/{domain_id}/aliases", "aliases", client)
+
+
+def email_aliases(domain_id: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
+    """The domain's email aliases with their recipients."""
+    return _listing(f"/domains/{domain_id}/groups", "groups", client)
+
+
+def run_domain_diagnostic(domain_id: str, client: CleanmailClient | None = None) -> dict[str, Any]:
+    """Run the domain's integrity tests (MX, DKIM) now and return the report (`performedAt`, `report`)."""
+    client = client or cleanmail_client(program_config())
+    return dict(client.request("POST", client.path(f"/domains/{domain_id}/health")))
+
+
+def domain_diagnostic(domain_id: str, client: CleanmailClient | None = None) -> dict[str, Any]:
+    """The report of the domain's last integrity tests."""
+    client = client or cleanmail_client(program_config())
+    return dict(client.get(client.path(f"/domains/{domain_id}/health")))
+
+
+def run_platform_diagnostic(platform_id: str, client: CleanmailClient | None = None) -> dict[str, Any]:
+    """Test the SMTP connectivity of a domain's platform now and return the report."""
+    client = client or cleanmail_client(program_config())
+    return dict(client.request("POST", client.path(f"/platforms/{platform_id}/health")))
+
+
+def platform_diagnostic(platform_id: str, client: CleanmailClient | None = None) -> dict[str, Any]:
+    """The report of the platform's last connectivity test."""
+    client = client or cleanmail_client(program_config())
+    return dict(client.get(client.path(f"/platforms/{platform_id}/health")))
+
+
+def health_errors(client: CleanmailClient | None = None) -> list[dict[str, Any]]:
+    """Every failing diagnostic of the environment (`{id, name, type, health}`)."""
+    client = client or cleanmail_client(program_config())
+    return list(client.get(client.path("/health")) or [])
+
+
+def try_relay(settings: dict[str, Any], client: CleanmailClient | None = None) -> dict[str, Any]:
+    """Test a relay configuration before using it (`transportDest`, `transportPort`, `authType`, ... in the
+    API's names); returns `{status, entries}`."""
+    client = client or cleanmail_client(program_config())
+    return dict(client.request("POST", client.path("/health/try-relay"), json=settings, idempotent=True))
+
+
 def _output(fn: Any, *args: Any) -> pulumi.Output[Any]:
     install_engine_logging()
     return pulumi.Output.all(*args).apply(lambda values: fn(*values))
@@ -54,7 +116,37 @@ def get_domain_policies(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict
     return _output(domain_policies, domain_id)
 
 
+def get_domain_users(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
+    """Every account of the domain."""
+    return _output(domain_users, domain_id)
+
+
+def get_domain_options(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
+    """Every option at the domain's scope, with `value` and inherited `parentValue`."""
+    return _output(domain_options, domain_id)
+
+
+def get_domain_aliases(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
+    """The domain's aliases."""
+    return _output(domain_aliases, domain_id)
+
+
+def get_email_aliases(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
+    """The domain's email aliases and their recipients."""
+    return _output(email_aliases, domain_id)
+
+
+def get_domain_diagnostic(domain_id: pulumi.Input[str]) -> pulumi.Output[dict[str, Any] | None]:
+    """Runs the domain's integrity tests during `up` (never during preview: None then) and gives the report."""
+    return _output(lambda d: None if pulumi.runtime.is_dry_run() else run_domain_diagnostic(d), domain_id)
+
+
 RESOURCE_LOOKUPS = {
-    "Domain": [get_domain, get_domains],
+    "Domain": [get_domain, get_domains, get_domain_diagnostic],
+    "DomainAliases": [get_domain_aliases],
+    "DomainAlias": [get_domain_aliases],
+    "DomainOption": [get_domain_options],
+    "User": [get_domain_users],
+    "EmailAlias": [get_email_aliases],
     "DomainPolicy": [get_domain_policies],
 }

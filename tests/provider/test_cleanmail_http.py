@@ -261,3 +261,34 @@ def test_options_at_domain_and_user_scope(emulator: Emulator) -> None:
     with pytest.raises(errors.MailinfraError, match="422"):
         configured(UserOptionProvider, emulator).create({"user_id": jane.id, "name": "DOMAIN_ADMIN",
                                                          "value": "a@got.com"})
+
+
+def test_lookups_follow_pages_to_the_end_and_health_runs(emulator: Emulator) -> None:
+    from pulumi_mailinfra.cleanmail import client as client_module
+    from pulumi_mailinfra.cleanmail import lookups
+
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    for index in range(7):
+        api.create("/users", {"email": f"u{index}@got.com", "status": "ENABLED", "domainId": got.id})
+    api.create(f"/domains/{got.id}/groups", {"email": "all@got.com", "recipients": ["u0@got.com"]})
+    original = client_module.PAGE_SIZE
+    client_module.PAGE_SIZE = 3  # seven users over three pages
+    try:
+        assert [u["email"] for u in lookups.domain_users(got.id, api)] == [f"u{i}@got.com" for i in range(7)]
+    finally:
+        client_module.PAGE_SIZE = original
+    assert [g["email"] for g in lookups.email_aliases(got.id, api)] == ["all@got.com"]
+    assert {o["option"]["name"] for o in lookups.domain_options(got.id, api)} >= {"DOMAIN_ADMIN"}
+    assert [d["name"] for d in lookups.find_domains("got*", api)] == ["got.com"]
+    assert lookups.find_domain("GOT.com", api)["id"] == got.id
+    with pytest.raises(errors.NotFoundError):
+        lookups.find_domain("nope.com", api)
+    report = lookups.run_domain_diagnostic(got.id, api)
+    assert [e["result"] for e in report["report"]["entries"]] == ["OK", "ERROR_DKIM_MISSING_ENTRY"]
+    assert lookups.domain_diagnostic(got.id, api) == report
+    assert [e["name"] for e in lookups.health_errors(api)] == ["got.com"]
+    platform_id = api.get(f"/domains/{got.id}")["platforms"][0]["id"]
+    assert lookups.run_platform_diagnostic(platform_id, api)["report"]["status"] is True
+    bad = lookups.try_relay({"transportDest": "smtp.example.invalid", "transportPort": 25, "authType": "local"}, api)
+    assert bad["status"] is False

@@ -34,7 +34,7 @@ from typing import Any
 from ..store import ObjectStore
 
 NAMESPACE = "cleanmail"
-KINDS = ("domain", "policy", "alias", "dkim", "user", "group", "option")
+KINDS = ("domain", "policy", "alias", "dkim", "user", "group", "option", "health")
 SEQUENCES = ("domain", "policy", "alias", "platform", "user", "group", "address")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 # The options catalog (GET /options is not documented): name -> (type, scopes, platform default).
@@ -966,3 +966,82 @@ class CleanmailBackend(ObjectStore):
                 self._remove("option", key)
             elif name not in OPTIONS:
                 raise NotFound(f"unknown option {name}")
+
+    # ---- health -------------------------------------------------------------------------------------
+    # The emulator has no DNS and no network: MX is taken as present unless the domain's name ends in
+    # `.invalid` (RFC 2606), DKIM as published when the domain has DKIM values, and a relay as reachable
+    # unless its host ends in `.invalid`.
+    @staticmethod
+    def _report(entries: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"performedAt": int(time.time()), "report": {
+            "status": all(e["result"] == "OK" for e in entries), "entries": entries}}
+
+    def run_domain_health(self, domain_id: str) -> dict[str, Any]:
+        with self._write():
+            domain = self._objects["domain"].get(domain_id)
+            if domain is None:
+                raise NotFound("Domain does not exist.")
+            name = domain["name"]
+            mx_ok = not name.endswith(".invalid")
+            dkim = self._objects["dkim"].get(domain_id)
+            entries = [
+                {"type": "MX", "result": "OK" if mx_ok else "ERROR_MX_MISSING_ENTRY",
+                 "output": ["Passed"] if mx_ok else [f"Lookup for MX entry in DNS for {name}",
+                                                     "Fail: No MX entry found"]},
+                {"type": "DKIM", "result": "OK" if dkim else "ERROR_DKIM_MISSING_ENTRY",
+                 "output": ["Passed"] if dkim else [f"Lookup for dkim entry in DNS for {name}",
+                                                     f'Fail: DKIM DNS entry not found for domain "{name}" and '
+                                                     'selector "protect"']},
+            ]
+            health = self._report(entries)
+            self._put("health", {"id": f"domain/{domain_id}", "name": name, "type": "DOMAIN", "health": health})
+            return copy.deepcopy(health)
+
+    def _relay_entries(self, dest: Any, port: Any) -> list[dict[str, Any]]:
+        reachable = isinstance(dest, str) and not dest.endswith(".invalid") and isinstance(port, int) and port > 0
+        return [{"type": "SMTP", "result": "OK" if reachable else "ERROR",
+                 "output": ["Passed"] if reachable else [f"Fail: cannot connect to {dest}:{port}"]}]
+
+    def _platform(self, platform_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        for domain in self._objects["domain"].values():
+            for platform in domain["platforms"]:
+                if platform["id"] == platform_id:
+                    return domain, platform
+        raise NotFound("Platform does not exist.")
+
+    def run_platform_health(self, platform_id: str) -> dict[str, Any]:
+        with self._write():
+            _, platform = self._platform(platform_id)
+            health = self._report(self._relay_entries(platform["transportDest"], platform["transportPort"]))
+            self._put("health", {"id": f"platform/{platform_id}", "name": platform["name"], "type": "PLATFORM",
+                                 "health": health})
+            return copy.deepcopy(health)
+
+    def get_health(self, kind: str, entity_id: str) -> dict[str, Any]:
+        with self._lock:
+            if kind == "domain":
+                if entity_id not in self._objects["domain"]:
+                    raise NotFound("Domain does not exist.")
+            else:
+                self._platform(entity_id)
+            found = self._objects["health"].get(f"{kind}/{entity_id}")
+            if found is None:
+                raise NotFound("No diagnostic was run yet")
+            return copy.deepcopy(found["health"])
+
+    def health_errors(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [{"id": h["id"].split("/", 1)[1], "name": h["name"], "type": h["type"], "health": h["health"]}
+                    for h in self._objects["health"].values() if not h["health"]["report"]["status"]]
+
+    def try_relay(self, body: Any) -> dict[str, Any]:
+        if not isinstance(body, Mapping):
+            raise BadRequest("the body must be a RelayCheckHealthDTO object")
+        for required in ("transportDest", "transportPort", "authType"):
+            if body.get(required) in (None, ""):
+                raise BadRequest(f"{required}: is required")
+        _int("transportPort", body["transportPort"], 1, 65535)
+        entries = self._relay_entries(body["transportDest"], body["transportPort"])
+        if body.get("fallbackTransportDest"):
+            entries += self._relay_entries(body["fallbackTransportDest"], body.get("fallbackTransportPort"))
+        return {"status": all(e["result"] == "OK" for e in entries), "entries": entries}

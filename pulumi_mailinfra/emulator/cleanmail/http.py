@@ -242,6 +242,30 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
         await call(backend.delete_group_address, domain_id, group_id, address_id)
         return Response(status_code=204)
 
+    @router.post("/domains/{domain_id}/health")
+    async def run_domain_health(domain_id: str) -> JSONResponse:
+        return JSONResponse(await call(backend.run_domain_health, domain_id), status_code=201)
+
+    @router.get("/domains/{domain_id}/health")
+    async def get_domain_health(domain_id: str) -> JSONResponse:
+        return JSONResponse(await call(backend.get_health, "domain", domain_id))
+
+    @router.post("/platforms/{platform_id}/health")
+    async def run_platform_health(platform_id: str) -> JSONResponse:
+        return JSONResponse(await call(backend.run_platform_health, platform_id), status_code=201)
+
+    @router.get("/platforms/{platform_id}/health")
+    async def get_platform_health(platform_id: str) -> JSONResponse:
+        return JSONResponse(await call(backend.get_health, "platform", platform_id))
+
+    @router.get("/health")
+    async def health_errors() -> JSONResponse:
+        return JSONResponse(await call(backend.health_errors))
+
+    @router.post("/health/try-relay")
+    async def try_relay(request: Request) -> JSONResponse:
+        return JSONResponse(await call(backend.try_relay, await _body(request)))
+
     for scope, collection in (("domain", "/domains"), ("user", "/users")):
         def options_routes(scope: str = scope, collection: str = collection) -> None:
             @router.get(f"{collection}/{{owner_id}}/options", name=f"list_{scope}_options")
