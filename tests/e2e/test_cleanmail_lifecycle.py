@@ -3,6 +3,7 @@ and DKIM; no-op preview with 0 requests; in-place update; soft delete out of ban
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 
 import pulumi
@@ -101,3 +102,95 @@ def test_bad_cleanmail_inputs_fail_at_preview_with_no_request(make_stack: StackF
         for field in fields:
             assert field in str(failure.value), field
         assert emulator.requests() == 0
+
+
+USER_PASSWORD = "user-pw-Hq2M8c"  # must never appear in state, export or output
+
+
+def everything(*, lastname: str = "Doe", recipients: tuple[str, ...] = ("jane@got.org", "x@partner.net"),
+               option: str = "WEEKLY", option_name: str = "REPORT_FREQUENCY", alias: str = "got.net",
+               names: tuple[str, ...] = ("got.info",), html: str = "Jane<br/>Got", spam: float = 6.0,
+               adopt: bool = False) -> Callable[[], None]:
+    """Every Cleanmail resource on two domains (the list of aliases on one, a single alias on the other)."""
+
+    def program() -> None:
+        org = cleanmail.Domain("org", name="got.org", default_language="EN", quarantine=True, retention=True,
+                               archive=False)
+        other = cleanmail.Domain("other", name="got.io", default_language="EN", quarantine=False, retention=False,
+                                 archive=False)
+        cleanmail.DomainDefaultPolicy("default", domain_id=org.id, spam_score=spam)
+        jane = cleanmail.User("jane", domain_id=org.id, email="jane@got.org", firstname="Jane", lastname=lastname,
+                              password=USER_PASSWORD)
+        cleanmail.UserSignature("sign", user_id=jane.id, html=html)
+        cleanmail.UserOption("jane-reports", user_id=jane.id, name="REPORT_FREQUENCY", value="NEVER")
+        cleanmail.EmailAlias("support", domain_id=org.id, email="support@got.org", recipients=list(recipients),
+                             opts=pulumi.ResourceOptions(depends_on=[jane]))
+        cleanmail.DomainOption("org-option", domain_id=org.id, name=option_name, value=option)
+        cleanmail.DomainAliases("org-aliases", domain_id=org.id, names=list(names))
+        cleanmail.DomainAlias("other-alias", domain_id=other.id, name=alias)
+        if adopt:
+            cleanmail.User("legacy", domain_id=org.id, email="legacy@got.org", firstname="Adopted",
+                           adopt_existing=True)
+        pulumi.export("org_id", org.id)
+        pulumi.export("jane_id", jane.id)
+
+    return program
+
+
+def test_every_cleanmail_resource_updates_replaces_drifts_adopts_and_goes(
+    make_stack: StackFactory, emulator: Emulator, pulumi_env: dict[str, str]
+) -> None:
+    stack = make_stack(everything(), project="cleanmail-all")
+    up = stack.up()
+    assert up.summary.resource_changes == {"create": 11}
+    org, jane = up.outputs["org_id"].value, up.outputs["jane_id"].value
+    api = emulator.cleanmail()
+    emulator.reset_stats()
+    stack.preview(expect_no_changes=True)
+    assert emulator.requests() == 0
+
+    # In place: a user's name, an alias's recipients (only the difference), an option, the alias list, the
+    # signature, the default policy. Replacement: the option's name and the single alias's name.
+    stack.workspace.program = everything(lastname="Stark", recipients=("jane@got.org", "y@partner.net"),
+                                         option="DAILY", option_name="USER_OPTION_EXAMPLE", alias="got.biz",
+                                         names=("got.info", "got.eu"), html="Jane Stark", spam=7.0)
+    changed = stack.up().summary.resource_changes
+    assert changed.get("update") == 5 and changed.get("replace") == 2, changed
+    assert api.get(f"/users/{jane}")["lastname"] == "Stark"
+    group = api.get(f"/domains/{org}/groups")[0]
+    assert sorted(r["email"] for r in group["recipients"]) == ["jane@got.org", "y@partner.net"]
+    options = {o["option"]["name"]: o["value"] for o in api.get(f"/domains/{org}/options")}
+    assert options["USER_OPTION_EXAMPLE"] == "DAILY" and options["REPORT_FREQUENCY"] is None  # the old one deleted
+    assert sorted(a["name"] for a in api.get(f"/domains/{org}/aliases")) == ["got.eu", "got.info"]
+    stack.preview(expect_no_changes=True)
+
+    # Out of band: an extra recipient is drift (refresh, then up reverts it); a deleted user is recreated.
+    api.request("POST", f"/domains/{org}/groups/{group['id']}/addresses", json=["intruder@evil.example"])
+    api.request("DELETE", f"/users/{jane}/options/REPORT_FREQUENCY")
+    refreshed = stack.refresh().summary.resource_changes
+    assert refreshed.get("update") == 1 and refreshed.get("delete") == 1, refreshed
+    stack.up()
+    group = api.get(f"/domains/{org}/groups")[0]
+    assert "intruder@evil.example" not in {r["email"] for r in group["recipients"]}
+    assert {o["option"]["name"]: o["value"] for o in api.get(f"/users/{jane}/options")}["REPORT_FREQUENCY"] == "NEVER"
+
+    # Adopt: an account made by hand is taken over, not recreated.
+    existing = api.create("/users", {"email": "legacy@got.org", "status": "ENABLED", "domainId": org})
+    stack.workspace.program = everything(lastname="Stark", recipients=("jane@got.org", "y@partner.net"),
+                                         option="DAILY", option_name="USER_OPTION_EXAMPLE", alias="got.biz",
+                                         names=("got.info", "got.eu"), html="Jane Stark", spam=7.0, adopt=True)
+    stack.up()
+    assert api.get(f"/users/{existing['id']}")["firstname"] == "Adopted"
+    assert len(api.get(f"/domains/{org}/users")) == 2
+
+    # `pulumi stack export` as a user runs it (the Automation API's export adds --show-secrets).
+    exported = subprocess.run(["pulumi", "stack", "export", "--stack", stack.name], cwd=stack.workspace.work_dir,
+                              env=pulumi_env, capture_output=True, text=True, check=True).stdout
+    assert USER_PASSWORD not in exported and CM_TOKEN not in exported and "ciphertext" in exported
+
+    stack.destroy()
+    for domain_id in (org,):
+        assert api.get(f"/domains/{domain_id}/users") == [] and api.get(f"/domains/{domain_id}/groups") == []
+        assert api.get(f"/domains/{domain_id}/aliases") == []
+        assert all(o["value"] is None for o in api.get(f"/domains/{domain_id}/options"))
+    assert {d["status"] for d in api.get("/domains")} == {"DELETED"}
