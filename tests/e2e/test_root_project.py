@@ -29,8 +29,16 @@ def test_root_project_up_preview_destroy(pulumi_env: dict[str, str], emulator: E
     stack = auto.Stack.create_or_select("ci", workspace)
     stack.set_config("mailinfra-quickstart:dailyVolume", auto.ConfigValue("120000"))
     try:
-        up = stack.up()
+        events: list[auto.EngineEvent] = []
+        up = stack.up(on_event=events.append)
         assert up.summary.resource_changes == {"create": 17}
+        created = finished(events, auto.OpType.CREATE)
+        # Three services, one dependency graph: the domain after the relays whose IPs it allows, its parts
+        # after it.
+        assert created.index("quickstart-domain") > max(created.index("primary-relay"), created.index("fallback-relay"))
+        for part in ("quickstart-dkim", "executives-policy", "ceo", "quickstart-aliases"):
+            assert created.index(part) > created.index("quickstart-domain")
+        assert created.index("postmaster") > max(created.index("ceo"), created.index("ops"))
         # 120 000 requested -> 3 IPs provisioned -> 75 000 recommended per day.
         assert up.outputs["main_route"].value["recommended_max_daily_volume"] == 75000
         assert up.outputs["primary_relay"].value["name"].startswith("primary-relay-")
@@ -38,7 +46,18 @@ def test_root_project_up_preview_destroy(pulumi_env: dict[str, str], emulator: E
         assert up.outputs["domain"].value["outgoing_subnets"] == ["192.0.2.10/32", "192.0.2.20/32"]
         assert up.outputs["dkim_record"].value["name"] == "protect._domainkey.ci.quickstart.example"
         stack.preview(expect_no_changes=True)
+        events.clear()
+        stack.destroy(on_event=events.append)
+        deleted = finished(events, auto.OpType.DELETE)
+        assert deleted.index("quickstart-domain") < min(deleted.index("primary-relay"), deleted.index("fallback-relay"))
+        assert deleted.index("quickstart-domain") > max(deleted.index("quickstart-dkim"), deleted.index("ceo"))
     finally:
         stack.destroy()
         workspace.remove_stack("ci")
     assert emulator.names("/relay_servers", "relay_servers") == []
+
+
+def finished(events: list[auto.EngineEvent], op: auto.OpType) -> list[str]:
+    """The logical names of the resources whose `op` finished, in the order the engine finished them."""
+    done = [e.res_outputs_event.metadata for e in events if e.res_outputs_event]
+    return [m.urn.rsplit("::", 1)[1] for m in done if m.op == op]
