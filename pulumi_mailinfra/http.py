@@ -20,7 +20,9 @@ from .diagnostics import log_request
 # Transport failures where the request certainly never reached the server: safe to resend anything.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _TRANSPORT = (httpx.TransportError,)
-_IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
+# PATCH bodies here set fields to values (Cleanmail's "apply changes only on specified fields"): repeating
+# one is harmless, so it is retried like PUT.
+_IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE", "HEAD"})
 MAX_RETRY_AFTER_SECONDS = 60.0
 
 

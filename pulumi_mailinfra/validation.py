@@ -105,7 +105,8 @@ class StrictModel(BaseModel):
     "null on the server" (compared: a value set out of band is drift), True (Cleanmail) "the server's
     default" (not sent, not compared)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # Errors name the Python field (`default_language`), never the API's alias (`defaultLanguage`).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, loc_by_alias=False)
     omit_unset: ClassVar[bool] = False
 
 

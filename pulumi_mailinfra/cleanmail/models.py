@@ -296,7 +296,8 @@ class PolicyModel(CleanmailModel):
         if isinstance(data, Mapping):
             for service in ("quarantine", "retention", "archive"):
                 props = data.get(f"{service}_props", data.get(f"{service}Props"))
-                if props is not None and data.get(service) is False:
+                flag = data.get(service, cls.model_fields[service].default)  # a policy's archive defaults to off
+                if props is not None and flag is False:
                     raise ValueError(f"{service}_props needs {service}: true (the API keeps no settings for a "
                                      "service that is off)")
         return data

@@ -144,7 +144,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ga-username", default="admin", help="GreenArrow HTTP Basic username")
     parser.add_argument("--ga-password", default="admin", help="GreenArrow HTTP Basic password")
     parser.add_argument("--cleanmail-token", action="append", default=None, metavar="TOKEN",
-                        help="a Bearer token the Cleanmail API accepts (repeatable; default: cleanmail-token)")
+                        help="a Bearer token the Cleanmail API accepts (repeatable; default: cleanmail-token); "
+                        "`TOKEN:readonly` answers 403 to writes")
     parser.add_argument("--latency-ms", type=float, default=0, help="fixed delay before every API request")
     parser.add_argument(
         "--fault",

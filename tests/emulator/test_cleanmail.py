@@ -306,3 +306,15 @@ def test_http_users_groups_options_and_signs(emulator: Emulator) -> None:
     assert api.delete(f"/domains/{domain_id}/options/DOMAIN_ADMIN").status_code == 204
     assert api.put(f"/users/{user.json()['id']}/sign", json={"sign": "QUJD"}).status_code == 200
     assert api.delete(f"/users/{user.json()['id']}/sign").status_code == 204
+
+
+def test_a_read_only_token_is_refused_writes_with_403() -> None:
+    from pulumi_mailinfra.emulator import EmulatorServer
+
+    with EmulatorServer(cleanmail_tokens=("writer", "reader:readonly")) as server:
+        base = f"{server.url}/cleanmail"
+        assert httpx.get(f"{base}/domains", headers={"Authorization": "Bearer reader"}).status_code == 200
+        refused = httpx.post(f"{base}/domains", json=domain_body(), headers={"Authorization": "Bearer reader"})
+        assert refused.status_code == 403 and refused.json()["error"] == "Forbidden"
+        allowed = httpx.post(f"{base}/domains", json=domain_body(), headers={"Authorization": "Bearer writer"})
+        assert allowed.status_code == 201

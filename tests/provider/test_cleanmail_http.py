@@ -292,3 +292,18 @@ def test_lookups_follow_pages_to_the_end_and_health_runs(emulator: Emulator) -> 
     assert lookups.run_platform_diagnostic(platform_id, api)["report"]["status"] is True
     bad = lookups.try_relay({"transportDest": "smtp.example.invalid", "transportPort": 25, "authType": "local"}, api)
     assert bad["status"] is False
+
+
+def test_cleanmail_converges_through_faults_without_duplicates(emulator: Emulator) -> None:
+    emulator.fault(kind="status", status=429, retry_after=0.2, times=2, method="POST")
+    emulator.fault(kind="drop_after_write", times=1, method="POST", path="cleanmail/domains$")
+    emulator.fault(kind="drop_after_write", times=1, method="POST", path="cleanmail/users$")
+    emulator.fault(kind="status", status=503, times=2, method="PATCH")
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    jane = Engine(configured(UserProvider, emulator)).create({"domain_id": got.id, "email": "jane@got.com"})
+    got.update(domain(default_language="ES"))
+    emulator.clear_faults()
+    api = emulator.cleanmail()
+    assert [d["name"] for d in api.get("/domains")] == ["got.com"]  # the lost answer did not make a duplicate
+    assert [u["id"] for u in api.get(f"/domains/{got.id}/users")] == [jane.id]
+    assert api.get(f"/domains/{got.id}")["defaultLanguage"] == "ES"

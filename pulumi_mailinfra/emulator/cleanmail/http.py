@@ -25,6 +25,10 @@ class Unauthorized(CleanmailError):
     status, error = 401, "Unauthorized"
 
 
+class Forbidden(CleanmailError):
+    status, error = 403, "Forbidden"
+
+
 def error_response(exc: CleanmailError) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="Cleanmail"'} if exc.status == 401 else None
     return JSONResponse({"status": exc.status, "error": exc.error, "message": exc.message}, status_code=exc.status,
@@ -47,16 +51,20 @@ class CleanmailRoute(APIRoute):
 
 
 def bearer_auth(tokens: Iterable[str]) -> Callable[[Request], None]:
-    """A dependency accepting only `Authorization: Bearer <one of tokens>`, compared in constant time."""
-    accepted = [t.encode() for t in tokens]
+    """A dependency accepting only `Authorization: Bearer <one of tokens>`, compared in constant time. A token
+    written `<token>:readonly` stands for an account without write permissions: 403 on anything but GET."""
+    accepted = [(t.removesuffix(":readonly").encode(), t.endswith(":readonly")) for t in tokens]
 
     def check(request: Request) -> None:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         given = value.strip().encode()
         if scheme.lower() != "bearer" or not given:
             raise Unauthorized("authentication required (Bearer token)")
-        if not any(secrets.compare_digest(given, token) for token in accepted):
+        matches = [readonly for token, readonly in accepted if secrets.compare_digest(given, token)]
+        if not matches:
             raise Unauthorized("invalid or expired token")
+        if matches[0] and request.method != "GET":
+            raise Forbidden("You do not have permission to execute this request.")
 
     return check
 

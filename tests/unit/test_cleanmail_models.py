@@ -1,0 +1,107 @@
+"""Every Cleanmail model constraint, both sides of each bound, through the same `failures()` `check` uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pulumi_mailinfra.cleanmail.models import (
+    DkimModel,
+    DomainModel,
+    EmailAliasModel,
+    PolicyModel,
+    UserModel,
+)
+from pulumi_mailinfra.reconcile import is_unknown
+from pulumi_mailinfra.validation import failures
+
+
+def paths(model: type, values: dict[str, Any]) -> list[str]:
+    return [p for p, _ in failures(model, values, is_unknown)]
+
+
+DOMAIN = {"name": "got.com", "default_language": "EN", "quarantine": True, "retention": False, "archive": False}
+PLATFORM = {"name": "p", "transport_dest": "smtp.got.com", "transport_type": "SMTP", "transport_port": 25}
+POLICY = {"domain_id": "Eygdk", "name": "p", "quarantine": True, "retention": True, "incoming": True}
+
+
+@pytest.mark.parametrize(("field", "value", "ok"), [
+    ("name", "got.com", True), ("name", "a.b.c.example", True), ("name", "got", False),
+    ("name", "-got.com", False), ("name", "got..com", False), ("name", "x" * 250 + ".com", False),
+    ("default_language", "NB", True), ("default_language", "IT", False), ("default_language", "en", False),
+    ("status", "DISABLED", True), ("status", "DELETED", False), ("status", "PENDING", False),
+    ("wblist_priority", "DOMAIN", True), ("wblist_priority", "BOTH", False),
+    ("outgoing_subnets", ["10.0.0.0/8", "192.0.2.1/32"], True), ("outgoing_subnets", ["10.0.0.0"], False),
+    ("outgoing_subnets", ["10.0.0.0/33"], False), ("outgoing_subnets", ["2001:db8::/32"], False),
+    ("description", "x" * 255, True), ("description", "x" * 256, False),
+    ("external_id", "x" * 255, True), ("external_id", "x" * 256, False),
+])
+def test_domain_fields(field: str, value: Any, ok: bool) -> None:
+    assert (paths(DomainModel, {**DOMAIN, field: value}) == []) is ok
+
+
+def test_domain_requires_its_service_flags_and_language() -> None:
+    for field in ("name", "quarantine", "retention", "archive", "default_language"):
+        assert paths(DomainModel, {k: v for k, v in DOMAIN.items() if k != field}) == [field]
+
+
+@pytest.mark.parametrize(("change", "bad"), [
+    ({}, None),
+    ({"transport_port": 1}, None), ({"transport_port": 65535}, None),
+    ({"transport_port": 0}, "platforms[0].transport_port"), ({"transport_port": 65536}, "platforms[0].transport_port"),
+    ({"transport_type": "LMTP"}, "platforms[0].transport_type"),
+    ({"fallback_transport_port": 0}, "platforms[0].fallback_transport_port"),
+    ({"auth_type": "ldap", "auth_data": {"host": "ldap", "bind_password": "pw"}}, None),
+    ({"auth_type": "entra", "auth_data": {"bind_user": "x"}}, "platforms[0]"),
+    ({"auth_type": "oidc", "auth_data": {"client_id": "c", "client_secret": "s"}}, None),
+    ({"auth_type": "kerberos"}, "platforms[0].auth_type"),
+    ({"api_type": "O365", "api_data": {"client_id": "c", "tenant_id": "t", "client_secret": "s"}}, None),
+    ({"api_data": {"login": "x"}}, "platforms[0]"),
+    ({"api_type": "IMAP", "api_data": {"client_secret": "s"}}, "platforms[0]"),
+    ({"name": ""}, "platforms[0].name"),
+])
+def test_platform_fields(change: dict[str, Any], bad: str | None) -> None:
+    problems = paths(DomainModel, {**DOMAIN, "platforms": [{**PLATFORM, **change}]})
+    assert problems == ([] if bad is None else [bad])
+
+
+@pytest.mark.parametrize(("field", "value", "ok"), [
+    ("spam_score", 0, True), ("spam_score", 100, True), ("spam_score", -0.1, False), ("spam_score", 100.5, False),
+    ("mail_size_limit", 1, True), ("mail_size_limit", 1024, True), ("mail_size_limit", 0, False),
+    ("mail_size_limit", 1025, False), ("mail_size_limit", 2.5, False),
+    ("name", "x" * 255, True), ("name", "x" * 256, False), ("name", "", False),
+    ("quarantine_props", {"duration": 1}, True), ("quarantine_props", {"duration": 3650}, True),
+    ("quarantine_props", {"duration": 0}, False), ("quarantine_props", {"duration": 3651}, False),
+    ("retention_props", {"duration": 3650}, True), ("retention_props", {"duration": 0}, False),
+    ("relay_props", {"spam_score_limit": 100}, True), ("relay_props", {"spam_score_limit": 101}, False),
+])
+def test_policy_fields(field: str, value: Any, ok: bool) -> None:
+    assert (paths(PolicyModel, {**POLICY, field: value}) == []) is ok
+
+
+def test_archive_duration_is_in_months_and_props_need_their_service() -> None:
+    on = {**POLICY, "archive": True}
+    assert paths(PolicyModel, {**on, "archive_props": {"duration": 1200}}) == []
+    assert paths(PolicyModel, {**on, "archive_props": {"duration": 1201}}) == ["archive_props.duration"]
+    assert paths(PolicyModel, {**POLICY, "archive_props": {"duration": 12}}) == ["(resource)"]  # archive is off
+    assert paths(PolicyModel, {**POLICY, "retention": False, "retention_props": {"duration": 5}}) == ["(resource)"]
+
+
+@pytest.mark.parametrize(("field", "value", "ok"), [
+    ("email", "jane@got.com", True), ("email", "Jane.Doe+x@got.co.uk", True), ("email", "jane", False),
+    ("email", "jane@got", False), ("email", "a@b@got.com", False),
+    ("password", "x" * 128, True), ("password", "x" * 129, False),
+    ("status", "ENABLED", True), ("status", "PENDING", False), ("language", "DA", True), ("language", "PT", False),
+])
+def test_user_fields(field: str, value: Any, ok: bool) -> None:
+    assert (paths(UserModel, {"domain_id": "Eygdk", "email": "jane@got.com", field: value}) == []) is ok
+
+
+def test_email_alias_and_dkim_fields() -> None:
+    alias = {"domain_id": "Eygdk", "email": "all@got.com"}
+    assert paths(EmailAliasModel, {**alias, "recipients": ["a@got.com", "b@x.org"]}) == []
+    assert paths(EmailAliasModel, {**alias, "recipients": ["not-an-address"]}) == ["recipients[0]"]
+    assert paths(DkimModel, {"domain_id": "Eygdk", "selector": "s2026"}) == []
+    assert paths(DkimModel, {"domain_id": "Eygdk", "selector": "-bad"}) == ["selector"]
+    assert paths(DkimModel, {"domain_id": "Eygdk", "private_key": "k"}) == ["(resource)"]  # needs public_key
