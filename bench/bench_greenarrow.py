@@ -14,7 +14,6 @@ import argparse
 import os
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness import measure, table_header, table_rows
 
 from pulumi_mailinfra.devtools import offline_env, select_stack
 from pulumi_mailinfra.emulator import EmulatorServer
@@ -76,43 +77,6 @@ def floor_program(n: int) -> Callable[[], None]:
     return program
 
 
-class PeakRss:
-    """Polls /proc for the dynamic-provider process (`python -m pulumi.dynamic`) and keeps its VmHWM."""
-
-    def __init__(self) -> None:
-        self.peak_kb = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            for pid in os.listdir("/proc"):
-                if not pid.isdigit():
-                    continue
-                try:
-                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-                    if b"pulumi.dynamic" not in cmdline:
-                        continue
-                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                        if line.startswith("VmHWM:"):
-                            self.peak_kb = max(self.peak_kb, int(line.split()[1]))
-                except OSError:
-                    continue
-
-
-def state_bytes(env: dict[str, str], project: str) -> int:
-    backend = Path(env["PULUMI_BACKEND_URL"].removeprefix("file://"))
-    return sum(f.stat().st_size for f in (backend / ".pulumi" / "stacks" / project).glob("*.json"))
-
-
 def run_cli(label: str, n: int, program: Callable[[], None], server: EmulatorServer, workdir: Path,
             env: dict[str, str]) -> dict[str, dict[str, Any]]:
     from pulumi import automation as auto
@@ -124,22 +88,7 @@ def run_cli(label: str, n: int, program: Callable[[], None], server: EmulatorSer
     stack.set_config("mailinfra:greenarrowUrl", auto.ConfigValue(server.url))
     stack.set_config("mailinfra:greenarrowUsername", auto.ConfigValue(USER))
     stack.set_config("mailinfra:greenarrowPassword", auto.ConfigValue(PASSWORD, secret=True))
-    admin = httpx.Client(base_url=f"{server.url}/_emulator")
-    results: dict[str, dict[str, Any]] = {}
-    ops: list[tuple[str, Callable[[], Any]]] = [
-        ("up", stack.up), ("preview", lambda: stack.preview(expect_no_changes=True)),
-        ("refresh", stack.refresh), ("destroy", stack.destroy),
-    ]
-    for op, call in ops:
-        admin.post("/stats/reset")
-        with PeakRss() as rss:
-            started = time.perf_counter()
-            call()
-            elapsed = time.perf_counter() - started
-        results[op] = {"seconds": elapsed, "requests": admin.get("/stats").json()["requests"],
-                       "peak_rss_mb": rss.peak_kb / 1024}
-        if op == "up":
-            results[op]["state_bytes_per_resource"] = state_bytes(env, project) / (n + TEMPLATES)
+    results = measure(stack, server.url, env, project, n + TEMPLATES)
     stack.workspace.remove_stack("bench")
     return results
 
@@ -186,9 +135,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="mailinfra-bench-"))
     env = offline_env(workdir / "backend", extra={"PYTHONPATH": os.pathsep.join(sys.path[:2])})
     lines = [f"latency {args.latency_ms} ms per request; {TEMPLATES} templates besides N relay servers", "",
-             "| N | op | real s | engine floor s | API floor s | real/engine | requests (real/API) "
-             "| state B/res (real/floor) | provider peak RSS MB (real/floor) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             *table_header()]
     for n in args.sizes:
         server = EmulatorServer(ga_username=USER, ga_password=PASSWORD, latency_ms=args.latency_ms).start()
         try:
@@ -197,14 +144,7 @@ def main() -> int:
             api = run_api_floor(n, server)
         finally:
             server.stop()
-        for op in ("up", "preview", "refresh", "destroy"):
-            r, f, a = real[op], floor[op], api[op]
-            state = (f"{r['state_bytes_per_resource']:.0f}/{f['state_bytes_per_resource']:.0f}"
-                     if op == "up" else "")
-            lines.append(
-                f"| {n} | {op} | {r['seconds']:.2f} | {f['seconds']:.2f} | {a['seconds']:.2f} | "
-                f"{r['seconds'] / f['seconds']:.2f} | {r['requests']}/{a['requests']} | {state} | "
-                f"{r['peak_rss_mb']:.0f}/{f['peak_rss_mb']:.0f} |")
+        lines += table_rows(n, real, floor, api)
         print("\n".join(lines[-4:]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")

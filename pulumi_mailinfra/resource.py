@@ -146,8 +146,8 @@ class MailinfraResource(pulumi.dynamic.Resource):
             if name is None and spec.autoname:
                 props[spec.name_field] = None  # still an output attribute; `check` fills it in
                 props[AUTONAME_KEY] = autoname(resource_name)
-            elif isinstance(name, str):
-                _claim_name(spec.type_name, name, resource_name)
+            elif isinstance(name, str) and "{" not in spec.collection:  # names scoped to a parent are not
+                _claim_name(spec.type_name, name, resource_name)  # known apart here (the parent is an Output)
         for path in spec.secret_paths:
             _mark_secret(props, path)
         if adopt_existing:

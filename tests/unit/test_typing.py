@@ -114,3 +114,14 @@ def test_args_objects_and_dicts_register_the_same_inputs(mocks: _Mocks) -> None:
 def test_unknown_keyword_is_refused_at_construction(mocks: _Mocks) -> None:
     with pytest.raises(TypeError, match=r"unexpected inputs \['colour'\]"):
         greenarrow.Route("r", requested_target_daily_volume=1, colour="red")  # type: ignore[call-overload]
+
+
+@pulumi.runtime.test
+def test_names_scoped_to_a_parent_may_repeat_across_parents(mocks: _Mocks) -> None:
+    from pulumi_mailinfra import cleanmail
+
+    domains = [cleanmail.Domain(f"d{i}", name=f"d{i}.example.com", default_language="EN", quarantine=True,
+                                retention=False, archive=False) for i in range(2)]
+    policies = [cleanmail.DomainPolicy(f"p{i}", domain_id=d.id, name="executives", quarantine=True,
+                                       retention=False, incoming=True) for i, d in enumerate(domains)]
+    return pulumi.Output.all(*(p.id for p in policies)).apply(lambda ids: None if len(set(ids)) == 2 else 1 / 0)

@@ -1,0 +1,91 @@
+"""What the benchmarks share: timing an operation of a stack with the emulator's request counter, the
+dynamic-provider process's peak memory and the state's size, and the results table."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+OPS = ("up", "preview", "refresh", "destroy")
+
+
+class PeakRss:
+    """Polls /proc for the dynamic-provider process (`python -m pulumi.dynamic`) and keeps its VmHWM."""
+
+    def __init__(self) -> None:
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                    if b"pulumi.dynamic" not in cmdline:
+                        continue
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                except OSError:
+                    continue
+
+
+def state_bytes(env: dict[str, str], project: str) -> int:
+    backend = Path(env["PULUMI_BACKEND_URL"].removeprefix("file://"))
+    return sum(f.stat().st_size for f in (backend / ".pulumi" / "stacks" / project).glob("*.json"))
+
+
+def measure(
+    stack: Any, emulator_url: str, env: dict[str, str], project: str, resources: int
+) -> dict[str, dict[str, Any]]:
+    """up, no-op preview, refresh and destroy of `stack`: seconds, API requests, provider peak RSS; state bytes
+    per resource after up."""
+    admin = httpx.Client(base_url=f"{emulator_url}/_emulator")
+    results: dict[str, dict[str, Any]] = {}
+    ops: dict[str, Callable[[], Any]] = {"up": stack.up, "preview": lambda: stack.preview(expect_no_changes=True),
+                                         "refresh": stack.refresh, "destroy": stack.destroy}
+    for op in OPS:
+        admin.post("/stats/reset")
+        with PeakRss() as rss:
+            started = time.perf_counter()
+            ops[op]()
+            elapsed = time.perf_counter() - started
+        results[op] = {"seconds": elapsed, "requests": admin.get("/stats").json()["requests"],
+                       "peak_rss_mb": rss.peak_kb / 1024}
+        if op == "up":
+            results[op]["state_bytes_per_resource"] = state_bytes(env, project) / resources
+    return results
+
+
+def table_header() -> list[str]:
+    return ["| N | op | real s | engine floor s | API floor s | real/engine | requests (real/API) "
+            "| state B/res (real/floor) | provider peak RSS MB (real/floor) |",
+            "|---|---|---|---|---|---|---|---|---|"]
+
+
+def table_rows(n: int, real: dict[str, Any], floor: dict[str, Any], api: dict[str, Any]) -> list[str]:
+    rows = []
+    for op in OPS:
+        r, f, a = real[op], floor[op], api[op]
+        state = f"{r['state_bytes_per_resource']:.0f}/{f['state_bytes_per_resource']:.0f}" if op == "up" else ""
+        rows.append(f"| {n} | {op} | {r['seconds']:.2f} | {f['seconds']:.2f} | {a['seconds']:.2f} | "
+                    f"{r['seconds'] / f['seconds']:.2f} | {r['requests']}/{a['requests']} | {state} | "
+                    f"{r['peak_rss_mb']:.0f}/{f['peak_rss_mb']:.0f} |")
+    return rows
