@@ -419,16 +419,16 @@ class CrudProvider(ResourceProvider):
         if inputs.get(ADOPT_KEY):
             existing = self.find_existing(client, inputs)
             if existing is not None:
-                self._claim_adoption(inputs, str(existing["id"]))
+                self._claim_adoption(client, inputs, str(existing["id"]))
                 record = self.send_update(client, str(existing["id"]), {}, inputs, args)
         if record is None:
             record = self._create_once(client, args, inputs)
         return CreateResult(str(record["id"]), self.outputs(inputs, record))
 
-    def _claim_adoption(self, inputs: Mapping[str, Any], id_: str) -> None:
+    def _claim_adoption(self, client: ApiClient, inputs: Mapping[str, Any], id_: str) -> None:
         """One deployment (one provider process) adopts an object once: two resources taking over one object
         would undo each other's changes on every `up`."""
-        key = (self.spec.type_name, self.collection_path(inputs), id_)
+        key = (self.spec.type_name, f"{client.settings.url}{self.collection_path(inputs)}", id_)
         with _ADOPTED_LOCK:
             if key in _ADOPTED:
                 raise errors.MailinfraError(
