@@ -62,13 +62,13 @@ def floor_program(n: int) -> Callable[[], None]:
         import pulumi
         from noop_provider import NoopResource
 
-        for i in range(n):
-            NoopResource(f"domain-{i}", {**domain_body(i, "floor"), "ignore_mx": False})
-            NoopResource(f"policy-{i}", {"domain_id": "x", "name": "executives", "quarantine": True,
+        for i in range(n):  # the same dependency graph as the real program: the rest waits for the domain
+            domain = NoopResource(f"domain-{i}", {**domain_body(i, "floor"), "ignore_mx": False})
+            NoopResource(f"policy-{i}", {"domain_id": domain.id, "name": "executives", "quarantine": True,
                                          "retention": False, "incoming": True, "spam_score": 4.0})
-            NoopResource(f"dkim-{i}", {"domain_id": "x", "selector": "protect"})
+            NoopResource(f"dkim-{i}", {"domain_id": domain.id, "selector": "protect"})
             for u in range(USERS):
-                NoopResource(f"user-{i}-{u}", {"domain_id": "x", "email": f"u{u}@floor{i}.bench.example",
+                NoopResource(f"user-{i}-{u}", {"domain_id": domain.id, "email": f"u{u}@floor{i}.bench.example",
                                                "password": pulumi.Output.secret("pw")})
 
     return program
