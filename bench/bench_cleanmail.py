@@ -24,7 +24,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import measure, table_header, table_rows
+from harness import measure, run_sizes
 
 from pulumi_mailinfra.devtools import offline_env, select_stack
 from pulumi_mailinfra.emulator import EmulatorServer
@@ -135,21 +135,12 @@ def main() -> int:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="mailinfra-bench-"))
     env = offline_env(workdir / "backend", extra={"PYTHONPATH": os.pathsep.join(sys.path[:2])})
-    lines = [f"latency {args.latency_ms} ms per request; N domains, each with a policy, DKIM and {USERS} users "
-             f"({PER_DOMAIN} resources a domain)", "", *table_header()]
-    for n in args.sizes:
-        server = EmulatorServer(cleanmail_tokens=(TOKEN,), latency_ms=args.latency_ms).start()
-        try:
-            real = run_cli("real", n, real_program(n), server, workdir, env)
-            floor = run_cli("floor", n, floor_program(n), server, workdir, env)
-            api = run_api_floor(n, server)
-        finally:
-            server.stop()
-        lines += table_rows(n, real, floor, api)
-        print("\n".join(lines[-4:]), flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    title = (f"latency {args.latency_ms} ms per request; N domains, each with a policy, DKIM and {USERS} users "
+             f"({PER_DOMAIN} resources a domain)")
+    run_sizes(args.sizes, title, args.out,
+              lambda: EmulatorServer(cleanmail_tokens=(TOKEN,), latency_ms=args.latency_ms).start(),
+              lambda label, n, program, server: run_cli(label, n, program, server, workdir, env),
+              (real_program, floor_program), run_api_floor)
     return 0
 
 

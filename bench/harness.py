@@ -89,3 +89,27 @@ def table_rows(n: int, real: dict[str, Any], floor: dict[str, Any], api: dict[st
                     f"{r['seconds'] / f['seconds']:.2f} | {r['requests']}/{a['requests']} | {state} | "
                     f"{r['peak_rss_mb']:.0f}/{f['peak_rss_mb']:.0f} |")
     return rows
+
+
+def run_sizes(
+    sizes: list[int], title: str, out: Path, start_server: Callable[[], Any],
+    run_cli: Callable[[str, int, Any, Any], dict[str, Any]],
+    programs: tuple[Callable[[int], Any], Callable[[int], Any]],
+    run_api_floor: Callable[[int, Any], dict[str, Any]],
+) -> None:
+    """For each N: the real program, the engine floor and the API floor on a fresh emulator; the table to `out`."""
+    real_program, floor_program = programs
+    lines = [title, "", *table_header()]
+    for n in sizes:
+        server = start_server()
+        try:
+            real = run_cli("real", n, real_program(n), server)
+            floor = run_cli("floor", n, floor_program(n), server)
+            api = run_api_floor(n, server)
+        finally:
+            server.stop()
+        lines += table_rows(n, real, floor, api)
+        print("\n".join(lines[-4:]), flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))

@@ -241,6 +241,25 @@ class DomainDefaultPolicyProvider(CrudProvider):
             return  # the domain and its policies are gone: nothing to reset
 
 
+class _WholeValueProvider(CrudProvider):
+    """A value set on its parent in one idempotent write, the same for create and update (the alias list, a
+    signature, an option): `write` sends it and returns the record."""
+
+    def write(self, client: ApiClient, inputs: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return self.write(client, inputs, body)
+
+    def send_update(
+        self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
+    ) -> dict[str, Any]:
+        return self.write(client, news, self.payload(args, news))
+
+    def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        return None  # the write is idempotent: re-sending it after a lost answer is safe
+
+
 # One deployment runs one provider process: which form manages the aliases of each domain it has seen.
 _ALIAS_FORMS: dict[tuple[str, str], str] = {}
 _ALIAS_FORMS_LOCK = threading.Lock()
@@ -269,7 +288,7 @@ class _AliasFormGuard(CrudProvider):
                 "the whole list, DomainAlias for aliases added one by one)")
 
 
-class DomainAliasesProvider(_AliasFormGuard):
+class DomainAliasesProvider(_AliasFormGuard, _WholeValueProvider):
     spec = ResourceSpec(
         type_name="DomainAliases",
         description="Every alias of a domain, as one authoritative list (aliases added out of band are removed "
@@ -299,20 +318,9 @@ class DomainAliasesProvider(_AliasFormGuard):
             outs["names"] = wanted  # the same set: keep the program's order
         return outs
 
-    def _replace(self, client: ApiClient, inputs: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
-        client.request("PUT", client.path(self.collection_path(inputs)), json=names)
+    def write(self, client: ApiClient, inputs: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+        client.request("PUT", client.path(self.collection_path(inputs)), json=body["names"])
         return self.fetch(client, "", inputs)
-
-    def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
-        return self._replace(client, inputs, body["names"])
-
-    def send_update(
-        self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
-    ) -> dict[str, Any]:
-        return self._replace(client, news, self.payload(args, news)["names"])
-
-    def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
-        return None  # a PUT of the whole list is idempotent: re-sending it after a lost answer is safe
 
     @redacting
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -388,7 +396,7 @@ class UserProvider(CrudProvider):
         return record
 
 
-class UserSignatureProvider(CrudProvider):
+class UserSignatureProvider(_WholeValueProvider):
     spec = ResourceSpec(
         type_name="UserSignature",
         description="The HTML signature of an account, used when composing mail (the account's policy needs a "
@@ -412,18 +420,10 @@ class UserSignatureProvider(CrudProvider):
             raise NotFoundError("cleanmail", "GET", self.collection_path(inputs), 404, "not_found", ["no signature"])
         return {"id": str(canonical(inputs["user_id"])), "html": base64.b64decode(sign).decode("utf-8", "replace")}
 
-    def _put(self, client: ApiClient, inputs: Mapping[str, Any], html: str) -> dict[str, Any]:
-        encoded = base64.b64encode(html.encode()).decode()
+    def write(self, client: ApiClient, inputs: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+        encoded = base64.b64encode(str(body["html"]).encode()).decode()
         client.request("PUT", self.path(client, inputs), json={"sign": encoded})
         return self.fetch(client, "", inputs)
-
-    def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
-        return self._put(client, inputs, body["html"])
-
-    def send_update(
-        self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
-    ) -> dict[str, Any]:
-        return self._put(client, news, self.payload(args, news)["html"])
 
     @redacting
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -496,7 +496,7 @@ class EmailAliasProvider(CrudProvider):
             return
 
 
-class _OptionProvider(CrudProvider):
+class _OptionProvider(_WholeValueProvider):
     """An option value at one scope: set (an upsert), read back with its inherited value, deleted to let the
     inherited value apply again. The id is `<owner id>/<option name>`."""
 
@@ -514,18 +514,9 @@ class _OptionProvider(CrudProvider):
         return {"id": f"{canonical(inputs[self.owner_field])}/{inputs['name']}", "name": inputs["name"],
                 "value": option.get("value"), "parent_value": option.get("parentValue")}
 
-    def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
-        path = client.path(self.collection_path(inputs))
-        # Setting an option is an upsert: resending after a lost answer is safe.
-        return self.record(client.request("POST", path, json=body, idempotent=True), inputs)
-
-    def send_update(
-        self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
-    ) -> dict[str, Any]:
-        return self.send_create(client, self.payload(args, news), news)
-
-    def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
-        return None  # the set is an upsert: nothing to find first
+    def write(self, client: ApiClient, inputs: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+        path = client.path(self.collection_path(inputs))  # setting an option is an upsert
+        return self.record(client.request("POST", path, json=dict(body), idempotent=True), inputs)
 
     @redacting
     def delete(self, id_: str, props: dict[str, Any]) -> None:
