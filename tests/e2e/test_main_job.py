@@ -49,3 +49,19 @@ def test_main_job_up_twice_then_destroy(tmp_path: Path) -> None:
         cleanmail.close()
     again = deploy(tmp_path)  # the soft-deleted domain is restored, not refused
     assert "+ 17 created" in again
+
+
+def test_main_job_stacks_side_by_side_on_one_emulator(tmp_path: Path) -> None:
+    dev = json.loads(deploy(tmp_path).split("stack outputs:", 1)[1])
+    prod = json.loads(deploy(tmp_path, "--stack", "prod").split("stack outputs:", 1)[1])
+    assert dev["domain"]["name"] == "dev.quickstart.example" and prod["domain"]["name"] == "prod.quickstart.example"
+    assert dev["primary_relay"]["name"] != prod["primary_relay"]["name"]  # autonames differ per stack
+    backend = GreenArrowBackend(str(tmp_path / "emulator.sqlite"))
+    cleanmail = CleanmailBackend(str(tmp_path / "emulator.sqlite"))
+    try:
+        assert backend.list_relay_servers()["pagination"]["num_records"] == 4
+        assert cleanmail.list_users(None, {})[1] == 4
+    finally:
+        backend.close()
+        cleanmail.close()
+    assert "17 unchanged" in deploy(tmp_path, "--stack", "prod", "--preview")

@@ -105,3 +105,24 @@ def test_email_alias_and_dkim_fields() -> None:
     assert paths(DkimModel, {"domain_id": "Eygdk", "selector": "s2026"}) == []
     assert paths(DkimModel, {"domain_id": "Eygdk", "selector": "-bad"}) == ["selector"]
     assert paths(DkimModel, {"domain_id": "Eygdk", "private_key": "k"}) == ["(resource)"]  # needs public_key
+
+
+def test_ignore_mx_travels_as_a_header_never_in_the_body() -> None:
+    import httpx
+
+    from pulumi_mailinfra.cleanmail.client import CleanmailClient
+    from pulumi_mailinfra.cleanmail.providers import DomainProvider
+    from pulumi_mailinfra.config import ServiceSettings
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json={"id": "Eygdk", "name": "got.com", "policy": {"id": "p1"}})
+
+    provider = DomainProvider()
+    checked = provider.check({}, {**DOMAIN, "ignore_mx": True}).inputs
+    client = CleanmailClient(ServiceSettings(url="http://cleanmail.test", token="t"), httpx.MockTransport(answer))
+    provider.send_create(client, provider.payload(provider.validated(checked), checked), checked)
+    assert seen[0].headers["X-Ignore-MX"] == "true" and b"ignore" not in seen[0].content.lower()
+    assert provider.headers({**checked, "ignore_mx": False}) == {}
