@@ -194,3 +194,41 @@ def test_every_cleanmail_resource_updates_replaces_drifts_adopts_and_goes(
         assert api.get(f"/domains/{domain_id}/aliases") == []
         assert all(o["value"] is None for o in api.get(f"/domains/{domain_id}/options"))
     assert {d["status"] for d in api.get("/domains")} == {"DELETED"}
+
+
+def test_policy_moved_to_another_domain_is_replaced_and_a_domain_is_adopted(
+    make_stack: StackFactory, emulator: Emulator
+) -> None:
+    api = emulator.cleanmail()
+    legacy = api.create("/domains", {"name": "legacy.net", "status": "DISABLED", "quarantine": False,
+                                     "retention": False, "archive": False, "defaultLanguage": "FR"})
+
+    def program(target: str) -> Callable[[], None]:
+        def run() -> None:
+            domains = {
+                "new": cleanmail.Domain("new", name="new.net", default_language="EN", quarantine=True,
+                                        retention=False, archive=False),
+                "legacy": cleanmail.Domain("legacy", name="legacy.net", default_language="EN", quarantine=True,
+                                           retention=False, archive=False, adopt_existing=True),
+            }
+            policy = cleanmail.DomainPolicy("vip", domain_id=domains[target].id, name="vip", quarantine=True,
+                                            retention=False, incoming=True)
+            pulumi.export("legacy_id", domains["legacy"].id)
+            pulumi.export("policy_id", policy.id)
+
+        return run
+
+    stack = make_stack(program("new"))
+    up = stack.up()
+    assert up.summary.resource_changes == {"create": 4}
+    assert up.outputs["legacy_id"].value == legacy["id"]  # taken over, not created
+    adopted = api.get(f"/domains/{legacy['id']}")
+    assert adopted["status"] == "ENABLED" and adopted["defaultLanguage"] == "EN"
+    first_policy = up.outputs["policy_id"].value
+    stack.preview(expect_no_changes=True)
+    stack.workspace.program = program("legacy")
+    moved = stack.up()
+    assert moved.summary.resource_changes.get("replace") == 1
+    assert api.get(f"/policies/{moved.outputs['policy_id'].value}")["domainId"] == legacy["id"]
+    with pytest.raises(Exception, match="404"):
+        api.get(f"/policies/{first_policy}")
