@@ -123,11 +123,7 @@ class MailinfraResource(pulumi.dynamic.Resource):
                             f"**fields); got {len(args)} positional arguments")
         if given is not None and fields:
             raise TypeError(f"{type(self).__name__}(): give either `args` or keyword fields, not both")
-        props = plain(given) if given is not None else fields
-        unknown = sorted(set(props) - set(provider.spec.input_keys))
-        if unknown:
-            raise TypeError(f"{type(self).__name__}() got unexpected inputs {unknown}; "
-                            f"it takes {sorted(provider.spec.input_keys)}")
+        props = given if given is not None else fields
         MailinfraResource.__init__(self, provider, resource_name, props, opts, adopt_existing=adopt_existing)
 
     def __init__(
@@ -141,6 +137,10 @@ class MailinfraResource(pulumi.dynamic.Resource):
     ) -> None:
         spec = provider.spec
         props = plain(props)
+        unknown = sorted(set(props) - set(spec.input_keys))
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() got unexpected inputs {unknown}; "
+                            f"it takes {sorted(spec.input_keys)}")
         if spec.name_field:
             name = props.get(spec.name_field)
             if name is None and spec.autoname:
