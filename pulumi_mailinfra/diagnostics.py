@@ -83,3 +83,12 @@ def log_request(service: str, method: str, path: str, outcome: Any, elapsed_s: f
     retry = f" (attempt {attempt})" if attempt > 1 else ""
     LOGGER.debug("%s: %s %s -> %s in %d ms%s", service, method, path.split("?", 1)[0], outcome,
                  round(elapsed_s * 1000), retry)
+
+
+def program_output(fn: Any, *args: Any) -> Any:
+    """`fn(*args)` once the inputs are known, as a program's Output (what every look-up returns); the
+    look-up's requests show with `pulumi up --debug`."""
+    import pulumi
+
+    install_engine_logging()
+    return pulumi.Output.all(*args).apply(lambda values: fn(*values))

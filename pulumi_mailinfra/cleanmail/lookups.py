@@ -8,20 +8,25 @@ from typing import Any
 import pulumi
 
 from ..config import program_config
-from ..diagnostics import install_engine_logging
+from ..diagnostics import program_output
 from ..errors import NotFoundError
 from .client import CleanmailClient, cleanmail_client
 
 
+def _client(client: CleanmailClient | None) -> CleanmailClient:
+    """The client given, else one built from the stack's (or the environment's) Cleanmail settings."""
+    return client or cleanmail_client(program_config())
+
+
 def find_domains(pattern: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
     """Every domain whose name matches `pattern`: exact, or with `*` wildcards (`example*`, `*.net`)."""
-    client = client or cleanmail_client(program_config())
+    client = _client(client)
     return list(client.list_all("/domains", "domains", name=pattern))
 
 
 def find_domain(name: str, client: CleanmailClient | None = None) -> dict[str, Any]:
     """The domain named `name` (case-insensitive); NotFoundError if none."""
-    client = client or cleanmail_client(program_config())
+    client = _client(client)
     found = client.find_by_name("/domains", "domains", name)
     if found is None:
         raise NotFoundError("cleanmail", "GET", "/domains", 404, "not_found", [f"no domain named {name!r}"])
@@ -30,13 +35,12 @@ def find_domain(name: str, client: CleanmailClient | None = None) -> dict[str, A
 
 def domain_policies(domain_id: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
     """Every policy of a domain, following offset / pageSize to the end."""
-    client = client or cleanmail_client(program_config())
+    client = _client(client)
     return list(client.list_all(f"/domains/{domain_id}/policies", "policies"))
 
 
 def _listing(path: str, key: str, client: CleanmailClient | None) -> list[dict[str, Any]]:
-    client = client or cleanmail_client(program_config())
-    return list(client.list_all(path, key))
+    return list(_client(client).list_all(path, key))
 
 
 def domain_users(domain_id: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
@@ -61,84 +65,79 @@ def email_aliases(domain_id: str, client: CleanmailClient | None = None) -> list
 
 def run_domain_diagnostic(domain_id: str, client: CleanmailClient | None = None) -> dict[str, Any]:
     """Run the domain's integrity tests (MX, DKIM) now and return the report (`performedAt`, `report`)."""
-    client = client or cleanmail_client(program_config())
+    client = _client(client)
     return dict(client.request("POST", client.path(f"/domains/{domain_id}/health")))
 
 
 def domain_diagnostic(domain_id: str, client: CleanmailClient | None = None) -> dict[str, Any]:
     """The report of the domain's last integrity tests."""
-    client = client or cleanmail_client(program_config())
+    client = _client(client)
     return dict(client.get(client.path(f"/domains/{domain_id}/health")))
 
 
 def run_platform_diagnostic(platform_id: str, client: CleanmailClient | None = None) -> dict[str, Any]:
     """Test the SMTP connectivity of a domain's platform now and return the report."""
-    client = client or cleanmail_client(program_config())
+    client = _client(client)
     return dict(client.request("POST", client.path(f"/platforms/{platform_id}/health")))
 
 
 def platform_diagnostic(platform_id: str, client: CleanmailClient | None = None) -> dict[str, Any]:
     """The report of the platform's last connectivity test."""
-    client = client or cleanmail_client(program_config())
+    client = _client(client)
     return dict(client.get(client.path(f"/platforms/{platform_id}/health")))
 
 
 def health_errors(client: CleanmailClient | None = None) -> list[dict[str, Any]]:
     """Every failing diagnostic of the environment (`{id, name, type, health}`)."""
-    client = client or cleanmail_client(program_config())
+    client = _client(client)
     return list(client.get(client.path("/health")) or [])
 
 
 def try_relay(settings: dict[str, Any], client: CleanmailClient | None = None) -> dict[str, Any]:
     """Test a relay configuration before using it (`transportDest`, `transportPort`, `authType`, ... in the
     API's names); returns `{status, entries}`."""
-    client = client or cleanmail_client(program_config())
+    client = _client(client)
     return dict(client.request("POST", client.path("/health/try-relay"), json=settings, idempotent=True))
-
-
-def _output(fn: Any, *args: Any) -> pulumi.Output[Any]:
-    install_engine_logging()
-    return pulumi.Output.all(*args).apply(lambda values: fn(*values))
 
 
 def get_domain(name: pulumi.Input[str]) -> pulumi.Output[dict[str, Any]]:
     """The full record of the domain named `name` (case-insensitive); fails the program when there is none."""
-    return _output(find_domain, name)
+    return program_output(find_domain, name)
 
 
 def get_domains(pattern: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
     """Every domain whose name matches `pattern` (exact, or `*` wildcards)."""
-    return _output(find_domains, pattern)
+    return program_output(find_domains, pattern)
 
 
 def get_domain_policies(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
     """Every policy of the domain."""
-    return _output(domain_policies, domain_id)
+    return program_output(domain_policies, domain_id)
 
 
 def get_domain_users(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
     """Every account of the domain."""
-    return _output(domain_users, domain_id)
+    return program_output(domain_users, domain_id)
 
 
 def get_domain_options(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
     """Every option at the domain's scope, with `value` and inherited `parentValue`."""
-    return _output(domain_options, domain_id)
+    return program_output(domain_options, domain_id)
 
 
 def get_domain_aliases(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
     """The domain's aliases."""
-    return _output(domain_aliases, domain_id)
+    return program_output(domain_aliases, domain_id)
 
 
 def get_email_aliases(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
     """The domain's email aliases and their recipients."""
-    return _output(email_aliases, domain_id)
+    return program_output(email_aliases, domain_id)
 
 
 def get_domain_diagnostic(domain_id: pulumi.Input[str]) -> pulumi.Output[dict[str, Any] | None]:
     """Runs the domain's integrity tests during `up` (never during preview: None then) and gives the report."""
-    return _output(lambda d: None if pulumi.runtime.is_dry_run() else run_domain_diagnostic(d), domain_id)
+    return program_output(lambda d: None if pulumi.runtime.is_dry_run() else run_domain_diagnostic(d), domain_id)
 
 
 RESOURCE_LOOKUPS = {

@@ -47,6 +47,17 @@ PLATFORM_SECRETS = ("platforms[].auth_data.bind_password", "platforms[].auth_dat
 POLICY_FLAGS = ("incoming", "outgoing", "quarantine", "retention", "archive")
 
 
+def _in_program_order(
+    outs: dict[str, Any], inputs: Mapping[str, Any], record: Mapping[str, Any], key: str
+) -> dict[str, Any]:
+    """A set-valued input (the API answers it sorted; `check` lowercased it): when the API holds the same set,
+    the output keeps the program's order, so a reordered list is no drift."""
+    wanted = [str(item) for item in inputs.get(key) or []]
+    if sorted(wanted) == record[key]:
+        outs[key] = wanted
+    return outs
+
+
 class DomainProvider(CrudProvider):
     spec = ResourceSpec(
         type_name="Domain",
@@ -312,11 +323,7 @@ class DomainAliasesProvider(_AliasFormGuard, _WholeValueProvider):
                 "alias_ids": {a["name"]: str(a["id"]) for a in listed}}
 
     def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
-        outs = super().outputs(inputs, record)
-        wanted = [str(n) for n in inputs.get("names") or []]
-        if sorted(n.lower() for n in wanted) == record["names"]:
-            outs["names"] = wanted  # the same set: keep the program's order
-        return outs
+        return _in_program_order(super().outputs(inputs, record), inputs, record, "names")
 
     def write(self, client: ApiClient, inputs: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
         client.request("PUT", client.path(self.collection_path(inputs)), json=body["names"])
@@ -464,11 +471,7 @@ class EmailAliasProvider(CrudProvider):
         return record
 
     def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
-        outs = super().outputs(inputs, record)
-        wanted = [str(r) for r in inputs.get("recipients") or []]
-        if sorted(wanted) == record["recipients"]:
-            outs["recipients"] = wanted  # the same set: keep the program's order
-        return outs
+        return _in_program_order(super().outputs(inputs, record), inputs, record, "recipients")
 
     def send_update(
         self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel

@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 
 from ..config import program_config
-from ..diagnostics import install_engine_logging
+from ..diagnostics import program_output
 from ..errors import NotFoundError
 from .client import GreenArrowClient, greenarrow_client
 
@@ -47,30 +47,25 @@ def used_by(template_id: int | str, client: GreenArrowClient | None = None) -> l
     return list(client.list_all(f"/throttling_templates/{int(template_id)}/used_by", "used_by"))
 
 
-def _output(fn: Any, *args: Any) -> pulumi.Output[Any]:
-    install_engine_logging()  # the look-up's requests show with `pulumi up --debug`
-    return pulumi.Output.all(*args).apply(lambda values: fn(*values))
-
-
 def get_relay_server(name: pulumi.Input[str]) -> pulumi.Output[dict[str, Any]]:
     """The full record of the relay server named `name` (case-insensitive), password left out; fails the
     program when there is none. Uses the stack's `mailinfra:greenarrow*` settings."""
-    return _output(lambda n: find("relay_server", n), name)
+    return program_output(lambda n: find("relay_server", n), name)
 
 
 def get_throttling_template(name: pulumi.Input[str]) -> pulumi.Output[dict[str, Any]]:
     """The full record of the throttling template named `name` (case-insensitive), rules included."""
-    return _output(lambda n: find("throttling_template", n), name)
+    return program_output(lambda n: find("throttling_template", n), name)
 
 
 def get_route(name: pulumi.Input[str]) -> pulumi.Output[dict[str, Any]]:
     """The full record of the CloudMTA route named `name` (case-insensitive), recommendations included."""
-    return _output(lambda n: find("route", n), name)
+    return program_output(lambda n: find("route", n), name)
 
 
 def get_template_used_by(template_id: pulumi.Input[int | str]) -> pulumi.Output[list[dict[str, Any]]]:
     """The `{type, id, name}` of every object (IP addresses) that uses the throttling template."""
-    return _output(used_by, template_id)
+    return program_output(used_by, template_id)
 
 
 # For the generated reference pages: which look-ups belong with which resource.
