@@ -1,6 +1,6 @@
 """Benchmark: N Cleanmail domains, each with a policy, DKIM and 5 users (8 resources a domain), under the real
 CLI against the emulator with a fixed injected latency; beside the engine floor (the same resources through
-a no-op dynamic provider) and the API floor (a plain httpx script making the same calls, 4 threads).
+no-op dynamic providers that record the same inputs and computed outputs, so the same state) and the API floor (a plain httpx script making the same calls, 4 threads).
 
     .venv/bin/python bench/bench_cleanmail.py --sizes 20 100 --latency-ms 5
 
@@ -60,16 +60,22 @@ def real_program(n: int) -> Callable[[], None]:
 def floor_program(n: int) -> Callable[[], None]:
     def program() -> None:
         import pulumi
-        from noop_provider import NoopResource
+        from noop_provider import (
+            NoopDkimProvider,
+            NoopDomainProvider,
+            NoopPolicyProvider,
+            NoopResource,
+            NoopUserProvider,
+        )
 
         for i in range(n):  # the same dependency graph as the real program: the rest waits for the domain
-            domain = NoopResource(f"domain-{i}", {**domain_body(i, "floor"), "ignore_mx": False})
+            domain = NoopResource(f"domain-{i}", {**domain_body(i, "floor"), "ignore_mx": False}, NoopDomainProvider)
             NoopResource(f"policy-{i}", {"domain_id": domain.id, "name": "executives", "quarantine": True,
-                                         "retention": False, "incoming": True, "spam_score": 4.0})
-            NoopResource(f"dkim-{i}", {"domain_id": domain.id, "selector": "protect"})
+                                         "retention": False, "incoming": True, "spam_score": 4.0}, NoopPolicyProvider)
+            NoopResource(f"dkim-{i}", {"domain_id": domain.id, "selector": "protect"}, NoopDkimProvider)
             for u in range(USERS):
                 NoopResource(f"user-{i}-{u}", {"domain_id": domain.id, "email": f"u{u}@floor{i}.bench.example",
-                                               "password": pulumi.Output.secret("pw")})
+                                               "password": pulumi.Output.secret("pw")}, NoopUserProvider)
 
     return program
 
