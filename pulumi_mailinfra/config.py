@@ -25,7 +25,10 @@ class ServiceSettings:
 
 
 # service -> (config key prefix, environment variable prefix)
-_SERVICE_KEYS = {"greenarrow": ("greenarrow", "GREENARROW"), "cleanmail": ("cleanmail", "CLEANMAIL")}
+_SERVICE_KEYS = {"greenarrow": ("greenarrow", "GREENARROW"), "cleanmail": ("cleanmail", "CLEANMAIL"),
+                 "elemta": ("elemta", "ELEMTA")}
+# The secret a service takes as a bearer-style credential: Cleanmail's token, Elemta's API key.
+_TOKEN_KEYS = {"cleanmail": ("Token", "TOKEN"), "elemta": ("ApiKey", "API_KEY")}
 
 
 def _lookup(raw: Mapping[str, Any], key: str, env: str) -> str | None:
@@ -44,13 +47,14 @@ def resolve_settings(service: str, raw_config: Mapping[str, Any] | None = None) 
         raise ConfigurationError(
             f"no {service} URL: set `pulumi config set {CONFIG_NAMESPACE}:{key}Url <url>` or {env}_URL"
         )
+    token_key, token_env = _TOKEN_KEYS.get(service, ("Token", "TOKEN"))
     timeout = _lookup(raw, "timeoutSeconds", "MAILINFRA_TIMEOUT_SECONDS")
     attempts = _lookup(raw, "maxAttempts", "MAILINFRA_MAX_ATTEMPTS")
     return ServiceSettings(
         url=url.rstrip("/"),
         username=_lookup(raw, f"{key}Username", f"{env}_USERNAME"),
         password=_lookup(raw, f"{key}Password", f"{env}_PASSWORD"),
-        token=_lookup(raw, f"{key}Token", f"{env}_TOKEN"),
+        token=_lookup(raw, f"{key}{token_key}", f"{env}_{token_env}"),
         timeout=float(timeout) if timeout else 30.0,
         max_attempts=int(attempts) if attempts else 6,
     )
@@ -62,5 +66,5 @@ def program_config() -> dict[str, Any]:
 
     config = pulumi.Config(CONFIG_NAMESPACE)
     keys = ("greenarrowUrl", "greenarrowUsername", "greenarrowPassword", "cleanmailUrl", "cleanmailToken",
-            "timeoutSeconds", "maxAttempts")
+            "elemtaUrl", "elemtaUsername", "elemtaPassword", "elemtaApiKey", "timeoutSeconds", "maxAttempts")
     return {f"{CONFIG_NAMESPACE}:{k}": config.get(k) for k in keys if config.get(k) is not None}

@@ -98,6 +98,20 @@ VirtualMtaName = Annotated[
 ]
 
 
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def _email(value: Any) -> Any:
+    if isinstance(value, str):
+        if len(value) > 254 or not _EMAIL.fullmatch(value):
+            raise ValueError(f"{value!r} is not an email address")
+        return value.lower()
+    return value
+
+
+EmailAddress = Annotated[str, BeforeValidator(_email), Rule("an email address (stored lowercase)")]
+
+
 class StrictModel(BaseModel):
     """Unknown keys are typos: reject them instead of silently sending nothing.
 

@@ -4,43 +4,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
 
 from ..config import ServiceSettings, resolve_settings
 from ..errors import ConfigurationError
-from ..http import ApiClient, _json_or_none, cached_client
+from ..http import ApiClient, BearerAuth, _json_or_none, cached_client, error_messages
 
 PAGE_SIZE = 100
-
-
-class BearerAuth(httpx.Auth):
-    def __init__(self, token: str) -> None:
-        self._header = f"Bearer {token}"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
-
-
-def error_messages(body: Any, fallback: str) -> list[str]:
-    """The API's own words from an error body, whatever its shape (`message`, `errors`, `detail`...)."""
-    if isinstance(body, str) and body:
-        return [body]
-    if not isinstance(body, Mapping):
-        return [fallback]
-    found: list[str] = []
-    for key in ("message", "error", "detail", "title"):
-        if isinstance(body.get(key), str) and body[key]:
-            found.append(body[key])
-    errors = body.get("errors")
-    if isinstance(errors, Mapping):
-        found += [f"{field}: {message}" for field, message in errors.items()]
-    elif isinstance(errors, list):
-        found += [str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in errors]
-    return list(dict.fromkeys(found)) or [fallback]
 
 
 class CleanmailClient(ApiClient):

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
-from ..validation import Port, Rule, StrictModel, _whole_int
+from ..validation import EmailAddress, Port, Rule, StrictModel, _whole_int
 
 
 class CleanmailModel(StrictModel):
@@ -358,20 +358,6 @@ class DomainAliasesOutputs(BaseModel):
 class DomainAliasModel(CleanmailModel):
     domain_id: Id = Field(description="The domain the alias points to.")
     name: DomainName = Field(description="The alias, a domain name.")
-
-
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-
-
-def _email(value: Any) -> Any:
-    if isinstance(value, str):
-        if len(value) > 254 or not _EMAIL.fullmatch(value):
-            raise ValueError(f"{value!r} is not an email address")
-        return value.lower()
-    return value
-
-
-EmailAddress = Annotated[str, BeforeValidator(_email), Rule("an email address (stored lowercase)")]
 
 
 class UserModel(CleanmailModel):

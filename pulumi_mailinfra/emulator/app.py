@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from .cleanmail import CleanmailBackend, cleanmail_router
+from .elemta import ElemtaBackend, elemta_admin_router, elemta_router
 from .faults import FaultController, FaultMiddleware, admin_router
 from .greenarrow.backend import GreenArrowBackend
 from .greenarrow.http import greenarrow_router
@@ -20,6 +21,9 @@ def create_app(
     ga_username: str = "admin",
     ga_password: str = "admin",
     cleanmail_tokens: Iterable[str] = ("cleanmail-token",),
+    elemta_users: Iterable[str] = (),
+    elemta_api_keys: Iterable[str] = (),
+    elemta_delivery_delay: float = 0.5,
     latency_ms: float = 0,
     faults: Iterable[Mapping[str, Any]] = (),
 ) -> FastAPI:
@@ -27,12 +31,15 @@ def create_app(
 
     ``state_path``: SQLite file to persist state in (``None``: in memory). ``latency_ms``: fixed
     delay before every API request. ``faults``: initial fault rules (see :mod:`.faults`).
-    The backends are ``app.state.greenarrow`` and ``app.state.cleanmail`` (one SQLite file, rows namespaced
-    per service), the fault controller ``app.state.faults``. GreenArrow is served at ``/ga/api/v3/eng``,
-    Cleanmail at ``/cleanmail`` (Bearer ``cleanmail_tokens``).
+    The backends are ``app.state.greenarrow``, ``app.state.cleanmail`` and ``app.state.elemta`` (one SQLite
+    file, rows namespaced per service), the fault controller ``app.state.faults``. GreenArrow is served at
+    ``/ga/api/v3/eng``, Cleanmail at ``/cleanmail`` (Bearer ``cleanmail_tokens``), Elemta at ``/elemta/api``
+    (``elemta_users`` as ``name:password`` and ``elemta_api_keys``; none: no authentication, the server's
+    default). ``elemta_delivery_delay``: seconds before a queued message is delivered.
     """
     greenarrow = GreenArrowBackend(state_path)
     cleanmail = CleanmailBackend(state_path)
+    elemta = ElemtaBackend(state_path, delay_seconds=elemta_delivery_delay)
     controller = FaultController(latency_ms=latency_ms)
     for rule in faults:
         controller.add(rule)
@@ -40,10 +47,14 @@ def create_app(
     app = FastAPI(title="mailinfra emulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.greenarrow = greenarrow
     app.state.cleanmail = cleanmail
+    app.state.elemta = elemta
     app.state.faults = controller
-    # Each service is a router with its own authentication dependency; add Cleanmail / Elemta here.
+    # Each service is a router with its own authentication.
     app.include_router(greenarrow_router(greenarrow, username=ga_username, password=ga_password))
     app.include_router(cleanmail_router(cleanmail, tokens=tuple(cleanmail_tokens)))
-    app.include_router(admin_router(controller, resets={"greenarrow": greenarrow.reset, "cleanmail": cleanmail.reset}))
+    app.include_router(elemta_router(elemta, users=tuple(elemta_users), api_keys=tuple(elemta_api_keys)))
+    app.include_router(elemta_admin_router(elemta))
+    app.include_router(admin_router(controller, resets={"greenarrow": greenarrow.reset, "cleanmail": cleanmail.reset,
+                                                        "elemta": elemta.reset}))
     app.add_middleware(FaultMiddleware, controller=controller)
     return app

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from .app import create_app
 from .cleanmail import CleanmailBackend
+from .elemta import ElemtaBackend
 from .faults import FaultRule
 from .greenarrow.backend import GreenArrowBackend
 
@@ -68,6 +69,10 @@ class EmulatorServer:
     @property
     def cleanmail(self) -> CleanmailBackend:
         return self.app.state.cleanmail
+
+    @property
+    def elemta(self) -> ElemtaBackend:
+        return self.app.state.elemta
 
     @property
     def running(self) -> bool:
@@ -146,6 +151,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cleanmail-token", action="append", default=None, metavar="TOKEN",
                         help="a Bearer token the Cleanmail API accepts (repeatable; default: cleanmail-token); "
                         "`TOKEN:readonly` answers 403 to writes")
+    parser.add_argument("--elemta-user", action="append", default=[], metavar="NAME:PASSWORD",
+                        help="an Elemta user (repeatable; a name containing 'admin' may delete and flush); with no "
+                        "user and no API key the Elemta API needs no credentials, like the server by default")
+    parser.add_argument("--elemta-api-key", action="append", default=[], metavar="KEY",
+                        help="an Elemta API key (Authorization: Bearer KEY; repeatable)")
+    parser.add_argument("--elemta-delivery-delay", type=float, default=0.5, metavar="SECONDS",
+                        help="how long a queued Elemta message waits before it is delivered (default 0.5)")
     parser.add_argument("--latency-ms", type=float, default=0, help="fixed delay before every API request")
     parser.add_argument(
         "--fault",
@@ -172,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ga_username=args.ga_username,
         ga_password=args.ga_password,
         cleanmail_tokens=tuple(args.cleanmail_token or ("cleanmail-token",)),
+        elemta_users=tuple(args.elemta_user),
+        elemta_api_keys=tuple(args.elemta_api_key),
+        elemta_delivery_delay=args.elemta_delivery_delay,
         latency_ms=args.latency_ms,
         faults=args.fault,
     )
