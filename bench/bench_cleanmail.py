@@ -1,6 +1,7 @@
 """Benchmark: N Cleanmail domains, each with a policy, DKIM and 5 users (8 resources a domain), under the real
 CLI against the emulator with a fixed injected latency; beside the engine floor (the same resources through
-no-op dynamic providers that record the same inputs and computed outputs, so the same state) and the API floor (a plain httpx script making the same calls, 4 threads).
+no-op dynamic providers that record the same inputs and computed outputs, so the same state) and the API
+floor (a plain httpx script making the same calls, 4 threads).
 
     .venv/bin/python bench/bench_cleanmail.py --sizes 20 100 --latency-ms 5
 

@@ -390,12 +390,7 @@ class DomainDefaultPolicy(MailinfraResource, module="cleanmail", name="DomainDef
 
     @overload
     def __init__(
-        self,
-        resource_name: str,
-        args: DomainDefaultPolicyArgs,
-        opts: pulumi.ResourceOptions | None = None,
-        *,
-        adopt_existing: bool = False,
+        self, resource_name: str, args: DomainDefaultPolicyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None: ...
 
     @overload
@@ -417,7 +412,6 @@ class DomainDefaultPolicy(MailinfraResource, module="cleanmail", name="DomainDef
         quarantine_props: pulumi.Input[QuarantinePropsArgs | QuarantinePropsArgsDict | None] | None = None,
         retention_props: pulumi.Input[RetentionPropsArgs | RetentionPropsArgsDict | None] | None = None,
         archive_props: pulumi.Input[ArchivePropsArgs | ArchivePropsArgsDict | None] | None = None,
-        adopt_existing: bool = False,
     ) -> None: ...
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
@@ -437,8 +431,6 @@ class DomainDefaultPolicy(MailinfraResource, module="cleanmail", name="DomainDef
         :param quarantine_props: Quarantine settings (needs `quarantine`).
         :param retention_props: Retention settings (needs `retention`).
         :param archive_props: Archive settings (needs `archive`).
-        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
-            keeping its id) instead of creating one; no effect afterwards.
         """
         self._register(DomainDefaultPolicyProvider(), DomainDefaultPolicyArgs, resource_name, args, kwargs)
 

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from ..validation import EmailAddress, StrictModel
+
 
 def _null_as_empty_list(value: Any) -> Any:
     return [] if value is None else value
@@ -173,6 +175,8 @@ class MessageLogEntry(ElemtaModel):
             if getattr(self, key) is None:
                 for candidate in candidates:
                     value = self.fields.get(candidate)
+                    if isinstance(value, list) and value:  # the real server's `to: [...]`
+                        value = value[0]
                     if isinstance(value, str) and value:
                         setattr(self, key, value)
                         break
@@ -180,7 +184,7 @@ class MessageLogEntry(ElemtaModel):
 
     @property
     def error(self) -> str | None:
-        for key in ("error", "err", "reason", "smtp_response", "response"):
+        for key in ("bounce_reason", "failure_reason", "error", "err", "reason", "response"):
             value = self.fields.get(key)
             if isinstance(value, str) and value:
                 return value
@@ -201,3 +205,33 @@ class SendTestResult(ElemtaModel):
     status: str | None = None
     message_id: str = Field(validation_alias=AliasChoices("message_id", "id", "messageId"))
     message: str | None = None
+
+
+# ----- resource inputs ----------------------------------------------------------------------------
+class DeliveryCheckModel(StrictModel):
+    sender: EmailAddress = Field(description="The test message's sender (`from`).")
+    recipient: EmailAddress = Field(description="The test message's recipient (`to`): one address, as the server "
+                                    "takes it.")
+    subject: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        default="pulumi-mailinfra delivery check", description="The test message's subject.")
+    body: Annotated[str, Field(max_length=10000)] = Field(
+        default="Sent by pulumi-mailinfra's DeliveryCheck after a deployment.",
+        description="The test message's body.")
+    triggers: list[str] = Field(
+        default_factory=list, description="Values whose change runs the check again, e.g. the ids of the relay "
+        "servers, routes and domains on the mail path. Any other input change runs it again too.")
+    wait_for: Literal["queued", "delivered"] = Field(
+        default="delivered", description="`delivered`: the message must leave the queue delivered. `queued`: the "
+        "server accepting it into its active queue is enough (a server that delivers nothing, such as "
+        "`elemta web` alone).")
+    timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=120, description="How long to follow the message before the check fails (seconds, at most 3600).")
+    poll_interval_seconds: Annotated[float, Field(ge=0.05, le=60)] = Field(
+        default=1.0, description="How often the queue is looked at while waiting (seconds, 0.05 to 60).")
+
+
+class DeliveryCheckOutputs(BaseModel):
+    message_id: str = Field(description="The id the server gave the last test message.")
+    state: str = Field(description="How the last check ended: `delivered` or `queued`.")
+    duration_seconds: float = Field(description="How long the last check took, from sending to its end.")
+    checked_at: str = Field(description="When the last check ended (UTC, ISO 8601).")
