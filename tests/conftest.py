@@ -12,6 +12,7 @@ import pytest
 
 from pulumi_mailinfra.cleanmail.client import CleanmailClient
 from pulumi_mailinfra.config import ServiceSettings
+from pulumi_mailinfra.elemta.client import ElemtaClient
 from pulumi_mailinfra.emulator import EmulatorServer
 from pulumi_mailinfra.greenarrow.client import GreenArrowClient
 
@@ -55,10 +56,22 @@ class Emulator:
     def cleanmail(self) -> CleanmailClient:
         return CleanmailClient(ServiceSettings(url=self.cleanmail_url, token=CM_TOKEN))
 
+    @property
+    def elemta_url(self) -> str:
+        return f"{self.url}/elemta"
+
+    def elemta(self, **settings: Any) -> ElemtaClient:
+        return ElemtaClient(ServiceSettings(url=self.elemta_url, **settings))
+
+    def elemta_delivery(self, **settings: Any) -> None:
+        """How the emulated Elemta delivers (mode deliver / defer / fail / hold / manual, delay_seconds, error)."""
+        self.admin.post("/elemta/delivery", json=settings).raise_for_status()
+
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    server = EmulatorServer(ga_username=GA_USER, ga_password=GA_PASSWORD, cleanmail_tokens=(CM_TOKEN,)).start()
+    server = EmulatorServer(ga_username=GA_USER, ga_password=GA_PASSWORD, cleanmail_tokens=(CM_TOKEN,),
+                            elemta_delivery_delay=0.2).start()
     try:
         yield Emulator(server)
     finally:
@@ -104,6 +117,7 @@ def make_stack(pulumi_env: dict[str, str], emulator: Emulator, tmp_path: Path) -
         stack.set_config("mailinfra:maxAttempts", auto.ConfigValue("8"))
         stack.set_config("mailinfra:cleanmailUrl", auto.ConfigValue(f"{url or emulator.url}/cleanmail"))
         stack.set_config("mailinfra:cleanmailToken", auto.ConfigValue(CM_TOKEN, secret=True))
+        stack.set_config("mailinfra:elemtaUrl", auto.ConfigValue(f"{url or emulator.url}/elemta"))
         for key, value in (config or {}).items():
             stack.set_config(key, auto.ConfigValue(value))
         created.append(stack)

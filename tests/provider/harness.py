@@ -16,7 +16,8 @@ def configured(cls: type[CrudProvider], emulator: Emulator, **extra: str) -> Cru
     provider = cls()
     raw = {"mailinfra:greenarrowUrl": emulator.url, "mailinfra:greenarrowUsername": GA_USER,
            "mailinfra:greenarrowPassword": GA_PASSWORD, "mailinfra:cleanmailUrl": emulator.cleanmail_url,
-           "mailinfra:cleanmailToken": CM_TOKEN, "mailinfra:maxAttempts": "6", **extra}
+           "mailinfra:cleanmailToken": CM_TOKEN, "mailinfra:elemtaUrl": emulator.elemta_url,
+           "mailinfra:maxAttempts": "6", **extra}
     provider.configure(ConfigureRequest(Config(raw, "test")))
     return provider
 
