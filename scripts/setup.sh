@@ -27,4 +27,5 @@ if [ ! -f "$stamp" ]; then
   say "  installed: $(.venv/bin/python -c 'import importlib.metadata as m; print(", ".join(f"{p} {m.version(p)}" for p in ("pulumi", "httpx", "pydantic", "tenacity")))')"
 fi
 bin="$(bash scripts/build-pulumi.sh)"
-say "ready in $((SECONDS - start))s: .venv, pulumi $( (PATH="${bin:+$bin:}$PATH" pulumi version) 2>/dev/null || echo '?')${bin:+ in $bin}"
+elemta="$(bash scripts/build-elemta.sh)"  # the real Elemta server, for its integration tests
+say "ready in $((SECONDS - start))s: .venv, pulumi $( (PATH="${bin:+$bin:}$PATH" pulumi version) 2>/dev/null || echo '?')${bin:+ in $bin}, elemta in ${elemta%/*}"

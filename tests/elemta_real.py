@@ -88,7 +88,7 @@ class RealElemta:
 
     def create_api_key(self) -> str:
         """An API key made by the admin (the server keeps keys in memory only)."""
-        with self.http(ADMIN) as client:
+        with httpx.Client(base_url=self.url, auth=ADMIN, timeout=10) as client:  # at the root, not under /api
             answer = client.post("/auth/apikeys", json={"name": "tests"})
             answer.raise_for_status()
             return str(answer.json()["key"])
