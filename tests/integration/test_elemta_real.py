@@ -84,7 +84,7 @@ def test_check_on_a_server_that_only_queues(web_only: RealElemta) -> None:
     api = client(web_only)
     queued = run_delivery_check(api, SENDER, RECIPIENT, wait_for="queued", poll_interval_seconds=0.1)
     assert queued.state == "queued" and [m.id for m in api.queue_messages("active")] == [queued.message_id]
-    with pytest.raises(DeliveryCheckFailed, match="still in the active queue after 1.5 s"):
+    with pytest.raises(DeliveryCheckFailed, match=r"still in the active queue after 1\.5 s"):
         run_delivery_check(api, SENDER, RECIPIENT, timeout_seconds=1.5, poll_interval_seconds=0.2)
 
 
