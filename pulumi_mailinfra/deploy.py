@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ).start()
     settings = {"GREENARROW_URL": server.url, "GREENARROW_USERNAME": EMULATOR_USER,
                 "GREENARROW_PASSWORD": EMULATOR_PASSWORD, "CLEANMAIL_URL": f"{server.url}/cleanmail",
-                "CLEANMAIL_TOKEN": EMULATOR_TOKEN}
+                "CLEANMAIL_TOKEN": EMULATOR_TOKEN, "ELEMTA_URL": f"{server.url}/elemta"}
     os.environ.update(settings)  # the program's own look-ups run in this process
     try:
         print(f"embedded emulator: {server.url} (state {args.state_dir / 'emulator.sqlite'})", flush=True)

@@ -1,15 +1,20 @@
 """Quickstart: a throttled relay pair and a CloudMTA route with overflow (GreenArrow), and the Cleanmail
 domain those relays send for (its allowed subnets are the relays' source IPs), with its policies, DKIM,
-aliases, users and an email alias; deployed per stack.
+aliases, users and an email alias; deployed per stack. Elemta guards it: the deployment gate stops preview
+and up before any change when the MTA is unhealthy or its queues are backed up, and a delivery check sends
+a test message through it after every change to the mail path.
 
 Provider settings come from stack config (`mailinfra:greenarrowUrl`, `...Username`, `...Password`,
-`mailinfra:cleanmailUrl`, `...Token`) or the GREENARROW_* / CLEANMAIL_* environment variables."""
+`mailinfra:cleanmailUrl`, `...Token`, `mailinfra:elemtaUrl`) or the GREENARROW_* / CLEANMAIL_* / ELEMTA_*
+environment variables."""
 
 import pulumi
 
-from pulumi_mailinfra import cleanmail, greenarrow
+from pulumi_mailinfra import cleanmail, elemta, greenarrow
 
 config = pulumi.Config()
+elemta.require_healthy(max_deferred=config.get_int("gateMaxDeferred") or 100,
+                       max_failed=config.get_int("gateMaxFailed") or 20)
 environment = config.get("environment") or pulumi.get_stack()
 # A plain string is fine: the provider stores the destination password as a secret regardless.
 relay_password = config.get_secret("relayPassword") or "quickstart-relay-password"
@@ -117,6 +122,18 @@ main_route = greenarrow.Route(
     overflow_route={"id": overflow_route.id},
 )
 
+# Proves the mail path after every change to it: the relays, the route and the domain with its policy.
+delivery = elemta.DeliveryCheck(
+    "mail-path-check",
+    sender=f"postmaster@{mail_domain}",
+    recipient=f"ops@{mail_domain}",
+    triggers=[primary_relay.id, fallback_relay.id, main_route.id, domain.id, executives.id,
+              main_route.requested_target_daily_volume.apply(str)],
+    timeout_seconds=60,
+    poll_interval_seconds=0.25,
+    opts=pulumi.ResourceOptions(depends_on=[ops]),
+)
+
 pulumi.export("template_id", template.id)
 pulumi.export("template_rule_ids", template.rule_ids)
 pulumi.export("partner_template_id", partner_template.id)
@@ -132,3 +149,5 @@ pulumi.export("main_route", {
 })
 pulumi.export("domain", {"id": domain.id, "name": domain.name, "outgoing_subnets": domain.outgoing_subnets})
 pulumi.export("dkim_record", {"name": dkim.dns_record_name, "value": dkim.txt_value})
+pulumi.export("delivery_check", {"message_id": delivery.message_id, "state": delivery.state,
+                                  "seconds": delivery.duration_seconds})

@@ -29,11 +29,11 @@ def deploy(state_dir: Path, *args: str) -> str:
 
 def test_main_job_up_twice_then_destroy(tmp_path: Path) -> None:
     first = deploy(tmp_path)
-    assert "+ 17 created" in first
+    assert "+ 18 created" in first
     outputs = json.loads(first.split("stack outputs:", 1)[1])
     assert outputs["main_route"]["recommended_max_daily_volume"] == 25000
     assert outputs["primary_redirect"] == {"id": int(outputs["fallback_relay"]["id"])}  # the API's id is an integer
-    assert "17 unchanged" in deploy(tmp_path)  # state persisted in SQLite across emulator restarts
+    assert "18 unchanged" in deploy(tmp_path)  # state persisted in SQLite across emulator restarts
     deploy(tmp_path, "--destroy")
     backend = GreenArrowBackend(str(tmp_path / "emulator.sqlite"))
     cleanmail = CleanmailBackend(str(tmp_path / "emulator.sqlite"))
@@ -48,7 +48,7 @@ def test_main_job_up_twice_then_destroy(tmp_path: Path) -> None:
         backend.close()
         cleanmail.close()
     again = deploy(tmp_path)  # the soft-deleted domain is restored, not refused
-    assert "+ 17 created" in again
+    assert "+ 18 created" in again
 
 
 def test_main_job_stacks_side_by_side_on_one_emulator(tmp_path: Path) -> None:
@@ -64,4 +64,4 @@ def test_main_job_stacks_side_by_side_on_one_emulator(tmp_path: Path) -> None:
     finally:
         backend.close()
         cleanmail.close()
-    assert "17 unchanged" in deploy(tmp_path, "--stack", "prod", "--preview")
+    assert "18 unchanged" in deploy(tmp_path, "--stack", "prod", "--preview")

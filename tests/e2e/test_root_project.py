@@ -22,7 +22,7 @@ def test_root_project_up_preview_destroy(pulumi_env: dict[str, str], emulator: E
     (tmp_path / ".venv").symlink_to(REPO_ROOT / ".venv")  # Pulumi.yaml's `virtualenv: .venv`
     env = pulumi_env | {"GREENARROW_URL": emulator.url, "GREENARROW_USERNAME": GA_USER,
                         "GREENARROW_PASSWORD": GA_PASSWORD, "CLEANMAIL_URL": emulator.cleanmail_url,
-                        "CLEANMAIL_TOKEN": CM_TOKEN}
+                        "CLEANMAIL_TOKEN": CM_TOKEN, "ELEMTA_URL": emulator.elemta_url}
     command = auto.PulumiCommand(root=str(Path(shutil.which("pulumi", path=env["PATH"]) or "").parent.parent),
                                  skip_version_check=True)
     workspace = auto.LocalWorkspace(work_dir=str(tmp_path), env_vars=env, pulumi_command=command)
@@ -31,7 +31,7 @@ def test_root_project_up_preview_destroy(pulumi_env: dict[str, str], emulator: E
     try:
         events: list[auto.EngineEvent] = []
         up = stack.up(on_event=events.append)
-        assert up.summary.resource_changes == {"create": 17}
+        assert up.summary.resource_changes == {"create": 18}
         created = finished(events, auto.OpType.CREATE)
         # Three services, one dependency graph: the domain after the relays whose IPs it allows, its parts
         # after it.
@@ -45,6 +45,12 @@ def test_root_project_up_preview_destroy(pulumi_env: dict[str, str], emulator: E
         # The Cleanmail domain's allowed subnets are the GreenArrow relays' source IPs (another resource's output).
         assert up.outputs["domain"].value["outgoing_subnets"] == ["192.0.2.10/32", "192.0.2.20/32"]
         assert up.outputs["dkim_record"].value["name"] == "protect._domainkey.ci.quickstart.example"
+        # The delivery check runs last: after the relays, the route and the domain with its policy and users.
+        assert created.index("mail-path-check") > max(created.index(name) for name in (
+            "primary-relay", "fallback-relay", "main-route", "quickstart-domain", "executives-policy", "ops"))
+        assert up.outputs["delivery_check"].value["state"] == "delivered"
+        sent = emulator.elemta().message_logs("delivery")
+        assert [e.message_id for e in sent] == [up.outputs["delivery_check"].value["message_id"]]
         stack.preview(expect_no_changes=True)
         events.clear()
         stack.destroy(on_event=events.append)
