@@ -307,3 +307,67 @@ def test_cleanmail_converges_through_faults_without_duplicates(emulator: Emulato
     assert [d["name"] for d in api.get("/domains")] == ["got.com"]  # the lost answer did not make a duplicate
     assert [u["id"] for u in api.get(f"/domains/{got.id}/users")] == [jane.id]
     assert api.get(f"/domains/{got.id}")["defaultLanguage"] == "ES"
+
+
+def _made_by_hand(api: Any, kind: str, domain_id: str, user_id: str) -> tuple[dict[str, Any], str]:
+    """An object of `kind` created directly through the API (not by a resource), with the id a resource
+    adopting it must end up with; and the inputs that adopt it."""
+    if kind == "policy":
+        api.create(f"/domains/{domain_id}/policies", {"name": "legacy", "quarantine": False, "retention": False,
+                                                      "incoming": True})
+        found = next(p for p in api.get(f"/domains/{domain_id}/policies") if p["name"] == "legacy")
+        return {"domain_id": domain_id, "name": "legacy", "quarantine": True, "retention": False,
+                "incoming": True, "spam_score": 5.0}, found["id"]
+    if kind == "dkim":
+        api.request("POST", f"/domains/{domain_id}/dkim")
+        return {"domain_id": domain_id, "selector": "protect"}, domain_id
+    if kind == "aliases":
+        api.request("POST", f"/domains/{domain_id}/aliases", json=["got.net"])
+        return {"domain_id": domain_id, "names": ["got.net", "got.org"]}, domain_id
+    if kind == "alias":
+        api.request("POST", f"/domains/{domain_id}/aliases", json=["got.biz"])
+        found = next(a for a in api.get(f"/domains/{domain_id}/aliases") if a["name"] == "got.biz")
+        return {"domain_id": domain_id, "name": "got.biz"}, found["id"]
+    if kind == "user":
+        made = api.create("/users", {"email": "legacy@got.com", "status": "ENABLED", "domainId": domain_id})
+        return {"domain_id": domain_id, "email": "legacy@got.com", "firstname": "Adopted"}, made["id"]
+    if kind == "signature":
+        api.request("PUT", f"/users/{user_id}/sign", json={"sign": "T2xk"})
+        return {"user_id": user_id, "html": "New"}, user_id
+    if kind == "email_alias":
+        made = api.create(f"/domains/{domain_id}/groups", {"email": "team@got.com", "recipients": ["a@x.net"]})
+        return {"domain_id": domain_id, "email": "team@got.com", "recipients": ["a@x.net", "b@x.net"]}, made["id"]
+    if kind == "domain_option":
+        api.request("POST", f"/domains/{domain_id}/options", json={"name": "REPORT_FREQUENCY", "value": "WEEKLY"})
+        return {"domain_id": domain_id, "name": "REPORT_FREQUENCY", "value": "NEVER"}, f"{domain_id}/REPORT_FREQUENCY"
+    api.request("POST", f"/users/{user_id}/options", json={"name": "REPORT_FREQUENCY", "value": "WEEKLY"})
+    return {"user_id": user_id, "name": "REPORT_FREQUENCY", "value": "NEVER"}, f"{user_id}/REPORT_FREQUENCY"
+
+
+@pytest.mark.parametrize(("kind", "provider_class", "count_path"), [
+    ("policy", DomainPolicyProvider, "/domains/{d}/policies"),
+    ("dkim", DomainDkimProvider, "/domains/{d}/dkim"),
+    ("aliases", DomainAliasesProvider, "/domains/{d}/aliases"),
+    ("alias", DomainAliasProvider, "/domains/{d}/aliases"),
+    ("user", UserProvider, "/domains/{d}/users"),
+    ("signature", UserSignatureProvider, None),
+    ("email_alias", EmailAliasProvider, "/domains/{d}/groups"),
+    ("domain_option", DomainOptionProvider, None),
+    ("user_option", UserOptionProvider, None),
+])
+def test_every_adoptable_resource_takes_over_what_exists(
+    emulator: Emulator, kind: str, provider_class: type, count_path: str | None
+) -> None:
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    jane = Engine(configured(UserProvider, emulator)).create({"domain_id": got.id, "email": "jane@got.com"})
+    inputs, existing_id = _made_by_hand(api, kind, got.id, jane.id)
+    before = len(api.get(count_path.format(d=got.id))) if count_path else None
+    adopted = Engine(configured(provider_class, emulator)).create({**inputs, "adopt_existing": True})
+    assert adopted.id == existing_id  # taken over, not made anew
+    if count_path:
+        after = api.get(count_path.format(d=got.id))
+        assert len(after) == before + (1 if kind == "aliases" else 0)  # the list gained the one missing name
+    assert not adopted.changes()
+    adopted.refresh()
+    assert not adopted.changes()  # the object now holds the inputs
