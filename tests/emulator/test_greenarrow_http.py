@@ -329,7 +329,7 @@ def test_app_exposes_backend_and_admin_reset(client: httpx.Client, server: Emula
     assert backend is server.greenarrow
     assert backend.list_relay_servers()["pagination"]["num_records"] == 1
     client.auth = None  # type: ignore[assignment]
-    assert client.post("/_emulator/reset").json() == {"reset": ["cleanmail", "greenarrow"]}
+    assert client.post("/_emulator/reset").json() == {"reset": ["cleanmail", "elemta", "greenarrow"]}
     assert backend.list_relay_servers()["pagination"]["num_records"] == 0
 
 

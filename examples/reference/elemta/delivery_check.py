@@ -6,7 +6,11 @@ from pulumi_mailinfra import elemta, greenarrow
 
 elemta.require_healthy(max_deferred=100, max_failed=10)  # stops preview and up before any change
 
-relay = greenarrow.RelayServer("relay", hostname="relay.example.com", destination={"host": "10.0.0.5", "port": 25})
+relay = greenarrow.RelayServer(
+    "relay",
+    source_ip={"ip": "192.0.2.10", "hostname": "mail.example.com"},
+    destination={"hostname": "smtp.example.net", "port": 25},
+)
 check = elemta.DeliveryCheck(
     "mail-path",
     sender="postmaster@example.com",

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from ..routing import error_route
 from .backend import BadRequest, CleanmailBackend, CleanmailError, NotFound
 
 PREFIX = "/cleanmail"
@@ -35,19 +35,8 @@ def error_response(exc: CleanmailError) -> JSONResponse:
                         headers=headers)
 
 
-class CleanmailRoute(APIRoute):
-    """Turns backend exceptions (also those raised by dependencies) into the error body."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except CleanmailError as exc:
-                return error_response(exc)
-
-        return guarded
+# Backend exceptions (also those raised by dependencies) become the error body.
+CleanmailRoute = error_route((CleanmailError,), error_response)
 
 
 def bearer_auth(tokens: Iterable[str]) -> Callable[[Request], None]:

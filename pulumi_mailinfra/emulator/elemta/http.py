@@ -10,14 +10,14 @@ import base64
 import binascii
 import json
 import secrets
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
-from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from ..routing import error_route
 from .backend import ElemtaBackend, ElemtaError
 
 PREFIX = "/elemta/api"
@@ -29,22 +29,15 @@ class AuthError(Exception):
         self.status, self.error, self.details = status, error, details
 
 
-class ElemtaRoute(APIRoute):
-    """Backend errors become the real server's text answers; auth errors its JSON ones."""
+def error_response(exc: ElemtaError | AuthError) -> Response:
+    """Backend errors as the real server's text answers; authentication errors as its JSON ones."""
+    if isinstance(exc, AuthError):
+        return JSONResponse({"error": exc.error, "details": exc.details, "status": exc.status},
+                            status_code=exc.status)
+    return PlainTextResponse(exc.message + "\n", status_code=exc.status)
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
 
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except ElemtaError as exc:
-                return PlainTextResponse(exc.message + "\n", status_code=exc.status)
-            except AuthError as exc:
-                return JSONResponse({"error": exc.error, "details": exc.details, "status": exc.status},
-                                    status_code=exc.status)
-
-        return guarded
+ElemtaRoute = error_route((ElemtaError, AuthError), error_response)
 
 
 class Credentials:

@@ -19,11 +19,11 @@ import secrets
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from ..routing import error_route
 from .backend import GreenArrowBackend, GreenArrowError, NotFound, ValidationFailed
 
 PREFIX = "/ga/api/v3/eng"
@@ -49,19 +49,8 @@ def error_response(exc: GreenArrowError) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status, headers=exc.headers or None)
 
 
-class GreenArrowRoute(APIRoute):
-    """Turns backend exceptions (also those raised by dependencies) into the error envelope."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except GreenArrowError as exc:
-                return error_response(exc)
-
-        return guarded
+# Backend exceptions (also those raised by dependencies) become the error envelope.
+GreenArrowRoute = error_route((GreenArrowError,), error_response)
 
 
 def basic_auth(username: str, password: str) -> Callable[[Request], None]:
