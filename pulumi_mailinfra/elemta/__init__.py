@@ -7,6 +7,7 @@ from .inputs import *  # noqa: F403 - the generated input types are part of this
 from .inputs import __all__ as _inputs_all
 from .lookups import (
     GateClosed,
+    GateThresholds,
     check_gate,
     delete_message,
     delivery_stats,
@@ -38,6 +39,7 @@ __all__ = [
     "DeliveryOutcome",
     "ElemtaClient",
     "GateClosed",
+    "GateThresholds",
     "check_gate",
     "delete_message",
     "delivery_stats",

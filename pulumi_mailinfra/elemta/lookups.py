@@ -11,9 +11,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import pulumi
+from typing_extensions import Unpack
 
 from ..config import program_config
 from ..diagnostics import install_engine_logging, program_output
@@ -121,27 +122,34 @@ class GateClosed(MailinfraError):
     """The server is unhealthy or its queues are beyond the gate's thresholds."""
 
 
-def check_gate(
-    *,
-    max_active: int | None = None,
-    max_deferred: int | None = None,
-    max_failed: int | None = None,
-    max_hold: int | None = None,
-    max_total_size_bytes: int | None = None,
-    client: ElemtaClient | None = None,
-) -> QueueStats:
-    """The queue stats when the server is healthy and every given threshold holds (a count equal to its
-    threshold passes); GateClosed quoting the numbers otherwise."""
+class GateThresholds(TypedDict, total=False):
+    """The most a queue may hold for the gate to pass (a count equal to its maximum passes)."""
+
+    max_active: int
+    max_deferred: int
+    max_failed: int
+    max_hold: int
+    max_total_size_bytes: int
+
+
+def check_gate(*, client: ElemtaClient | None = None, **thresholds: Unpack[GateThresholds]) -> QueueStats:
+    """The queue stats when the server is healthy and every given threshold holds; GateClosed quoting the
+    numbers otherwise."""
+    unknown = sorted(set(thresholds) - set(GateThresholds.__annotations__))
+    if unknown:
+        raise TypeError(f"unknown gate threshold(s) {', '.join(unknown)}; known: "
+                        f"{', '.join(GateThresholds.__annotations__)}")
     client = _client(client)
     state = client.health()
     if not state.healthy:
         raise GateClosed(f"Elemta at {client.settings.url} is unhealthy (status {state.status!r})")
     stats = client.queue_stats()
-    limits = {"active": max_active, "deferred": max_deferred, "failed": max_failed, "hold": max_hold}
+    limits = {queue: thresholds.get(f"max_{queue}") for queue in ("active", "deferred", "failed", "hold")}
     over = [f"{queue} {getattr(stats, queue)} > {limit}" for queue, limit in limits.items()
             if limit is not None and getattr(stats, queue) > limit]
-    if max_total_size_bytes is not None and (stats.total_size or 0) > max_total_size_bytes:
-        over.append(f"total size {stats.total_size} B > {max_total_size_bytes} B")
+    max_size = thresholds.get("max_total_size_bytes")
+    if max_size is not None and (stats.total_size or 0) > max_size:
+        over.append(f"total size {stats.total_size} B > {max_size} B")
     if over:
         counts = (f"active {stats.active}, deferred {stats.deferred}, hold {stats.hold}, failed {stats.failed}, "
                   f"total {stats.total}" + (f", {stats.total_size} B" if stats.total_size is not None else ""))
@@ -150,22 +158,13 @@ def check_gate(
     return stats
 
 
-def require_healthy(
-    *,
-    max_active: int | None = None,
-    max_deferred: int | None = None,
-    max_failed: int | None = None,
-    max_hold: int | None = None,
-    max_total_size_bytes: int | None = None,
-    client: ElemtaClient | None = None,
-) -> QueueStats:
+def require_healthy(*, client: ElemtaClient | None = None, **thresholds: Unpack[GateThresholds]) -> QueueStats:
     """The deployment gate. Call it at the top of a program, before any resource: it runs at once (during
     `preview` too) and, when the server is unhealthy or a queue is beyond its threshold, stops the program
     with a message quoting the numbers, so nothing is changed. Returns the queue stats otherwise."""
     install_engine_logging()
     try:
-        return check_gate(max_active=max_active, max_deferred=max_deferred, max_failed=max_failed,
-                          max_hold=max_hold, max_total_size_bytes=max_total_size_bytes, client=client)
+        return check_gate(client=client, **thresholds)
     except MailinfraError as exc:
         raise pulumi.RunError(f"deployment gate: {exc}") from None
 

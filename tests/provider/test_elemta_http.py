@@ -125,6 +125,8 @@ def test_gate_passes_under_thresholds_and_closes_over_them_quoting_numbers(emula
         lookups.check_gate(max_deferred=2, client=client)
     with pytest.raises(lookups.GateClosed, match=r"total size \d+ B > 10 B"):
         lookups.check_gate(max_total_size_bytes=10, client=client)
+    with pytest.raises(TypeError, match="unknown gate threshold"):
+        lookups.check_gate(client=client, max_queued=1)  # type: ignore[call-arg]
     emulator.admin.post("/elemta/health", json={"status": "down"})
     with pytest.raises(lookups.GateClosed, match="unhealthy"):
         lookups.check_gate(client=client)
