@@ -4,6 +4,7 @@ from .client import CleanmailClient, cleanmail_client
 from .inputs import *  # noqa: F403 - the generated input types are part of this package's API
 from .inputs import __all__ as _inputs_all
 from .lookups import (
+    attachment_filters,
     domain_aliases,
     domain_diagnostic,
     domain_options,
@@ -12,6 +13,7 @@ from .lookups import (
     email_aliases,
     find_domain,
     find_domains,
+    get_attachment_filters,
     get_domain,
     get_domain_aliases,
     get_domain_diagnostic,
@@ -20,13 +22,16 @@ from .lookups import (
     get_domain_users,
     get_domains,
     get_email_aliases,
+    get_uri_bl_filters,
     health_errors,
     platform_diagnostic,
     run_domain_diagnostic,
     run_platform_diagnostic,
     try_relay,
+    uri_bl_filters,
 )
 from .providers import (
+    AttachmentFilterProvider,
     DomainAliasesProvider,
     DomainAliasProvider,
     DomainDefaultPolicyProvider,
@@ -35,11 +40,13 @@ from .providers import (
     DomainPolicyProvider,
     DomainProvider,
     EmailAliasProvider,
+    UriBlFilterProvider,
     UserOptionProvider,
     UserProvider,
     UserSignatureProvider,
 )
 from .resources import (
+    AttachmentFilter,
     Domain,
     DomainAlias,
     DomainAliases,
@@ -48,12 +55,21 @@ from .resources import (
     DomainOption,
     DomainPolicy,
     EmailAlias,
+    UriBlFilter,
     User,
     UserOption,
     UserSignature,
 )
 
 __all__ = [
+    "AttachmentFilter",
+    "AttachmentFilterProvider",
+    "UriBlFilter",
+    "UriBlFilterProvider",
+    "attachment_filters",
+    "get_attachment_filters",
+    "get_uri_bl_filters",
+    "uri_bl_filters",
     *_inputs_all,
     "CleanmailClient",
     "Domain",

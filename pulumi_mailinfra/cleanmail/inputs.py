@@ -14,6 +14,7 @@ from typing_extensions import NotRequired, TypedDict
 __all__ = [
     "ArchivePropsArgs",
     "ArchivePropsArgsDict",
+    "AttachmentFilterArgs",
     "AuthSettingsArgs",
     "AuthSettingsArgsDict",
     "DomainAliasArgs",
@@ -34,6 +35,7 @@ __all__ = [
     "RemediationApiArgsDict",
     "RetentionPropsArgs",
     "RetentionPropsArgsDict",
+    "UriBlFilterArgs",
     "UserArgs",
     "UserOptionArgs",
     "UserSignatureArgs",
@@ -2210,3 +2212,150 @@ class UserOptionArgs:
     @value.setter
     def value(self, value: pulumi.Input[str]) -> None:
         pulumi.set(self, "value", value)
+
+
+@pulumi.input_type
+class AttachmentFilterArgs:
+    """The inputs of a AttachmentFilter (see its docstring)."""
+
+    def __init__(
+        self,
+        *,
+        domain_id: pulumi.Input[str],
+        action: pulumi.Input[Literal["ALLOW", "DENY"]],
+        check_type: pulumi.Input[Literal["FILENAME", "CONTENTTYPE", "ARCHIVE-CONTENTTYPE", "ARCHIVE-FILENAME"]],
+        filter: pulumi.Input[str],
+        description: pulumi.Input[str | None] | None = None,
+    ) -> None:
+        pulumi.set(self, "domain_id", domain_id)
+        pulumi.set(self, "action", action)
+        pulumi.set(self, "check_type", check_type)
+        pulumi.set(self, "filter", filter)
+        if description is not None:
+            pulumi.set(self, "description", description)
+
+    @property
+    @pulumi.getter
+    def domain_id(self) -> pulumi.Input[str]:
+        """The domain the rule applies to. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it
+        replaces the resource.
+        """
+        return pulumi.get(self, "domain_id")
+
+    @domain_id.setter
+    def domain_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "domain_id", value)
+
+    @property
+    @pulumi.getter
+    def action(self) -> pulumi.Input[Literal["ALLOW", "DENY"]]:
+        """What happens to a matching attachment: `ALLOW` or `DENY` (any case; stored upper-case)."""
+        return pulumi.get(self, "action")
+
+    @action.setter
+    def action(self, value: pulumi.Input[Literal["ALLOW", "DENY"]]) -> None:
+        pulumi.set(self, "action", value)
+
+    @property
+    @pulumi.getter
+    def check_type(self) -> pulumi.Input[Literal["FILENAME", "CONTENTTYPE", "ARCHIVE-CONTENTTYPE", "ARCHIVE-FILENAME"]]:
+        """What the pattern is matched against: the attachment's `FILENAME` or `CONTENTTYPE`, or those of the
+        files inside an archive (`ARCHIVE-FILENAME`, `ARCHIVE-CONTENTTYPE`).
+        """
+        return pulumi.get(self, "check_type")
+
+    @check_type.setter
+    def check_type(
+        self, value: pulumi.Input[Literal["FILENAME", "CONTENTTYPE", "ARCHIVE-CONTENTTYPE", "ARCHIVE-FILENAME"]]
+    ) -> None:
+        pulumi.set(self, "check_type", value)
+
+    @property
+    @pulumi.getter
+    def filter(self) -> pulumi.Input[str]:
+        """The pattern the checked value must match (a regular expression, e.g. `[.]xlsx$`). One rule per check
+        type and pattern in a domain. Must be: length 1-255; a valid regular expression.
+        """
+        return pulumi.get(self, "filter")
+
+    @filter.setter
+    def filter(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "filter", value)
+
+    @property
+    @pulumi.getter
+    def description(self) -> pulumi.Input[str | None] | None:
+        """Why the rule exists."""
+        return pulumi.get(self, "description")
+
+    @description.setter
+    def description(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "description", value)
+
+
+@pulumi.input_type
+class UriBlFilterArgs:
+    """The inputs of a UriBlFilter (see its docstring)."""
+
+    def __init__(
+        self,
+        *,
+        domain_id: pulumi.Input[str],
+        action: pulumi.Input[Literal["URIDNSBL_SKIP_DOMAIN", "WHITELIST_URI_HOST", "BLACKLIST_URI_HOST"]],
+        filter: pulumi.Input[str],
+        description: pulumi.Input[str | None] | None = None,
+    ) -> None:
+        pulumi.set(self, "domain_id", domain_id)
+        pulumi.set(self, "action", action)
+        pulumi.set(self, "filter", filter)
+        if description is not None:
+            pulumi.set(self, "description", description)
+
+    @property
+    @pulumi.getter
+    def domain_id(self) -> pulumi.Input[str]:
+        """The domain the rule applies to. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it
+        replaces the resource.
+        """
+        return pulumi.get(self, "domain_id")
+
+    @domain_id.setter
+    def domain_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "domain_id", value)
+
+    @property
+    @pulumi.getter
+    def action(self) -> pulumi.Input[Literal["URIDNSBL_SKIP_DOMAIN", "WHITELIST_URI_HOST", "BLACKLIST_URI_HOST"]]:
+        """`URIDNSBL_SKIP_DOMAIN`: URIs with this domain are not checked against URI blocklists (no effect on the
+        spam score); `WHITELIST_URI_HOST`: lowers the spam score of messages with such URIs a lot;
+        `BLACKLIST_URI_HOST`: raises it a lot. Any case; stored upper-case.
+        """
+        return pulumi.get(self, "action")
+
+    @action.setter
+    def action(
+        self, value: pulumi.Input[Literal["URIDNSBL_SKIP_DOMAIN", "WHITELIST_URI_HOST", "BLACKLIST_URI_HOST"]]
+    ) -> None:
+        pulumi.set(self, "action", value)
+
+    @property
+    @pulumi.getter
+    def filter(self) -> pulumi.Input[str]:
+        """The URI host (or pattern) the rule is about, e.g. `bulist.com`. One rule per pattern in a domain. Must
+        be: length 1-255; a valid regular expression.
+        """
+        return pulumi.get(self, "filter")
+
+    @filter.setter
+    def filter(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "filter", value)
+
+    @property
+    @pulumi.getter
+    def description(self) -> pulumi.Input[str | None] | None:
+        """Why the rule exists."""
+        return pulumi.get(self, "description")
+
+    @description.setter
+    def description(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "description", value)

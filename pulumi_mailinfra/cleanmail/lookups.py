@@ -63,6 +63,16 @@ def email_aliases(domain_id: str, client: CleanmailClient | None = None) -> list
     return _listing(f"/domains/{domain_id}/groups", "groups", client)
 
 
+def attachment_filters(domain_id: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
+    """The domain's attachment filtering rules."""
+    return _listing(f"/domains/{domain_id}/filters/attachments", "filters", client)
+
+
+def uri_bl_filters(domain_id: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
+    """The domain's URI-BL filtering rules."""
+    return _listing(f"/domains/{domain_id}/filters/uris", "filters", client)
+
+
 def run_domain_diagnostic(domain_id: str, client: CleanmailClient | None = None) -> dict[str, Any]:
     """Run the domain's integrity tests (MX, DKIM) now and return the report (`performedAt`, `report`)."""
     client = _client(client)
@@ -135,12 +145,24 @@ def get_email_aliases(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[s
     return program_output(email_aliases, domain_id)
 
 
+def get_attachment_filters(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
+    """The domain's attachment filtering rules."""
+    return program_output(attachment_filters, domain_id)
+
+
+def get_uri_bl_filters(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
+    """The domain's URI-BL filtering rules."""
+    return program_output(uri_bl_filters, domain_id)
+
+
 def get_domain_diagnostic(domain_id: pulumi.Input[str]) -> pulumi.Output[dict[str, Any] | None]:
     """Runs the domain's integrity tests during `up` (never during preview: None then) and gives the report."""
     return program_output(lambda d: None if pulumi.runtime.is_dry_run() else run_domain_diagnostic(d), domain_id)
 
 
 RESOURCE_LOOKUPS = {
+    "AttachmentFilter": [get_attachment_filters],
+    "UriBlFilter": [get_uri_bl_filters],
     "Domain": [get_domain, get_domains, get_domain_diagnostic],
     "DomainAliases": [get_domain_aliases],
     "DomainAlias": [get_domain_aliases],

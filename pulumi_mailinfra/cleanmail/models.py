@@ -420,3 +420,57 @@ class UserOptionModel(CleanmailModel):
 class OptionOutputs(BaseModel):
     parent_value: str | None = Field(alias="parentValue", description="The inherited value, which applies again "
                                      "once this resource is deleted.")
+
+
+# ----- filtering rules (5.8 attachments, 5.10 URI-BL) ---------------------------------------------------------
+def _upper(value: Any) -> Any:
+    # The models list lower-case values, the examples send and answer upper-case: accept either, send upper.
+    return value.upper() if isinstance(value, str) else value
+
+
+def _regex(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc})") from None
+    return value
+
+
+AttachmentAction = Annotated[Literal["ALLOW", "DENY"], BeforeValidator(_upper)]
+AttachmentCheck = Annotated[Literal["FILENAME", "CONTENTTYPE", "ARCHIVE-CONTENTTYPE", "ARCHIVE-FILENAME"],
+                            BeforeValidator(_upper)]
+UriBlAction = Annotated[Literal["URIDNSBL_SKIP_DOMAIN", "WHITELIST_URI_HOST", "BLACKLIST_URI_HOST"],
+                        BeforeValidator(_upper)]
+Pattern = Annotated[str, Field(min_length=1, max_length=255), BeforeValidator(_regex),
+                    Rule("a valid regular expression")]
+
+
+class AttachmentFilterModel(CleanmailModel):
+    domain_id: Id = Field(description="The domain the rule applies to.")
+    action: AttachmentAction = Field(description="What happens to a matching attachment: `ALLOW` or `DENY` (any "
+                                     "case; stored upper-case).")
+    check_type: AttachmentCheck = Field(
+        alias="checkType", description="What the pattern is matched against: the attachment's `FILENAME` or "
+        "`CONTENTTYPE`, or those of the files inside an archive (`ARCHIVE-FILENAME`, `ARCHIVE-CONTENTTYPE`).")
+    filter: Pattern = Field(description="The pattern the checked value must match (a regular expression, e.g. "
+                            "`[.]xlsx$`). One rule per check type and pattern in a domain.")
+    description: Text | None = Field(default=None, description="Why the rule exists.")
+
+
+class UriBlFilterModel(CleanmailModel):
+    domain_id: Id = Field(description="The domain the rule applies to.")
+    action: UriBlAction = Field(
+        description="`URIDNSBL_SKIP_DOMAIN`: URIs with this domain are not checked against URI blocklists (no "
+        "effect on the spam score); `WHITELIST_URI_HOST`: lowers the spam score of messages with such URIs a lot; "
+        "`BLACKLIST_URI_HOST`: raises it a lot. Any case; stored upper-case.")
+    filter: Pattern = Field(description="The URI host (or pattern) the rule is about, e.g. `bulist.com`. One rule "
+                            "per pattern in a domain.")
+    description: Text | None = Field(default=None, description="Why the rule exists.")
+
+
+class FilterOutputs(BaseModel):
+    priority: int | None = Field(default=None, description="The rule's rank among its domain's rules (the API's).")
+    scope: str | None = Field(default=None, description="The name of the rule's domain, as the API answers it.")
+    created_date: int | None = Field(default=None, alias="createdDate", description="When the rule was created "
+                                     "(epoch ms).")

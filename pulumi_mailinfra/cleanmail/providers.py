@@ -19,6 +19,7 @@ from ..reconcile import canonical
 from ..wire import from_api
 from .client import cleanmail_client
 from .models import (
+    AttachmentFilterModel,
     DefaultPolicyModel,
     DefaultPolicyOutputs,
     DkimModel,
@@ -31,8 +32,10 @@ from .models import (
     DomainOutputs,
     EmailAliasModel,
     EmailAliasOutputs,
+    FilterOutputs,
     OptionOutputs,
     PolicyModel,
+    UriBlFilterModel,
     UserModel,
     UserOptionModel,
     UserOutputs,
@@ -565,5 +568,75 @@ class UserOptionProvider(_OptionProvider):
         replace_on=frozenset({"user_id", "name"}),
         outputs_model=OptionOutputs,
         not_sent=frozenset({"user_id"}),
+        autoname=False,
+    )
+
+
+class _DomainFilterProvider(CrudProvider):
+    """A domain's filtering rule. The API has no GET of one rule: it is read from the domain's list. A rule's
+    identity is its pattern (and check type): the API refuses a second one (409), and adopting finds it."""
+
+    identity: ClassVar[tuple[str, ...]]
+
+    def _rules(self, client: ApiClient, inputs: Mapping[str, Any]) -> Any:
+        return client.list_all(self.collection_path(inputs), self.spec.items_key)
+
+    def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        for item in self._rules(client, inputs):
+            if str(item.get("id")) == id_:
+                return self.unwrap(item)
+        raise NotFoundError("cleanmail", "GET", self.collection_path(inputs), 404, "not_found",
+                            [f"no {self.spec.title} {id_} in the domain"])
+
+    def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        wanted = [str(canonical(inputs.get(key))).casefold() for key in self.identity]
+        for item in self._rules(client, inputs):
+            record = self.unwrap(item)
+            if [str(record.get(key)).casefold() for key in self.identity] == wanted:
+                return record
+        return None
+
+
+class AttachmentFilterProvider(_DomainFilterProvider):
+    identity = ("check_type", "filter")
+    spec = ResourceSpec(
+        type_name="AttachmentFilter",
+        description="A domain's rule on attachments: allow or deny those whose file name or content type (or "
+        "those of the files in an archive) match a pattern. Updated in place; moving it to another domain "
+        "replaces it.",
+        title="attachment filter",
+        service="cleanmail",
+        model=AttachmentFilterModel,
+        collection="/domains/{domain_id}/filters/attachments",
+        object_collection="/filters/attachments",
+        wrapper=None,
+        items_key="filters",
+        replace_on=frozenset({"domain_id"}),
+        outputs_model=FilterOutputs,
+        not_sent=frozenset({"domain_id"}),
+        update_method="PATCH",
+        name_field=None,
+        autoname=False,
+    )
+
+
+class UriBlFilterProvider(_DomainFilterProvider):
+    identity = ("filter",)
+    spec = ResourceSpec(
+        type_name="UriBlFilter",
+        description="A domain's URI-BL rule: skip, favour or penalise messages with URIs of a host in the spam "
+        "score. Updated in place; moving it to another domain replaces it.",
+        title="URI-BL filter",
+        service="cleanmail",
+        model=UriBlFilterModel,
+        collection="/domains/{domain_id}/filters/uris",
+        object_collection="/filters/uris",
+        wrapper=None,
+        items_key="filters",
+        replace_on=frozenset({"domain_id"}),
+        outputs_model=FilterOutputs,
+        not_sent=frozenset({"domain_id"}),
+        update_method="PATCH",
+        name_field=None,
         autoname=False,
     )

@@ -14,6 +14,7 @@ from ..resource import MailinfraResource
 from .inputs import (
     ArchivePropsArgs,
     ArchivePropsArgsDict,
+    AttachmentFilterArgs,
     DomainAliasArgs,
     DomainAliasesArgs,
     DomainArgs,
@@ -30,11 +31,13 @@ from .inputs import (
     RelayPropsArgsDict,
     RetentionPropsArgs,
     RetentionPropsArgsDict,
+    UriBlFilterArgs,
     UserArgs,
     UserOptionArgs,
     UserSignatureArgs,
 )
 from .providers import (
+    AttachmentFilterProvider,
     DomainAliasesProvider,
     DomainAliasProvider,
     DomainDefaultPolicyProvider,
@@ -43,12 +46,14 @@ from .providers import (
     DomainPolicyProvider,
     DomainProvider,
     EmailAliasProvider,
+    UriBlFilterProvider,
     UserOptionProvider,
     UserProvider,
     UserSignatureProvider,
 )
 
 __all__ = [
+    "AttachmentFilter",
     "Domain",
     "DomainAlias",
     "DomainAliases",
@@ -57,6 +62,7 @@ __all__ = [
     "DomainOption",
     "DomainPolicy",
     "EmailAlias",
+    "UriBlFilter",
     "User",
     "UserOption",
     "UserSignature",
@@ -822,3 +828,140 @@ class UserOption(MailinfraResource, module="cleanmail", name="UserOption"):
             keeping its id) instead of creating one; no effect afterwards.
         """
         self._register(UserOptionProvider(), UserOptionArgs, resource_name, args, kwargs)
+
+
+class AttachmentFilter(MailinfraResource, module="cleanmail", name="AttachmentFilter"):
+    """A domain's rule on attachments: allow or deny those whose file name or content type (or those of the files
+    in an archive) match a pattern. Updated in place; moving it to another domain replaces it. Reference:
+    docs/reference/cleanmail/AttachmentFilter.md.
+    """
+
+    domain_id: pulumi.Output[str]
+    """The domain the rule applies to. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it
+    replaces the resource.
+    """
+    action: pulumi.Output[Literal["ALLOW", "DENY"]]
+    """What happens to a matching attachment: `ALLOW` or `DENY` (any case; stored upper-case)."""
+    check_type: pulumi.Output[Literal["FILENAME", "CONTENTTYPE", "ARCHIVE-CONTENTTYPE", "ARCHIVE-FILENAME"]]
+    """What the pattern is matched against: the attachment's `FILENAME` or `CONTENTTYPE`, or those of the files
+    inside an archive (`ARCHIVE-FILENAME`, `ARCHIVE-CONTENTTYPE`).
+    """
+    filter: pulumi.Output[str]
+    """The pattern the checked value must match (a regular expression, e.g. `[.]xlsx$`). One rule per check type
+    and pattern in a domain. Must be: length 1-255; a valid regular expression.
+    """
+    description: pulumi.Output[Optional[str]]
+    """Why the rule exists."""
+    priority: pulumi.Output[Optional[int]]
+    """The rule's rank among its domain's rules (the API's)."""
+    scope: pulumi.Output[Optional[str]]
+    """The name of the rule's domain, as the API answers it."""
+    created_date: pulumi.Output[Optional[int]]
+    """When the rule was created (epoch ms)."""
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: AttachmentFilterArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        domain_id: pulumi.Input[str],
+        action: pulumi.Input[Literal["ALLOW", "DENY"]],
+        check_type: pulumi.Input[Literal["FILENAME", "CONTENTTYPE", "ARCHIVE-CONTENTTYPE", "ARCHIVE-FILENAME"]],
+        filter: pulumi.Input[str],
+        description: pulumi.Input[str | None] | None = None,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a AttachmentFilter: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param domain_id: The domain the rule applies to. Must be: length 1-64; an id of the API (e.g. `Eygdk`).
+            Changing it replaces the resource.
+        :param action: What happens to a matching attachment: `ALLOW` or `DENY` (any case; stored upper-case).
+        :param check_type: What the pattern is matched against: the attachment's `FILENAME` or `CONTENTTYPE`, or
+            those of the files inside an archive (`ARCHIVE-FILENAME`, `ARCHIVE-CONTENTTYPE`).
+        :param filter: The pattern the checked value must match (a regular expression, e.g. `[.]xlsx$`). One rule
+            per check type and pattern in a domain. Must be: length 1-255; a valid regular expression.
+        :param description: Why the rule exists.
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(AttachmentFilterProvider(), AttachmentFilterArgs, resource_name, args, kwargs)
+
+
+class UriBlFilter(MailinfraResource, module="cleanmail", name="UriBlFilter"):
+    """A domain's URI-BL rule: skip, favour or penalise messages with URIs of a host in the spam score. Updated
+    in place; moving it to another domain replaces it. Reference: docs/reference/cleanmail/UriBlFilter.md.
+    """
+
+    domain_id: pulumi.Output[str]
+    """The domain the rule applies to. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it
+    replaces the resource.
+    """
+    action: pulumi.Output[Literal["URIDNSBL_SKIP_DOMAIN", "WHITELIST_URI_HOST", "BLACKLIST_URI_HOST"]]
+    """`URIDNSBL_SKIP_DOMAIN`: URIs with this domain are not checked against URI blocklists (no effect on the
+    spam score); `WHITELIST_URI_HOST`: lowers the spam score of messages with such URIs a lot;
+    `BLACKLIST_URI_HOST`: raises it a lot. Any case; stored upper-case.
+    """
+    filter: pulumi.Output[str]
+    """The URI host (or pattern) the rule is about, e.g. `bulist.com`. One rule per pattern in a domain. Must be:
+    length 1-255; a valid regular expression.
+    """
+    description: pulumi.Output[Optional[str]]
+    """Why the rule exists."""
+    priority: pulumi.Output[Optional[int]]
+    """The rule's rank among its domain's rules (the API's)."""
+    scope: pulumi.Output[Optional[str]]
+    """The name of the rule's domain, as the API answers it."""
+    created_date: pulumi.Output[Optional[int]]
+    """When the rule was created (epoch ms)."""
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: UriBlFilterArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        domain_id: pulumi.Input[str],
+        action: pulumi.Input[Literal["URIDNSBL_SKIP_DOMAIN", "WHITELIST_URI_HOST", "BLACKLIST_URI_HOST"]],
+        filter: pulumi.Input[str],
+        description: pulumi.Input[str | None] | None = None,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a UriBlFilter: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param domain_id: The domain the rule applies to. Must be: length 1-64; an id of the API (e.g. `Eygdk`).
+            Changing it replaces the resource.
+        :param action: `URIDNSBL_SKIP_DOMAIN`: URIs with this domain are not checked against URI blocklists (no
+            effect on the spam score); `WHITELIST_URI_HOST`: lowers the spam score of messages with such URIs a lot;
+            `BLACKLIST_URI_HOST`: raises it a lot. Any case; stored upper-case.
+        :param filter: The URI host (or pattern) the rule is about, e.g. `bulist.com`. One rule per pattern in a
+            domain. Must be: length 1-255; a valid regular expression.
+        :param description: Why the rule exists.
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(UriBlFilterProvider(), UriBlFilterArgs, resource_name, args, kwargs)

@@ -318,3 +318,67 @@ def test_a_read_only_token_is_refused_writes_with_403() -> None:
         assert refused.status_code == 403 and refused.json()["error"] == "Forbidden"
         allowed = httpx.post(f"{base}/domains", json=domain_body(), headers={"Authorization": "Bearer writer"})
         assert allowed.status_code == 201
+
+
+# ----- filtering rules on attachments and URIs (5.8, 5.10) -------------------------------------------------
+def test_filters_backend_rules() -> None:
+    backend = CleanmailBackend()
+    domain = backend.create_domain(domain_body())
+    rule = backend.add_filter("attachment", domain["id"], {"action": "allow", "checkType": "contenttype",
+                                                           "filter": ".xlsx", "description": "Allow xslx files"})
+    assert (rule["action"], rule["checkType"], rule["scope"], rule["priority"]) == ("ALLOW", "CONTENTTYPE",
+                                                                                    "got.com", 1)
+    with pytest.raises(Conflict, match="already exists with same rules"):
+        backend.add_filter("attachment", domain["id"], {"action": "DENY", "checkType": "CONTENTTYPE",
+                                                        "filter": ".XLSX"})
+    second = backend.add_filter("attachment", domain["id"], {"action": "DENY", "checkType": "FILENAME",
+                                                             "filter": ".xlsx"})  # another check type: allowed
+    assert second["priority"] == 2
+    for bad in ({"action": "BLOCK", "checkType": "FILENAME", "filter": "x"},
+                {"action": "DENY", "checkType": "FILENAME", "filter": "(open"},
+                {"action": "DENY", "checkType": "FILENAME"},
+                {"action": "DENY", "checkType": "FILENAME", "filter": "x", "scope": "other"}):
+        with pytest.raises(BadRequest):
+            backend.add_filter("attachment", domain["id"], bad)
+    with pytest.raises(NotFound, match="Domain"):
+        backend.add_filter("uri", "nope", {"action": "URIDNSBL_SKIP_DOMAIN", "filter": "bulist.com"})
+    backend.patch_filter("attachment", rule["id"], {"action": "DENY"})
+    listed, total = backend.list_filters("attachment", domain["id"], {"action": "deny", "sort": "-priority"})
+    assert total == 2 and [r["id"] for r in listed] == [second["id"], rule["id"]]
+    assert listed[1]["description"] == "Allow xslx files"  # PATCH kept what it was not given
+    with pytest.raises(Conflict):
+        backend.patch_filter("attachment", second["id"], {"checkType": "CONTENTTYPE"})  # would duplicate
+    backend.delete_filter("attachment", rule["id"])
+    with pytest.raises(NotFound, match="No attachment filter found with given id"):
+        backend.delete_filter("attachment", rule["id"])
+    uri = backend.add_filter("uri", domain["id"], {"action": "URIDNSBL_SKIP_DOMAIN", "filter": "bulist.com"})
+    with pytest.raises(BadRequest, match="unknown field"):
+        backend.add_filter("uri", domain["id"], {"action": "URIDNSBL_SKIP_DOMAIN", "filter": "x.com",
+                                                 "checkType": "FILENAME"})
+    with pytest.raises(NotFound, match="No uriBl filter found"):
+        backend.patch_filter("uri", "nope", {"action": "WHITELIST_URI_HOST"})
+    assert backend.list_filters("uri", domain["id"], {})[0][0]["id"] == uri["id"]
+
+
+def test_filters_http(emulator: Emulator) -> None:
+    api = httpx.Client(base_url=emulator.cleanmail_url, headers={"Authorization": f"Bearer {CM_TOKEN}"})
+    domain_id = api.post("/domains", json=domain_body()).json()["id"]
+    created = api.post(f"/domains/{domain_id}/filters/attachments",
+                       json={"action": "ALLOW", "checkType": "CONTENTTYPE", "filter": ".xlsx"})
+    assert created.status_code == 201 and created.headers["Location"].endswith(
+        f"/cleanmail/domains/{domain_id}/filters/attachments")
+    filter_id = created.json()["id"]
+    duplicate = api.post(f"/domains/{domain_id}/filters/attachments",
+                         json={"action": "ALLOW", "checkType": "CONTENTTYPE", "filter": ".xlsx"})
+    assert duplicate.status_code == 409
+    assert duplicate.json()["message"] == "This item may already exists with same rules"
+    assert api.patch(f"/filters/attachments/{filter_id}", json={"filter": ".xls"}).status_code == 204
+    listing = api.get(f"/domains/{domain_id}/filters/attachments")
+    assert listing.headers["X-Total-Count"] == "1" and listing.json()[0]["filter"] == ".xls"
+    assert api.delete(f"/filters/attachments/{filter_id}").status_code == 204
+    assert api.delete(f"/filters/attachments/{filter_id}").status_code == 404
+    uri = api.post(f"/domains/{domain_id}/filters/uris",
+                   json={"action": "URIDNSBL_SKIP_DOMAIN", "filter": "bulist.com"})
+    assert uri.status_code == 201 and uri.json()["scope"] == "got.com"
+    assert api.patch(f"/filters/uris/{uri.json()['id']}", json={"action": "FOO"}).status_code == 400
+    assert api.get("/domains/nope/filters/uris").status_code == 404

@@ -9,6 +9,7 @@ import pytest
 
 from pulumi_mailinfra import errors
 from pulumi_mailinfra.cleanmail.providers import (
+    AttachmentFilterProvider,
     DomainAliasesProvider,
     DomainAliasProvider,
     DomainDefaultPolicyProvider,
@@ -17,6 +18,7 @@ from pulumi_mailinfra.cleanmail.providers import (
     DomainPolicyProvider,
     DomainProvider,
     EmailAliasProvider,
+    UriBlFilterProvider,
     UserOptionProvider,
     UserProvider,
     UserSignatureProvider,
@@ -371,3 +373,45 @@ def test_every_adoptable_resource_takes_over_what_exists(
     assert not adopted.changes()
     adopted.refresh()
     assert not adopted.changes()  # the object now holds the inputs
+
+
+
+def test_attachment_filter_lifecycle_read_from_the_domain_list(emulator: Emulator) -> None:
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    rule = Engine(configured(AttachmentFilterProvider, emulator)).create(
+        {"domain_id": got.id, "action": "deny", "check_type": "filename", "filter": "[.]exe$"})
+    assert rule.outputs["action"] == "DENY" and rule.outputs["scope"] == "got.com" and rule.outputs["priority"] == 1
+    assert not rule.changes()
+    emulator.reset_stats()
+    rule.update({**rule.inputs, "description": "no executables"})
+    assert emulator.requests() == 2  # PATCH of the one field, then the domain's list (no GET of one rule)
+    assert api.get(f"/domains/{got.id}/filters/attachments")[0]["description"] == "no executables"
+    api.request("PATCH", f"/filters/attachments/{rule.id}", json={"action": "ALLOW"})  # out of band
+    rule.refresh()
+    assert rule.outputs["action"] == "ALLOW" and rule.changes()
+    rule.update(rule.inputs)
+    assert api.get(f"/domains/{got.id}/filters/attachments")[0]["action"] == "DENY"
+    with pytest.raises(errors.MailinfraError, match=r"409.*already exists with same rules"):
+        configured(AttachmentFilterProvider, emulator).create(
+            dict(rule.provider.check({}, {**rule.inputs, "action": "ALLOW"}).inputs))
+    adopted = Engine(configured(AttachmentFilterProvider, emulator)).create(
+        {**rule.inputs, "filter": "[.]EXE$", "adopt_existing": True})  # the same rule, another spelling
+    assert adopted.id == rule.id
+    api.request("DELETE", f"/filters/attachments/{rule.id}")
+    assert rule.provider.read(rule.id, rule.outputs).id is None  # gone out of band: refresh drops it
+    checked = rule.provider.check(rule.inputs, {**rule.inputs, "domain_id": "other"})
+    assert rule.provider.diff(rule.id, rule.outputs, checked.inputs).replaces == ["domain_id"]
+
+
+def test_uri_bl_filter_lifecycle(emulator: Emulator) -> None:
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    rule = Engine(configured(UriBlFilterProvider, emulator)).create(
+        {"domain_id": got.id, "action": "BLACKLIST_URI_HOST", "filter": "bulist.com"})
+    assert not rule.changes()
+    rule.update({**rule.inputs, "action": "whitelist_uri_host"})
+    assert emulator.cleanmail().get(f"/domains/{got.id}/filters/uris")[0]["action"] == "WHITELIST_URI_HOST"
+    assert not rule.changes()
+    rule.provider.delete(rule.id, rule.outputs)
+    assert emulator.cleanmail().get(f"/domains/{got.id}/filters/uris") == []
+    rule.provider.delete(rule.id, rule.outputs)  # already gone: deleting succeeded

@@ -126,3 +126,39 @@ def test_ignore_mx_travels_as_a_header_never_in_the_body() -> None:
     provider.send_create(client, provider.payload(provider.validated(checked), checked), checked)
     assert seen[0].headers["X-Ignore-MX"] == "true" and b"ignore" not in seen[0].content.lower()
     assert provider.headers({**checked, "ignore_mx": False}) == {}
+
+
+ATTACHMENT = {"domain_id": "Eygdk", "action": "ALLOW", "check_type": "CONTENTTYPE", "filter": ".xlsx"}
+URI = {"domain_id": "Eygdk", "action": "URIDNSBL_SKIP_DOMAIN", "filter": "bulist.com"}
+
+
+@pytest.mark.parametrize(("field", "value", "ok"), [
+    ("action", "DENY", True), ("action", "deny", True), ("action", "BLOCK", False),
+    ("check_type", "archive-filename", True), ("check_type", "ARCHIVE-CONTENTTYPE", True),
+    ("check_type", "MIMETYPE", False), ("check_type", "archive_filename", False),
+    ("filter", "x", True), ("filter", "x" * 255, True), ("filter", "", False), ("filter", "x" * 256, False),
+    ("filter", "[.]xls(x|m)$", True), ("filter", "(unclosed", False),
+    ("description", "x" * 255, True), ("description", "x" * 256, False),
+])
+def test_attachment_filter_fields(field: str, value: Any, ok: bool) -> None:
+    from pulumi_mailinfra.cleanmail.models import AttachmentFilterModel
+
+    assert (paths(AttachmentFilterModel, {**ATTACHMENT, field: value}) == []) is ok
+
+
+@pytest.mark.parametrize(("field", "value", "ok"), [
+    ("action", "whitelist_uri_host", True), ("action", "BLACKLIST_URI_HOST", True), ("action", "ALLOW", False),
+    ("filter", "bulist.com", True), ("filter", "", False), ("filter", "x" * 256, False),
+])
+def test_uri_bl_filter_fields(field: str, value: Any, ok: bool) -> None:
+    from pulumi_mailinfra.cleanmail.models import UriBlFilterModel
+
+    assert (paths(UriBlFilterModel, {**URI, field: value}) == []) is ok
+
+
+def test_filter_enums_are_stored_upper_case() -> None:
+    from pulumi_mailinfra.cleanmail.models import AttachmentFilterModel
+
+    model = AttachmentFilterModel.model_validate({**ATTACHMENT, "action": "deny", "check_type": "archive-filename"})
+    assert (model.action, model.check_type) == ("DENY", "ARCHIVE-FILENAME")
+    assert sorted(paths(AttachmentFilterModel, {"domain_id": "Eygdk"})) == ["action", "check_type", "filter"]

@@ -31,11 +31,29 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..store import ObjectStore
+from .common import (
+    BadRequest,
+    CleanmailError,
+    CleanmailStore,
+    Conflict,
+    NotFound,
+    Unprocessable,
+    _bool,
+    _enum,
+    _int,
+    _now_ms,
+    _number,
+    _text,
+    hashid,
+)
+from .filters import FilterRules
+
+__all__ = ["BadRequest", "CleanmailBackend", "CleanmailError", "Conflict", "NotFound", "Unprocessable", "hashid"]
 
 NAMESPACE = "cleanmail"
-KINDS = ("domain", "policy", "alias", "dkim", "user", "group", "option", "health")
-SEQUENCES = ("domain", "policy", "alias", "platform", "user", "group", "address")
+KINDS = ("domain", "policy", "alias", "dkim", "user", "group", "option", "health", "attachment_filter",
+         "uri_filter")
+SEQUENCES = ("domain", "policy", "alias", "platform", "user", "group", "address", "attachment_filter", "uri_filter")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 # The options catalog (GET /options is not documented): name -> (type, scopes, platform default).
 OPTIONS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
@@ -47,7 +65,6 @@ OPTIONS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
 }
 REPORT_FREQUENCIES = ("NEVER", "DAILY", "WEEKLY")
 PURGE_DAYS = 30
-DEFAULT_PAGE_SIZE = 40
 LANGUAGES = ("FR", "EN", "DE", "ES", "DA", "NB")
 TRANSPORTS = ("SMTP", "SMTPS_ENCRYPT", "SMTPS_MAY")
 AUTH_KEYS = {
@@ -67,80 +84,6 @@ SECRET_KEYS = {"bind_password", "clientSecret", "password"}
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 _DOMAIN = re.compile(rf"{_LABEL}(\.{_LABEL})+")
 _SELECTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-class CleanmailError(Exception):
-    status = 400
-    error = "Bad Request"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class BadRequest(CleanmailError):
-    pass
-
-
-class NotFound(CleanmailError):
-    status, error = 404, "Not Found"
-
-
-class Conflict(CleanmailError):
-    status, error = 409, "Conflict"
-
-
-class Unprocessable(CleanmailError):
-    status, error = 422, "Unprocessable Entity"
-
-
-def hashid(number: int, salt: str = "") -> str:
-    """An opaque 5-character id like the docs' (`Eygdk`): a bijection of 1..62**5 - 1 per salt. Each kind has
-    its own salt, so ids of different kinds (a user and an external recipient of one alias) never collide."""
-    offset = int.from_bytes(salt.encode(), "big") % 62**5
-    value, out = (number * 2_654_435_761 + offset) % 62**5, ""
-    for _ in range(5):
-        value, digit = divmod(value, 62)
-        out = _ALPHABET[digit] + out
-    return out
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-# ----- field checks: each returns the value or raises BadRequest naming the field ----------------------
-def _bool(path: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise BadRequest(f"{path}: must be a boolean")
-    return value
-
-
-def _int(path: str, value: Any, low: int, high: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise BadRequest(f"{path}: must be an integer from {low} to {high}")
-    return value
-
-
-def _number(path: str, value: Any, low: float, high: float) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
-        raise BadRequest(f"{path}: must be a number from {low} to {high}")
-    return float(value)
-
-
-def _text(path: str, value: Any, *, required: bool = False, max_length: int = 255) -> str | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value) or len(value) > max_length:
-        raise BadRequest(f"{path}: must be a string of {1 if required else 0} to {max_length} characters")
-    return value
-
-
-def _enum(path: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise BadRequest(f"{path}: must be one of {', '.join(allowed)}")
-    return value
 
 
 def _domain_name(path: str, value: Any) -> str:
@@ -247,22 +190,13 @@ PROPS: dict[str, tuple[Callable[[], dict[str, Any]], dict[str, tuple[int, int]]]
 }
 
 
-class CleanmailBackend(ObjectStore):
+class CleanmailBackend(FilterRules, CleanmailStore):
     """Thread-safe Cleanmail state with optional SQLite persistence (shared file, `cleanmail/` rows)."""
 
     def __init__(self, state_path: str | os.PathLike[str] | None = None) -> None:
         super().__init__(NAMESPACE, KINDS, SEQUENCES, state_path)
 
     # ---- helpers -----------------------------------------------------------------------------------
-    def _new_id(self, sequence: str) -> str:
-        return hashid(self._next_id(sequence), sequence)
-
-    def _domain(self, domain_id: str) -> dict[str, Any]:
-        found = self._objects["domain"].get(domain_id)
-        if found is None:
-            raise NotFound("Domain not found with given id")
-        return found
-
     def _name_owner(self, name: str) -> str | None:
         wanted = name.lower()
         for domain in self._objects["domain"].values():
@@ -278,28 +212,6 @@ class CleanmailBackend(ObjectStore):
             owner = self._name_owner(name)
             if owner:
                 raise Conflict(f"An alias or a domain may already exists with the given name: {name} ({owner})")
-
-    @staticmethod
-    def page(items: list[dict[str, Any]], params: Mapping[str, str], default_sort: str,
-             filters: tuple[str, ...]) -> tuple[list[dict[str, Any]], int]:
-        """One filter (`name=pre*`, `*suf`, `*mid*`, exact), `sort` (`-` reverses), `offset` / `pageSize`."""
-        used = [key for key in filters if params.get(key) not in (None, "")]
-        if len(used) > 1:
-            raise BadRequest(f"only one filter is allowed; got {', '.join(used)}")
-        for key in used:
-            pattern = re.escape(str(params[key]).lower()).replace(r"\*", ".*")
-            items = [i for i in items if re.fullmatch(pattern, str(i.get(key, "")).lower())]
-        sort = params.get("sort") or default_sort
-        field = sort.removeprefix("-")
-        items = sorted(items, key=lambda i: str(i.get(field, "")).lower(), reverse=sort.startswith("-"))
-        try:
-            offset = int(params.get("offset") or 0)
-            size = int(params.get("pageSize") or DEFAULT_PAGE_SIZE)
-        except ValueError:
-            raise BadRequest("offset and pageSize must be integers") from None
-        if offset < 0 or size < 1:
-            raise BadRequest("offset must be >= 0 and pageSize >= 1")
-        return items[offset:offset + size], len(items)
 
     # ---- domains -----------------------------------------------------------------------------------
     def render_domain(self, domain: Mapping[str, Any]) -> dict[str, Any]:

@@ -263,6 +263,30 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
     async def try_relay(request: Request) -> JSONResponse:
         return JSONResponse(await call(backend.try_relay, await _body(request)))
 
+    for kind, segment in (("attachment", "attachments"), ("uri", "uris")):
+        def filter_routes(kind: str = kind, segment: str = segment) -> None:
+            @router.post(f"/domains/{{domain_id}}/filters/{segment}", name=f"add_{kind}_filter")
+            async def add_filter(domain_id: str, request: Request) -> JSONResponse:
+                rule = await call(backend.add_filter, kind, domain_id, await _body(request))
+                return JSONResponse(rule, status_code=201,  # the docs' Location names the collection
+                                    headers=location(request, f"/domains/{domain_id}/filters/{segment}"))
+
+            @router.get(f"/domains/{{domain_id}}/filters/{segment}", name=f"list_{kind}_filters")
+            async def list_filters(domain_id: str, request: Request) -> JSONResponse:
+                return listing(*await call(backend.list_filters, kind, domain_id, dict(request.query_params)))
+
+            @router.patch(f"/filters/{segment}/{{filter_id}}", name=f"patch_{kind}_filter")
+            async def patch_filter(filter_id: str, request: Request) -> Response:
+                await call(backend.patch_filter, kind, filter_id, await _body(request))
+                return Response(status_code=204)
+
+            @router.delete(f"/filters/{segment}/{{filter_id}}", name=f"delete_{kind}_filter")
+            async def delete_filter(filter_id: str) -> Response:
+                await call(backend.delete_filter, kind, filter_id)
+                return Response(status_code=204)
+
+        filter_routes()
+
     for scope, collection in (("domain", "/domains"), ("user", "/users")):
         def options_routes(scope: str = scope, collection: str = collection) -> None:
             @router.get(f"{collection}/{{owner_id}}/options", name=f"list_{scope}_options")
