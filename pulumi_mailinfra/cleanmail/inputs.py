@@ -24,7 +24,13 @@ __all__ = [
     "DomainDkimArgs",
     "DomainOptionArgs",
     "DomainPolicyArgs",
+    "DomainSenderRuleArgs",
+    "DomainSenderRulesArgs",
     "EmailAliasArgs",
+    "MailboxSenderRuleArgs",
+    "MailboxSenderRulesArgs",
+    "OwnedSenderRuleArgs",
+    "OwnedSenderRuleArgsDict",
     "PlatformArgs",
     "PlatformArgsDict",
     "QuarantinePropsArgs",
@@ -35,6 +41,9 @@ __all__ = [
     "RemediationApiArgsDict",
     "RetentionPropsArgs",
     "RetentionPropsArgsDict",
+    "SenderRuleArgs",
+    "SenderRuleArgsDict",
+    "SenderRulesArgs",
     "UriBlFilterArgs",
     "UserArgs",
     "UserOptionArgs",
@@ -2359,3 +2368,477 @@ class UriBlFilterArgs:
     @description.setter
     def description(self, value: pulumi.Input[str | None] | None) -> None:
         pulumi.set(self, "description", value)
+
+
+@pulumi.input_type
+class DomainSenderRuleArgs:
+    """The inputs of a DomainSenderRule (see its docstring)."""
+
+    def __init__(
+        self,
+        *,
+        value: pulumi.Input[str],
+        type: pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]],
+        domain_id: pulumi.Input[str],
+        expire_at: pulumi.Input[str | None] | None = None,
+        description: pulumi.Input[str | None] | None = None,
+        spf_on: pulumi.Input[bool | None] | None = None,
+    ) -> None:
+        pulumi.set(self, "value", value)
+        pulumi.set(self, "type", type)
+        if expire_at is not None:
+            pulumi.set(self, "expire_at", expire_at)
+        if description is not None:
+            pulumi.set(self, "description", description)
+        if spf_on is not None:
+            pulumi.set(self, "spf_on", spf_on)
+        pulumi.set(self, "domain_id", domain_id)
+
+    @property
+    @pulumi.getter
+    def value(self) -> pulumi.Input[str]:
+        """The sender the rule is about: an address or a whole domain. Must be: an email address or a domain name
+        (stored lowercase). Changing it replaces the resource.
+        """
+        return pulumi.get(self, "value")
+
+    @value.setter
+    def value(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "value", value)
+
+    @property
+    @pulumi.getter
+    def type(self) -> pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]]:
+        """`ALLOW` (allowlist), `BLOCK` (blocklist) or `PROTECTED`."""
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]]) -> None:
+        pulumi.set(self, "type", value)
+
+    @property
+    @pulumi.getter
+    def expire_at(self) -> pulumi.Input[str | None] | None:
+        """When the rule stops applying (RFC 3339, e.g. `2027-01-31T00:00:00Z`); it stays listed afterwards."""
+        return pulumi.get(self, "expire_at")
+
+    @expire_at.setter
+    def expire_at(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "expire_at", value)
+
+    @property
+    @pulumi.getter
+    def description(self) -> pulumi.Input[str | None] | None:
+        """Why the rule exists."""
+        return pulumi.get(self, "description")
+
+    @description.setter
+    def description(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "description", value)
+
+    @property
+    @pulumi.getter
+    def spf_on(self) -> pulumi.Input[bool | None] | None:
+        """Check the sender's SPF: required for `ALLOW` rules, not allowed on others."""
+        return pulumi.get(self, "spf_on")
+
+    @spf_on.setter
+    def spf_on(self, value: pulumi.Input[bool | None] | None) -> None:
+        pulumi.set(self, "spf_on", value)
+
+    @property
+    @pulumi.getter
+    def domain_id(self) -> pulumi.Input[str]:
+        """The domain whose list holds the rule. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing
+        it replaces the resource.
+        """
+        return pulumi.get(self, "domain_id")
+
+    @domain_id.setter
+    def domain_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "domain_id", value)
+
+
+@pulumi.input_type
+class MailboxSenderRuleArgs:
+    """The inputs of a MailboxSenderRule (see its docstring)."""
+
+    def __init__(
+        self,
+        *,
+        value: pulumi.Input[str],
+        type: pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]],
+        user_id: pulumi.Input[str],
+        expire_at: pulumi.Input[str | None] | None = None,
+        description: pulumi.Input[str | None] | None = None,
+        spf_on: pulumi.Input[bool | None] | None = None,
+    ) -> None:
+        pulumi.set(self, "value", value)
+        pulumi.set(self, "type", type)
+        if expire_at is not None:
+            pulumi.set(self, "expire_at", expire_at)
+        if description is not None:
+            pulumi.set(self, "description", description)
+        if spf_on is not None:
+            pulumi.set(self, "spf_on", spf_on)
+        pulumi.set(self, "user_id", user_id)
+
+    @property
+    @pulumi.getter
+    def value(self) -> pulumi.Input[str]:
+        """The sender the rule is about: an address or a whole domain. Must be: an email address or a domain name
+        (stored lowercase). Changing it replaces the resource.
+        """
+        return pulumi.get(self, "value")
+
+    @value.setter
+    def value(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "value", value)
+
+    @property
+    @pulumi.getter
+    def type(self) -> pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]]:
+        """`ALLOW` (allowlist), `BLOCK` (blocklist) or `PROTECTED`."""
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]]) -> None:
+        pulumi.set(self, "type", value)
+
+    @property
+    @pulumi.getter
+    def expire_at(self) -> pulumi.Input[str | None] | None:
+        """When the rule stops applying (RFC 3339, e.g. `2027-01-31T00:00:00Z`); it stays listed afterwards."""
+        return pulumi.get(self, "expire_at")
+
+    @expire_at.setter
+    def expire_at(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "expire_at", value)
+
+    @property
+    @pulumi.getter
+    def description(self) -> pulumi.Input[str | None] | None:
+        """Why the rule exists."""
+        return pulumi.get(self, "description")
+
+    @description.setter
+    def description(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "description", value)
+
+    @property
+    @pulumi.getter
+    def spf_on(self) -> pulumi.Input[bool | None] | None:
+        """Check the sender's SPF: required for `ALLOW` rules, not allowed on others."""
+        return pulumi.get(self, "spf_on")
+
+    @spf_on.setter
+    def spf_on(self, value: pulumi.Input[bool | None] | None) -> None:
+        pulumi.set(self, "spf_on", value)
+
+    @property
+    @pulumi.getter
+    def user_id(self) -> pulumi.Input[str]:
+        """The mailbox (user) whose list holds the rule. Must be: length 1-64; an id of the API (e.g. `Eygdk`).
+        Changing it replaces the resource.
+        """
+        return pulumi.get(self, "user_id")
+
+    @user_id.setter
+    def user_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "user_id", value)
+
+
+class SenderRuleArgsDict(TypedDict):
+    """One rule of a white / block list: a sender (address or domain) and what happens to its mail."""
+
+    value: pulumi.Input[str]
+    """The sender the rule is about: an address or a whole domain. Must be: an email address or a domain name
+    (stored lowercase).
+    """
+    type: pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]]
+    """`ALLOW` (allowlist), `BLOCK` (blocklist) or `PROTECTED`."""
+    expire_at: NotRequired[pulumi.Input[str | None]]
+    """When the rule stops applying (RFC 3339, e.g. `2027-01-31T00:00:00Z`); it stays listed afterwards."""
+    description: NotRequired[pulumi.Input[str | None]]
+    """Why the rule exists."""
+    spf_on: NotRequired[pulumi.Input[bool | None]]
+    """Check the sender's SPF: required for `ALLOW` rules, not allowed on others."""
+
+
+@pulumi.input_type
+class SenderRuleArgs:
+    """One rule of a white / block list: a sender (address or domain) and what happens to its mail."""
+
+    def __init__(
+        self,
+        *,
+        value: pulumi.Input[str],
+        type: pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]],
+        expire_at: pulumi.Input[str | None] | None = None,
+        description: pulumi.Input[str | None] | None = None,
+        spf_on: pulumi.Input[bool | None] | None = None,
+    ) -> None:
+        pulumi.set(self, "value", value)
+        pulumi.set(self, "type", type)
+        if expire_at is not None:
+            pulumi.set(self, "expire_at", expire_at)
+        if description is not None:
+            pulumi.set(self, "description", description)
+        if spf_on is not None:
+            pulumi.set(self, "spf_on", spf_on)
+
+    @property
+    @pulumi.getter
+    def value(self) -> pulumi.Input[str]:
+        """The sender the rule is about: an address or a whole domain. Must be: an email address or a domain name
+        (stored lowercase).
+        """
+        return pulumi.get(self, "value")
+
+    @value.setter
+    def value(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "value", value)
+
+    @property
+    @pulumi.getter
+    def type(self) -> pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]]:
+        """`ALLOW` (allowlist), `BLOCK` (blocklist) or `PROTECTED`."""
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]]) -> None:
+        pulumi.set(self, "type", value)
+
+    @property
+    @pulumi.getter
+    def expire_at(self) -> pulumi.Input[str | None] | None:
+        """When the rule stops applying (RFC 3339, e.g. `2027-01-31T00:00:00Z`); it stays listed afterwards."""
+        return pulumi.get(self, "expire_at")
+
+    @expire_at.setter
+    def expire_at(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "expire_at", value)
+
+    @property
+    @pulumi.getter
+    def description(self) -> pulumi.Input[str | None] | None:
+        """Why the rule exists."""
+        return pulumi.get(self, "description")
+
+    @description.setter
+    def description(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "description", value)
+
+    @property
+    @pulumi.getter
+    def spf_on(self) -> pulumi.Input[bool | None] | None:
+        """Check the sender's SPF: required for `ALLOW` rules, not allowed on others."""
+        return pulumi.get(self, "spf_on")
+
+    @spf_on.setter
+    def spf_on(self, value: pulumi.Input[bool | None] | None) -> None:
+        pulumi.set(self, "spf_on", value)
+
+
+@pulumi.input_type
+class DomainSenderRulesArgs:
+    """The inputs of a DomainSenderRules (see its docstring)."""
+
+    def __init__(
+        self,
+        *,
+        domain_id: pulumi.Input[str],
+        rules: pulumi.Input[Sequence[pulumi.Input[SenderRuleArgs | SenderRuleArgsDict]]],
+    ) -> None:
+        pulumi.set(self, "domain_id", domain_id)
+        pulumi.set(self, "rules", rules)
+
+    @property
+    @pulumi.getter
+    def domain_id(self) -> pulumi.Input[str]:
+        """The domain whose whole list this is. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing
+        it replaces the resource.
+        """
+        return pulumi.get(self, "domain_id")
+
+    @domain_id.setter
+    def domain_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "domain_id", value)
+
+    @property
+    @pulumi.getter
+    def rules(self) -> pulumi.Input[Sequence[pulumi.Input[SenderRuleArgs | SenderRuleArgsDict]]]:
+        """Every rule of the domain's list (authoritative: rules added otherwise are removed on the next update)."""
+        return pulumi.get(self, "rules")
+
+    @rules.setter
+    def rules(self, value: pulumi.Input[Sequence[pulumi.Input[SenderRuleArgs | SenderRuleArgsDict]]]) -> None:
+        pulumi.set(self, "rules", value)
+
+
+@pulumi.input_type
+class MailboxSenderRulesArgs:
+    """The inputs of a MailboxSenderRules (see its docstring)."""
+
+    def __init__(
+        self,
+        *,
+        user_id: pulumi.Input[str],
+        rules: pulumi.Input[Sequence[pulumi.Input[SenderRuleArgs | SenderRuleArgsDict]]],
+    ) -> None:
+        pulumi.set(self, "user_id", user_id)
+        pulumi.set(self, "rules", rules)
+
+    @property
+    @pulumi.getter
+    def user_id(self) -> pulumi.Input[str]:
+        """The mailbox (user) whose whole list this is. Must be: length 1-64; an id of the API (e.g. `Eygdk`).
+        Changing it replaces the resource.
+        """
+        return pulumi.get(self, "user_id")
+
+    @user_id.setter
+    def user_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "user_id", value)
+
+    @property
+    @pulumi.getter
+    def rules(self) -> pulumi.Input[Sequence[pulumi.Input[SenderRuleArgs | SenderRuleArgsDict]]]:
+        """Every rule of the mailbox's list (authoritative)."""
+        return pulumi.get(self, "rules")
+
+    @rules.setter
+    def rules(self, value: pulumi.Input[Sequence[pulumi.Input[SenderRuleArgs | SenderRuleArgsDict]]]) -> None:
+        pulumi.set(self, "rules", value)
+
+
+class OwnedSenderRuleArgsDict(TypedDict):
+    """OwnedSenderRule"""
+
+    value: pulumi.Input[str]
+    """The sender the rule is about: an address or a whole domain. Must be: an email address or a domain name
+    (stored lowercase).
+    """
+    type: pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]]
+    """`ALLOW` (allowlist), `BLOCK` (blocklist) or `PROTECTED`."""
+    expire_at: NotRequired[pulumi.Input[str | None]]
+    """When the rule stops applying (RFC 3339, e.g. `2027-01-31T00:00:00Z`); it stays listed afterwards."""
+    description: NotRequired[pulumi.Input[str | None]]
+    """Why the rule exists."""
+    spf_on: NotRequired[pulumi.Input[bool | None]]
+    """Check the sender's SPF: required for `ALLOW` rules, not allowed on others."""
+    owner: pulumi.Input[str]
+    """Whose list the rule goes in: a domain (its name) or a mailbox (its address). Must be: a mailbox address or
+    a domain name (stored lowercase).
+    """
+
+
+@pulumi.input_type
+class OwnedSenderRuleArgs:
+    """OwnedSenderRule"""
+
+    def __init__(
+        self,
+        *,
+        value: pulumi.Input[str],
+        type: pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]],
+        owner: pulumi.Input[str],
+        expire_at: pulumi.Input[str | None] | None = None,
+        description: pulumi.Input[str | None] | None = None,
+        spf_on: pulumi.Input[bool | None] | None = None,
+    ) -> None:
+        pulumi.set(self, "value", value)
+        pulumi.set(self, "type", type)
+        if expire_at is not None:
+            pulumi.set(self, "expire_at", expire_at)
+        if description is not None:
+            pulumi.set(self, "description", description)
+        if spf_on is not None:
+            pulumi.set(self, "spf_on", spf_on)
+        pulumi.set(self, "owner", owner)
+
+    @property
+    @pulumi.getter
+    def value(self) -> pulumi.Input[str]:
+        """The sender the rule is about: an address or a whole domain. Must be: an email address or a domain name
+        (stored lowercase).
+        """
+        return pulumi.get(self, "value")
+
+    @value.setter
+    def value(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "value", value)
+
+    @property
+    @pulumi.getter
+    def type(self) -> pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]]:
+        """`ALLOW` (allowlist), `BLOCK` (blocklist) or `PROTECTED`."""
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]]) -> None:
+        pulumi.set(self, "type", value)
+
+    @property
+    @pulumi.getter
+    def expire_at(self) -> pulumi.Input[str | None] | None:
+        """When the rule stops applying (RFC 3339, e.g. `2027-01-31T00:00:00Z`); it stays listed afterwards."""
+        return pulumi.get(self, "expire_at")
+
+    @expire_at.setter
+    def expire_at(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "expire_at", value)
+
+    @property
+    @pulumi.getter
+    def description(self) -> pulumi.Input[str | None] | None:
+        """Why the rule exists."""
+        return pulumi.get(self, "description")
+
+    @description.setter
+    def description(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "description", value)
+
+    @property
+    @pulumi.getter
+    def spf_on(self) -> pulumi.Input[bool | None] | None:
+        """Check the sender's SPF: required for `ALLOW` rules, not allowed on others."""
+        return pulumi.get(self, "spf_on")
+
+    @spf_on.setter
+    def spf_on(self, value: pulumi.Input[bool | None] | None) -> None:
+        pulumi.set(self, "spf_on", value)
+
+    @property
+    @pulumi.getter
+    def owner(self) -> pulumi.Input[str]:
+        """Whose list the rule goes in: a domain (its name) or a mailbox (its address). Must be: a mailbox
+        address or a domain name (stored lowercase).
+        """
+        return pulumi.get(self, "owner")
+
+    @owner.setter
+    def owner(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "owner", value)
+
+
+@pulumi.input_type
+class SenderRulesArgs:
+    """The inputs of a SenderRules (see its docstring)."""
+
+    def __init__(
+        self, *, rules: pulumi.Input[Sequence[pulumi.Input[OwnedSenderRuleArgs | OwnedSenderRuleArgsDict]]]
+    ) -> None:
+        pulumi.set(self, "rules", rules)
+
+    @property
+    @pulumi.getter
+    def rules(self) -> pulumi.Input[Sequence[pulumi.Input[OwnedSenderRuleArgs | OwnedSenderRuleArgsDict]]]:
+        """Rules for any owners, added together (the API's bulk `POST /wblist`). Only these rules are managed:
+        other rules of the same owners are left alone.
+        """
+        return pulumi.get(self, "rules")
+
+    @rules.setter
+    def rules(self, value: pulumi.Input[Sequence[pulumi.Input[OwnedSenderRuleArgs | OwnedSenderRuleArgsDict]]]) -> None:
+        pulumi.set(self, "rules", value)

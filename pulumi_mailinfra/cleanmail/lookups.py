@@ -73,6 +73,16 @@ def uri_bl_filters(domain_id: str, client: CleanmailClient | None = None) -> lis
     return _listing(f"/domains/{domain_id}/filters/uris", "filters", client)
 
 
+def domain_sender_rules(domain_id: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
+    """The domain's sender white / block list (expired rules included, with their `expireAt`)."""
+    return _listing(f"/domains/{domain_id}/wblist", "rules", client)
+
+
+def mailbox_sender_rules(user_id: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
+    """The mailbox's sender white / block list."""
+    return _listing(f"/users/{user_id}/wblist", "rules", client)
+
+
 def run_domain_diagnostic(domain_id: str, client: CleanmailClient | None = None) -> dict[str, Any]:
     """Run the domain's integrity tests (MX, DKIM) now and return the report (`performedAt`, `report`)."""
     client = _client(client)
@@ -155,12 +165,27 @@ def get_uri_bl_filters(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[
     return program_output(uri_bl_filters, domain_id)
 
 
+def get_domain_sender_rules(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
+    """The domain's sender white / block list."""
+    return program_output(domain_sender_rules, domain_id)
+
+
+def get_mailbox_sender_rules(user_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
+    """The mailbox's sender white / block list."""
+    return program_output(mailbox_sender_rules, user_id)
+
+
 def get_domain_diagnostic(domain_id: pulumi.Input[str]) -> pulumi.Output[dict[str, Any] | None]:
     """Runs the domain's integrity tests during `up` (never during preview: None then) and gives the report."""
     return program_output(lambda d: None if pulumi.runtime.is_dry_run() else run_domain_diagnostic(d), domain_id)
 
 
 RESOURCE_LOOKUPS = {
+    "DomainSenderRule": [get_domain_sender_rules],
+    "DomainSenderRules": [get_domain_sender_rules],
+    "MailboxSenderRule": [get_mailbox_sender_rules],
+    "MailboxSenderRules": [get_mailbox_sender_rules],
+    "SenderRules": [get_domain_sender_rules, get_mailbox_sender_rules],
     "AttachmentFilter": [get_attachment_filters],
     "UriBlFilter": [get_uri_bl_filters],
     "Domain": [get_domain, get_domains, get_domain_diagnostic],

@@ -8,11 +8,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
-from ..validation import EmailAddress, Port, Rule, StrictModel, _whole_int
+from ..validation import _EMAIL, EmailAddress, Port, Rule, StrictModel, _whole_int, known_values_error
 
 
 class CleanmailModel(StrictModel):
@@ -474,3 +475,142 @@ class FilterOutputs(BaseModel):
     scope: str | None = Field(default=None, description="The name of the rule's domain, as the API answers it.")
     created_date: int | None = Field(default=None, alias="createdDate", description="When the rule was created "
                                      "(epoch ms).")
+
+
+# ----- sender rules: white / block lists (5.9) ----------------------------------------------------------------
+def _expiry(value: Any) -> Any:
+    """An RFC 3339 date-time with a zone, normalised to UTC (`2027-01-31T00:00:00Z`); the wire has epoch ms."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError("must be an RFC 3339 date-time, e.g. 2027-01-31T00:00:00Z") from None
+    if parsed.tzinfo is None:
+        raise ValueError("needs a time zone (Z or an offset such as +02:00)")
+    return format_expiry(epoch_ms(parsed))
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def format_expiry(ms: int) -> str:
+    """Whole seconds: the API answers stored dates cut to the second."""
+    return datetime.fromtimestamp(ms // 1000, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_expiry(text: str) -> int:
+    return epoch_ms(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+_SENDER_DOMAIN = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+
+
+def _sender(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.lower()
+        if not (_EMAIL.fullmatch(value) or _SENDER_DOMAIN.fullmatch(value)):
+            raise ValueError(f"{value!r} is neither an email address nor a domain name")
+    return value
+
+
+SenderValue = Annotated[str, BeforeValidator(_sender), Rule("an email address or a domain name (stored lowercase)")]
+SenderRuleType = Annotated[Literal["ALLOW", "BLOCK", "PROTECTED"], BeforeValidator(_upper)]
+Expiry = Annotated[str, BeforeValidator(_expiry), Rule("an RFC 3339 date-time with a zone (to the second), in the "
+                                                       "future when set")]
+
+
+class SenderRuleModel(CleanmailModel):
+    """One rule of a white / block list: a sender (address or domain) and what happens to its mail."""
+
+    value: SenderValue = Field(description="The sender the rule is about: an address or a whole domain.")
+    type: SenderRuleType = Field(description="`ALLOW` (allowlist), `BLOCK` (blocklist) or `PROTECTED`.")
+    expire_at: Expiry | None = Field(default=None, alias="expireAt", description="When the rule stops applying "
+                                     "(RFC 3339, e.g. `2027-01-31T00:00:00Z`); it stays listed afterwards.")
+    description: Text | None = Field(default=None, description="Why the rule exists.")
+    spf_on: bool | None = Field(default=None, alias="spfOn", description="Check the sender's SPF: required for "
+                                "`ALLOW` rules, not allowed on others.")
+
+    @model_validator(mode="after")
+    def _spf_for_allow_only(self) -> SenderRuleModel:
+        if self.type == "ALLOW" and self.spf_on is None:
+            raise ValueError("spf_on is required for an ALLOW rule")
+        if self.type != "ALLOW" and self.spf_on is not None:
+            raise ValueError(f"spf_on applies to ALLOW rules only, not {self.type}")
+        return self
+
+
+class DomainSenderRuleModel(SenderRuleModel):
+    domain_id: Id = Field(description="The domain whose list holds the rule.")
+
+
+class MailboxSenderRuleModel(SenderRuleModel):
+    user_id: Id = Field(description="The mailbox (user) whose list holds the rule.")
+
+
+def _one_rule_per_sender(rules: Any) -> Any:
+    if isinstance(rules, list):
+        values = [str(r.get("value", "")).lower() for r in rules if isinstance(r, Mapping)]
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            raise known_values_error(f"one rule per sender: {', '.join(repeated)} listed more than once")
+    return rules
+
+
+SenderRuleList = Annotated[list[SenderRuleModel], BeforeValidator(_one_rule_per_sender)]
+
+
+class DomainSenderRulesModel(CleanmailModel):
+    domain_id: Id = Field(description="The domain whose whole list this is.")
+    rules: SenderRuleList = Field(description="Every rule of the domain's list (authoritative: rules added "
+                                  "otherwise are removed on the next update).")
+
+
+class MailboxSenderRulesModel(CleanmailModel):
+    user_id: Id = Field(description="The mailbox (user) whose whole list this is.")
+    rules: SenderRuleList = Field(description="Every rule of the mailbox's list (authoritative).")
+
+
+class SenderRuleOutputs(BaseModel):
+    owner: str | None = Field(default=None, description="The rule's owner as the API names it: the domain's name "
+                              "or the mailbox's address.")
+    created_date: int | None = Field(default=None, alias="createdDate", description="When the rule was created "
+                                     "(epoch ms).")
+
+
+class SenderRulesOutputs(BaseModel):
+    rule_ids: dict[str, str] = Field(description="The API's id of each rule, by sender.")
+
+
+def _owner(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.lower()
+        if not (_EMAIL.fullmatch(value) or _SENDER_DOMAIN.fullmatch(value)):
+            raise ValueError(f"{value!r} is neither a mailbox address nor a domain name")
+    return value
+
+
+class OwnedSenderRuleModel(SenderRuleModel):
+    owner: Annotated[str, BeforeValidator(_owner), Rule("a mailbox address or a domain name (stored lowercase)")] = \
+        Field(description="Whose list the rule goes in: a domain (its name) or a mailbox (its address).")
+
+
+def _one_rule_per_owner_and_sender(rules: Any) -> Any:
+    if isinstance(rules, list):
+        keys = [(str(r.get("owner", "")).lower(), str(r.get("value", "")).lower()) for r in rules
+                if isinstance(r, Mapping)]
+        repeated = sorted({f"{o}: {v}" for o, v in keys if keys.count((o, v)) > 1})
+        if repeated:
+            raise known_values_error(f"one rule per owner and sender: {', '.join(repeated)} listed more than once")
+    return rules
+
+
+class SenderRulesModel(CleanmailModel):
+    rules: Annotated[list[OwnedSenderRuleModel], BeforeValidator(_one_rule_per_owner_and_sender)] = Field(
+        description="Rules for any owners, added together (the API's bulk `POST /wblist`). Only these rules are "
+        "managed: other rules of the same owners are left alone.")
+
+
+class OwnedRulesOutputs(BaseModel):
+    rule_ids: dict[str, str] = Field(description="The API's id of each rule, by `<owner>/<sender>`.")

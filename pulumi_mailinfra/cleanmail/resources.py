@@ -22,7 +22,13 @@ from .inputs import (
     DomainDkimArgs,
     DomainOptionArgs,
     DomainPolicyArgs,
+    DomainSenderRuleArgs,
+    DomainSenderRulesArgs,
     EmailAliasArgs,
+    MailboxSenderRuleArgs,
+    MailboxSenderRulesArgs,
+    OwnedSenderRuleArgs,
+    OwnedSenderRuleArgsDict,
     PlatformArgs,
     PlatformArgsDict,
     QuarantinePropsArgs,
@@ -31,6 +37,9 @@ from .inputs import (
     RelayPropsArgsDict,
     RetentionPropsArgs,
     RetentionPropsArgsDict,
+    SenderRuleArgs,
+    SenderRuleArgsDict,
+    SenderRulesArgs,
     UriBlFilterArgs,
     UserArgs,
     UserOptionArgs,
@@ -45,7 +54,12 @@ from .providers import (
     DomainOptionProvider,
     DomainPolicyProvider,
     DomainProvider,
+    DomainSenderRuleProvider,
+    DomainSenderRulesProvider,
     EmailAliasProvider,
+    MailboxSenderRuleProvider,
+    MailboxSenderRulesProvider,
+    SenderRulesProvider,
     UriBlFilterProvider,
     UserOptionProvider,
     UserProvider,
@@ -61,7 +75,12 @@ __all__ = [
     "DomainDkim",
     "DomainOption",
     "DomainPolicy",
+    "DomainSenderRule",
+    "DomainSenderRules",
     "EmailAlias",
+    "MailboxSenderRule",
+    "MailboxSenderRules",
+    "SenderRules",
     "UriBlFilter",
     "User",
     "UserOption",
@@ -965,3 +984,287 @@ class UriBlFilter(MailinfraResource, module="cleanmail", name="UriBlFilter"):
             keeping its id) instead of creating one; no effect afterwards.
         """
         self._register(UriBlFilterProvider(), UriBlFilterArgs, resource_name, args, kwargs)
+
+
+class DomainSenderRule(MailinfraResource, module="cleanmail", name="DomainSenderRule"):
+    """One rule of a domain's sender white / block list: allow, block or protect mail from an address or a whole
+    domain, optionally until a date. Changing the sender or the domain replaces it; the rest is updated in
+    place. Use these, or one `DomainSenderRules` list, never both on one domain. Reference:
+    docs/reference/cleanmail/DomainSenderRule.md.
+    """
+
+    value: pulumi.Output[str]
+    """The sender the rule is about: an address or a whole domain. Must be: an email address or a domain name
+    (stored lowercase). Changing it replaces the resource.
+    """
+    type: pulumi.Output[Literal["ALLOW", "BLOCK", "PROTECTED"]]
+    """`ALLOW` (allowlist), `BLOCK` (blocklist) or `PROTECTED`."""
+    expire_at: pulumi.Output[Optional[str]]
+    """When the rule stops applying (RFC 3339, e.g. `2027-01-31T00:00:00Z`); it stays listed afterwards."""
+    description: pulumi.Output[Optional[str]]
+    """Why the rule exists."""
+    spf_on: pulumi.Output[Optional[bool]]
+    """Check the sender's SPF: required for `ALLOW` rules, not allowed on others."""
+    domain_id: pulumi.Output[str]
+    """The domain whose list holds the rule. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it
+    replaces the resource.
+    """
+    owner: pulumi.Output[Optional[str]]
+    """The rule's owner as the API names it: the domain's name or the mailbox's address."""
+    created_date: pulumi.Output[Optional[int]]
+    """When the rule was created (epoch ms)."""
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: DomainSenderRuleArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        value: pulumi.Input[str],
+        type: pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]],
+        domain_id: pulumi.Input[str],
+        expire_at: pulumi.Input[str | None] | None = None,
+        description: pulumi.Input[str | None] | None = None,
+        spf_on: pulumi.Input[bool | None] | None = None,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a DomainSenderRule: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param value: The sender the rule is about: an address or a whole domain. Must be: an email address or a
+            domain name (stored lowercase). Changing it replaces the resource.
+        :param type: `ALLOW` (allowlist), `BLOCK` (blocklist) or `PROTECTED`.
+        :param expire_at: When the rule stops applying (RFC 3339, e.g. `2027-01-31T00:00:00Z`); it stays listed
+            afterwards.
+        :param description: Why the rule exists.
+        :param spf_on: Check the sender's SPF: required for `ALLOW` rules, not allowed on others.
+        :param domain_id: The domain whose list holds the rule. Must be: length 1-64; an id of the API (e.g.
+            `Eygdk`). Changing it replaces the resource.
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(DomainSenderRuleProvider(), DomainSenderRuleArgs, resource_name, args, kwargs)
+
+
+class MailboxSenderRule(MailinfraResource, module="cleanmail", name="MailboxSenderRule"):
+    """One rule of a mailbox's sender white / block list (as `DomainSenderRule`, for one user). Use these, or one
+    `MailboxSenderRules` list, never both on one mailbox. Reference:
+    docs/reference/cleanmail/MailboxSenderRule.md.
+    """
+
+    value: pulumi.Output[str]
+    """The sender the rule is about: an address or a whole domain. Must be: an email address or a domain name
+    (stored lowercase). Changing it replaces the resource.
+    """
+    type: pulumi.Output[Literal["ALLOW", "BLOCK", "PROTECTED"]]
+    """`ALLOW` (allowlist), `BLOCK` (blocklist) or `PROTECTED`."""
+    expire_at: pulumi.Output[Optional[str]]
+    """When the rule stops applying (RFC 3339, e.g. `2027-01-31T00:00:00Z`); it stays listed afterwards."""
+    description: pulumi.Output[Optional[str]]
+    """Why the rule exists."""
+    spf_on: pulumi.Output[Optional[bool]]
+    """Check the sender's SPF: required for `ALLOW` rules, not allowed on others."""
+    user_id: pulumi.Output[str]
+    """The mailbox (user) whose list holds the rule. Must be: length 1-64; an id of the API (e.g. `Eygdk`).
+    Changing it replaces the resource.
+    """
+    owner: pulumi.Output[Optional[str]]
+    """The rule's owner as the API names it: the domain's name or the mailbox's address."""
+    created_date: pulumi.Output[Optional[int]]
+    """When the rule was created (epoch ms)."""
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: MailboxSenderRuleArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        value: pulumi.Input[str],
+        type: pulumi.Input[Literal["ALLOW", "BLOCK", "PROTECTED"]],
+        user_id: pulumi.Input[str],
+        expire_at: pulumi.Input[str | None] | None = None,
+        description: pulumi.Input[str | None] | None = None,
+        spf_on: pulumi.Input[bool | None] | None = None,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a MailboxSenderRule: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param value: The sender the rule is about: an address or a whole domain. Must be: an email address or a
+            domain name (stored lowercase). Changing it replaces the resource.
+        :param type: `ALLOW` (allowlist), `BLOCK` (blocklist) or `PROTECTED`.
+        :param expire_at: When the rule stops applying (RFC 3339, e.g. `2027-01-31T00:00:00Z`); it stays listed
+            afterwards.
+        :param description: Why the rule exists.
+        :param spf_on: Check the sender's SPF: required for `ALLOW` rules, not allowed on others.
+        :param user_id: The mailbox (user) whose list holds the rule. Must be: length 1-64; an id of the API (e.g.
+            `Eygdk`). Changing it replaces the resource.
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(MailboxSenderRuleProvider(), MailboxSenderRuleArgs, resource_name, args, kwargs)
+
+
+class DomainSenderRules(MailinfraResource, module="cleanmail", name="DomainSenderRules"):
+    """A domain's whole sender white / block list, authoritative: rules added otherwise are removed on the next
+    update. Use it, or `DomainSenderRule` resources, never both on one domain (refused at preview). Reference:
+    docs/reference/cleanmail/DomainSenderRules.md.
+    """
+
+    domain_id: pulumi.Output[str]
+    """The domain whose whole list this is. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it
+    replaces the resource.
+    """
+    rules: pulumi.Output[list[dict[str, Any]]]
+    """Every rule of the domain's list (authoritative: rules added otherwise are removed on the next update)."""
+    rule_ids: pulumi.Output[dict[str, str]]
+    """The API's id of each rule, by sender."""
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: DomainSenderRulesArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        domain_id: pulumi.Input[str],
+        rules: pulumi.Input[Sequence[pulumi.Input[SenderRuleArgs | SenderRuleArgsDict]]],
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a DomainSenderRules: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param domain_id: The domain whose whole list this is. Must be: length 1-64; an id of the API (e.g.
+            `Eygdk`). Changing it replaces the resource.
+        :param rules: Every rule of the domain's list (authoritative: rules added otherwise are removed on the next
+            update).
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(DomainSenderRulesProvider(), DomainSenderRulesArgs, resource_name, args, kwargs)
+
+
+class MailboxSenderRules(MailinfraResource, module="cleanmail", name="MailboxSenderRules"):
+    """A mailbox's whole sender white / block list, authoritative (as `DomainSenderRules`, for one user). Use it,
+    or `MailboxSenderRule` resources, never both on one mailbox (refused at preview). Reference:
+    docs/reference/cleanmail/MailboxSenderRules.md.
+    """
+
+    user_id: pulumi.Output[str]
+    """The mailbox (user) whose whole list this is. Must be: length 1-64; an id of the API (e.g. `Eygdk`).
+    Changing it replaces the resource.
+    """
+    rules: pulumi.Output[list[dict[str, Any]]]
+    """Every rule of the mailbox's list (authoritative)."""
+    rule_ids: pulumi.Output[dict[str, str]]
+    """The API's id of each rule, by sender."""
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: MailboxSenderRulesArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        user_id: pulumi.Input[str],
+        rules: pulumi.Input[Sequence[pulumi.Input[SenderRuleArgs | SenderRuleArgsDict]]],
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a MailboxSenderRules: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param user_id: The mailbox (user) whose whole list this is. Must be: length 1-64; an id of the API (e.g.
+            `Eygdk`). Changing it replaces the resource.
+        :param rules: Every rule of the mailbox's list (authoritative).
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(MailboxSenderRulesProvider(), MailboxSenderRulesArgs, resource_name, args, kwargs)
+
+
+class SenderRules(MailinfraResource, module="cleanmail", name="SenderRules"):
+    """Sender white / block rules for any domains and mailboxes, added together with the API's bulk endpoint:
+    e.g. one security team's list across the company. It manages only its own rules (others of the same owners
+    stay); a rule whose owner is no known domain or mailbox fails the update. Do not list an owner here that a
+    `DomainSenderRules` / `MailboxSenderRules` list also manages. Reference:
+    docs/reference/cleanmail/SenderRules.md.
+    """
+
+    rules: pulumi.Output[list[dict[str, Any]]]
+    """Rules for any owners, added together (the API's bulk `POST /wblist`). Only these rules are managed: other
+    rules of the same owners are left alone.
+    """
+    rule_ids: pulumi.Output[dict[str, str]]
+    """The API's id of each rule, by `<owner>/<sender>`."""
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: SenderRulesArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        rules: pulumi.Input[Sequence[pulumi.Input[OwnedSenderRuleArgs | OwnedSenderRuleArgsDict]]],
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a SenderRules: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param rules: Rules for any owners, added together (the API's bulk `POST /wblist`). Only these rules are
+            managed: other rules of the same owners are left alone.
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(SenderRulesProvider(), SenderRulesArgs, resource_name, args, kwargs)

@@ -382,3 +382,88 @@ def test_filters_http(emulator: Emulator) -> None:
     assert uri.status_code == 201 and uri.json()["scope"] == "got.com"
     assert api.patch(f"/filters/uris/{uri.json()['id']}", json={"action": "FOO"}).status_code == 400
     assert api.get("/domains/nope/filters/uris").status_code == 404
+
+
+# ----- sender rules (5.9) -------------------------------------------------------------------------------------
+def _future(ms: int = 10**9) -> int:
+    import time
+
+    return int(time.time() * 1000) + ms
+
+
+def test_sender_rules_backend() -> None:
+    backend = CleanmailBackend()
+    domain = backend.create_domain(domain_body())
+    user = backend.create_user({"email": "jane@got.com", "status": "ENABLED", "domainId": domain["id"]})
+    made = backend.add_rules("domain", domain["id"], [
+        {"value": "Daenerys@goodguys.fr", "type": "allow", "spfOn": True},
+        {"value": "badguys.fr", "type": "BLOCK", "expireAt": _future() + 123, "description": "traitors"}])
+    assert [(r["value"], r["type"], r["owner"], r["spfOn"]) for r in made] == [
+        ("daenerys@goodguys.fr", "ALLOW", "got.com", True), ("badguys.fr", "BLOCK", "got.com", None)]
+    assert made[1]["expireAt"] % 1000 == 0  # stored dates are answered to the second
+    with pytest.raises(Conflict, match="An identical rule may already exists"):
+        backend.add_rules("domain", domain["id"], [{"value": "BADGUYS.fr", "type": "PROTECTED"}])
+    with pytest.raises(Unprocessable, match="expireAt"):
+        backend.add_rules("domain", domain["id"], [{"value": "late.fr", "type": "BLOCK", "expireAt": 1000}])
+    for bad in ({"value": "x.fr", "type": "ALLOW"}, {"value": "x.fr", "type": "DENY"},
+                {"value": "not a sender", "type": "BLOCK"}, {"value": "x.fr", "type": "BLOCK", "owner": "got.com"}):
+        with pytest.raises(BadRequest):
+            backend.add_rules("domain", domain["id"], [bad])
+    with pytest.raises(BadRequest, match="list"):
+        backend.add_rules("domain", domain["id"], {"value": "x.fr", "type": "BLOCK"})
+    listed, total = backend.list_rules("domain", domain["id"], {"type": "block"})
+    assert total == 1 and listed[0]["description"] == "traitors"
+    assert backend.list_rules("domain", domain["id"], {"value": "*goodguys*"})[1] == 1
+    replaced = backend.replace_rule("domain", domain["id"], made[0]["id"], {"value": "rickon@stark.net",
+                                                                            "type": "BLOCK"})
+    assert (replaced["id"], replaced["createdDate"], replaced["spfOn"]) == (made[0]["id"], made[0]["createdDate"], None)
+    with pytest.raises(NotFound):
+        backend.replace_rule("user", user["id"], made[0]["id"], {"value": "x.fr", "type": "BLOCK"})  # not its rule
+    mailbox = backend.set_rules("user", user["id"], [{"value": "a.fr", "type": "BLOCK"}, {"value": "b.fr",
+                                                                                          "type": "BLOCK"}])
+    assert {r["owner"] for r in mailbox} == {"jane@got.com"}
+    assert [r["value"] for r in backend.set_rules("user", user["id"], [{"value": "c.fr", "type": "BLOCK"}])] == ["c.fr"]
+    assert backend.list_rules("user", user["id"], {})[1] == 1
+    bulk = backend.bulk_add_rules([{"owner": "GOT.com", "value": "d.fr", "type": "BLOCK"},
+                                   {"owner": "jane@got.com", "value": "d.fr", "type": "BLOCK"}])
+    assert [r["owner"] for r in bulk] == ["got.com", "jane@got.com"]
+    with pytest.raises(Unprocessable, match="not a known domain or mailbox"):
+        backend.bulk_add_rules([{"owner": "nobody@nowhere.example", "value": "e.fr", "type": "BLOCK"}])
+    with pytest.raises(Conflict):
+        backend.bulk_add_rules([{"owner": "got.com", "value": "e.fr", "type": "BLOCK"},
+                                {"owner": "got.com", "value": "E.fr", "type": "BLOCK"}])
+    assert backend.list_rules("domain", domain["id"], {})[1] == 3  # the refused bulk added nothing
+    backend.delete_rule("domain", domain["id"], made[1]["id"])
+    with pytest.raises(NotFound):
+        backend.delete_rule("domain", domain["id"], made[1]["id"])
+
+
+def test_expired_sender_rules_stay_listed() -> None:
+    import time
+
+    backend = CleanmailBackend()
+    domain = backend.create_domain(domain_body())
+    rule = backend.add_rules("domain", domain["id"], [{"value": "soon.fr", "type": "BLOCK",
+                                                       "expireAt": _future(2000)}])[0]
+    time.sleep(2.1)
+    listed = backend.list_rules("domain", domain["id"], {})[0]
+    assert [(r["id"], r["expireAt"]) for r in listed] == [(rule["id"], rule["expireAt"])]
+
+
+def test_sender_rules_http(emulator: Emulator) -> None:
+    api = httpx.Client(base_url=emulator.cleanmail_url, headers={"Authorization": f"Bearer {CM_TOKEN}"})
+    domain_id = api.post("/domains", json=domain_body()).json()["id"]
+    added = api.post(f"/domains/{domain_id}/wblist", json=[{"value": "tywin.net", "type": "BLOCK"}])
+    assert added.status_code == 201 and added.headers["Location"].endswith(f"/domains/{domain_id}/wblist")
+    rule_id = added.json()[0]["id"]
+    assert api.post(f"/domains/{domain_id}/wblist", json=[{"value": "tywin.net", "type": "BLOCK"}]).status_code == 409
+    replaced = api.put(f"/domains/{domain_id}/wblist/{rule_id}", json={"value": "rickon@stark.net", "type": "BLOCK"})
+    assert replaced.status_code == 200 and replaced.json()["value"] == "rickon@stark.net"
+    whole = api.put(f"/domains/{domain_id}/wblist", json=[{"value": "a.net", "type": "ALLOW", "spfOn": True}])
+    assert whole.status_code == 200 and [r["value"] for r in whole.json()] == ["a.net"]
+    assert api.get(f"/domains/{domain_id}/wblist").headers["X-Total-Count"] == "1"
+    bulk = api.post("/wblist", json=[{"owner": "got.com", "value": "b.net", "type": "BLOCK"}])
+    assert bulk.status_code == 201 and bulk.json()[0]["owner"] == "got.com"
+    assert api.post("/wblist", json=[{"owner": "x@y.example", "value": "b.net", "type": "BLOCK"}]).status_code == 422
+    assert api.delete(f"/domains/{domain_id}/wblist/{bulk.json()[0]['id']}").status_code == 204
+    assert api.get("/users/nope/wblist").status_code == 404

@@ -17,7 +17,12 @@ from pulumi_mailinfra.cleanmail.providers import (
     DomainOptionProvider,
     DomainPolicyProvider,
     DomainProvider,
+    DomainSenderRuleProvider,
+    DomainSenderRulesProvider,
     EmailAliasProvider,
+    MailboxSenderRuleProvider,
+    MailboxSenderRulesProvider,
+    SenderRulesProvider,
     UriBlFilterProvider,
     UserOptionProvider,
     UserProvider,
@@ -415,3 +420,87 @@ def test_uri_bl_filter_lifecycle(emulator: Emulator) -> None:
     rule.provider.delete(rule.id, rule.outputs)
     assert emulator.cleanmail().get(f"/domains/{got.id}/filters/uris") == []
     rule.provider.delete(rule.id, rule.outputs)  # already gone: deleting succeeded
+
+
+
+def test_single_sender_rule_lifecycle(emulator: Emulator) -> None:
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    rule = Engine(configured(DomainSenderRuleProvider, emulator)).create(
+        {"domain_id": got.id, "value": "Bad@Evil.example", "type": "block", "expire_at": "2031-01-01T01:00:00+01:00"})
+    listed = api.get(f"/domains/{got.id}/wblist")
+    assert [(r["value"], r["expireAt"]) for r in listed] == [("bad@evil.example", 1924992000000)]
+    assert rule.outputs["expire_at"] == "2031-01-01T00:00:00Z" and rule.outputs["owner"] == "got.com"
+    assert not rule.changes()
+    emulator.reset_stats()
+    rule.update({**rule.inputs, "type": "PROTECTED", "description": "watch"})
+    assert emulator.requests() == 1  # PUT of the rule (the API's "replace"), which answers the rule
+    assert api.get(f"/domains/{got.id}/wblist")[0]["type"] == "PROTECTED"
+    checked = rule.provider.check(rule.inputs, {**rule.inputs, "value": "other@evil.example"})
+    assert rule.provider.diff(rule.id, rule.outputs, checked.inputs).replaces == ["value"]
+    api.request("PUT", f"/domains/{got.id}/wblist/{rule.id}", json={"value": "bad@evil.example", "type": "BLOCK"})
+    rule.refresh()
+    assert rule.changes()  # drift: the type and description changed out of band
+    adopted = Engine(configured(DomainSenderRuleProvider, emulator)).create(
+        {**rule.inputs, "value": "BAD@evil.example", "adopt_existing": True})
+    assert adopted.id == rule.id and api.get(f"/domains/{got.id}/wblist")[0]["type"] == "PROTECTED"
+    api.request("DELETE", f"/domains/{got.id}/wblist/{rule.id}")
+    assert rule.provider.read(rule.id, rule.outputs).id is None
+    jane = Engine(configured(UserProvider, emulator)).create({"domain_id": got.id, "email": "jane@got.com"})
+    mine = Engine(configured(MailboxSenderRuleProvider, emulator)).create(
+        {"user_id": jane.id, "value": "news.example", "type": "ALLOW", "spf_on": False})
+    assert mine.outputs["owner"] == "jane@got.com" and not mine.changes()
+    mine.provider.delete(mine.id, mine.outputs)
+    assert api.get(f"/users/{jane.id}/wblist") == []
+
+
+def test_sender_rule_lists_are_authoritative_and_exclusive(emulator: Emulator) -> None:
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    rules = [{"value": "z.example", "type": "BLOCK"}, {"value": "a.example", "type": "ALLOW", "spf_on": True}]
+    whole = Engine(configured(DomainSenderRulesProvider, emulator)).create({"domain_id": got.id, "rules": rules})
+    assert not whole.changes() and set(whole.outputs["rule_ids"]) == {"z.example", "a.example"}
+    assert not whole.changes({"domain_id": got.id, "rules": list(reversed(rules))})  # the order is no change
+    api.request("POST", f"/domains/{got.id}/wblist", json=[{"value": "intruder.example", "type": "ALLOW",
+                                                            "spfOn": False}])
+    whole.refresh()
+    assert whole.changes()
+    whole.update(whole.inputs)
+    assert sorted(r["value"] for r in api.get(f"/domains/{got.id}/wblist")) == ["a.example", "z.example"]
+    single = configured(DomainSenderRuleProvider, emulator).check({}, {"domain_id": got.id, "value": "x.example",
+                                                                       "type": "BLOCK"})
+    assert any("already has its sender rules managed by a DomainSenderRules" in f.reason for f in single.failures)
+    late = whole.provider.check(whole.inputs, {"domain_id": got.id, "rules": [
+        *rules, {"value": "late.example", "type": "BLOCK", "expire_at": "2001-01-01T00:00:00Z"}]})
+    assert [f.reason for f in late.failures] == ["rules[2].expire_at: must be in the future (got 2001-01-01T00:00:00Z)"]
+    whole.provider.delete(whole.id, whole.outputs)
+    assert api.get(f"/domains/{got.id}/wblist") == []
+    jane = Engine(configured(UserProvider, emulator)).create({"domain_id": got.id, "email": "jane@got.com"})
+    box = Engine(configured(MailboxSenderRulesProvider, emulator)).create(
+        {"user_id": jane.id, "rules": [{"value": "family.example", "type": "ALLOW", "spf_on": False}]})
+    assert [r["owner"] for r in api.get(f"/users/{jane.id}/wblist")] == ["jane@got.com"] and not box.changes()
+
+
+def test_bulk_sender_rules_touch_only_their_own(emulator: Emulator) -> None:
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    jane = Engine(configured(UserProvider, emulator)).create({"domain_id": got.id, "email": "jane@got.com"})
+    api.request("POST", f"/domains/{got.id}/wblist", json=[{"value": "someone-else.example", "type": "BLOCK"}])
+    bulk = Engine(configured(SenderRulesProvider, emulator)).create({"rules": [
+        {"owner": "got.com", "value": "spam.example", "type": "BLOCK"},
+        {"owner": "Jane@got.com", "value": "friend@a.example", "type": "ALLOW", "spf_on": True}]})
+    assert set(bulk.outputs["rule_ids"]) == {"got.com/spam.example", "jane@got.com/friend@a.example"}
+    assert not bulk.changes()
+    bulk.update({"rules": [{"owner": "got.com", "value": "spam.example", "type": "BLOCK", "description": "x"},
+                           {"owner": "got.com", "value": "new.example", "type": "BLOCK"}]})
+    assert sorted(r["value"] for r in api.get(f"/domains/{got.id}/wblist")) == [
+        "new.example", "someone-else.example", "spam.example"]
+    assert api.get(f"/users/{jane.id}/wblist") == [] and not bulk.changes()
+    api.request("DELETE", f"/domains/{got.id}/wblist/{bulk.outputs['rule_ids']['got.com/new.example']}")
+    bulk.refresh()
+    assert bulk.changes()  # a rule deleted out of band is missing: the next update adds it again
+    with pytest.raises(errors.MailinfraError, match=r"422.*not a known domain or mailbox"):
+        configured(SenderRulesProvider, emulator).create(
+            {"rules": [{"owner": "ghost@nowhere.example", "value": "x.example", "type": "BLOCK"}]})
+    bulk.provider.delete(bulk.id, bulk.outputs)
+    assert [r["value"] for r in api.get(f"/domains/{got.id}/wblist")] == ["someone-else.example"]

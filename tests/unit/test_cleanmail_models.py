@@ -162,3 +162,45 @@ def test_filter_enums_are_stored_upper_case() -> None:
     model = AttachmentFilterModel.model_validate({**ATTACHMENT, "action": "deny", "check_type": "archive-filename"})
     assert (model.action, model.check_type) == ("DENY", "ARCHIVE-FILENAME")
     assert sorted(paths(AttachmentFilterModel, {"domain_id": "Eygdk"})) == ["action", "check_type", "filter"]
+
+
+RULE = {"domain_id": "Eygdk", "value": "spam.example", "type": "BLOCK"}
+
+
+@pytest.mark.parametrize(("field", "value", "ok"), [
+    ("value", "spam.example", True), ("value", "Bad.Guy@Evil.example", True), ("value", "localhost", False),
+    ("value", "not a sender", False), ("value", "@evil.example", False),
+    ("type", "block", True), ("type", "PROTECTED", True), ("type", "DENY", False),
+    ("expire_at", "2030-01-31T00:00:00Z", True), ("expire_at", "2030-01-31T02:00:00+02:00", True),
+    ("expire_at", "2030-01-31T00:00:00", False), ("expire_at", "31/01/2030", False), ("expire_at", "soon", False),
+    ("description", "x" * 255, True), ("description", "x" * 256, False),
+    ("spf_on", True, False),  # only for ALLOW rules
+])
+def test_sender_rule_fields(field: str, value: Any, ok: bool) -> None:
+    from pulumi_mailinfra.cleanmail.models import DomainSenderRuleModel
+
+    assert (paths(DomainSenderRuleModel, {**RULE, field: value}) == []) is ok
+
+
+def test_sender_rule_spf_and_expiry_normalisation() -> None:
+    from pulumi_mailinfra.cleanmail.models import DomainSenderRuleModel, format_expiry, parse_expiry
+
+    assert paths(DomainSenderRuleModel, {**RULE, "type": "ALLOW"}) != []  # spf_on required for ALLOW
+    assert paths(DomainSenderRuleModel, {**RULE, "type": "ALLOW", "spf_on": False}) == []
+    model = DomainSenderRuleModel.model_validate({**RULE, "value": "X@Evil.Example",
+                                                  "expire_at": "2030-01-31T02:00:00.750+02:00"})
+    assert (model.value, model.expire_at) == ("x@evil.example", "2030-01-31T00:00:00Z")  # UTC, to the second
+    assert format_expiry(parse_expiry("2030-01-31T00:00:00Z") + 999) == "2030-01-31T00:00:00Z"
+
+
+def test_sender_rule_lists_refuse_a_sender_twice_and_check_owners() -> None:
+    from pulumi_mailinfra.cleanmail.models import DomainSenderRulesModel, SenderRulesModel
+
+    twice = {"domain_id": "Eygdk", "rules": [{"value": "a.example", "type": "BLOCK"},
+                                              {"value": "A.example", "type": "PROTECTED"}]}
+    assert [p for p, _ in failures(DomainSenderRulesModel, twice, is_unknown)] == ["rules"]
+    bulk = {"rules": [{"owner": "got.com", "value": "a.example", "type": "BLOCK"},
+                      {"owner": "jane@got.com", "value": "a.example", "type": "BLOCK"}]}
+    assert paths(SenderRulesModel, bulk) == []
+    assert paths(SenderRulesModel, {"rules": [{**bulk["rules"][0], "owner": "not an owner"}]}) == ["rules[0].owner"]
+    assert paths(SenderRulesModel, {"rules": bulk["rules"] + [bulk["rules"][0]]}) == ["rules"]

@@ -287,6 +287,37 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
         filter_routes()
 
+    @router.post("/wblist")
+    async def bulk_add_rules(request: Request) -> JSONResponse:
+        return JSONResponse(await call(backend.bulk_add_rules, await _body(request)), status_code=201)
+
+    for owner_kind, owners in (("domain", "/domains"), ("user", "/users")):
+        def sender_rule_routes(owner_kind: str = owner_kind, owners: str = owners) -> None:
+            @router.post(f"{owners}/{{owner_id}}/wblist", name=f"add_{owner_kind}_rules")
+            async def add_rules(owner_id: str, request: Request) -> JSONResponse:
+                made = await call(backend.add_rules, owner_kind, owner_id, await _body(request))
+                return JSONResponse(made, status_code=201, headers=location(request, f"{owners}/{owner_id}/wblist"))
+
+            @router.get(f"{owners}/{{owner_id}}/wblist", name=f"list_{owner_kind}_rules")
+            async def list_rules(owner_id: str, request: Request) -> JSONResponse:
+                return listing(*await call(backend.list_rules, owner_kind, owner_id, dict(request.query_params)))
+
+            @router.put(f"{owners}/{{owner_id}}/wblist", name=f"set_{owner_kind}_rules")
+            async def set_rules(owner_id: str, request: Request) -> JSONResponse:
+                return JSONResponse(await call(backend.set_rules, owner_kind, owner_id, await _body(request)))
+
+            @router.put(f"{owners}/{{owner_id}}/wblist/{{rule_id}}", name=f"replace_{owner_kind}_rule")
+            async def replace_rule(owner_id: str, rule_id: str, request: Request) -> JSONResponse:
+                return JSONResponse(await call(backend.replace_rule, owner_kind, owner_id, rule_id,
+                                               await _body(request)))
+
+            @router.delete(f"{owners}/{{owner_id}}/wblist/{{rule_id}}", name=f"delete_{owner_kind}_rule")
+            async def delete_rule(owner_id: str, rule_id: str) -> Response:
+                await call(backend.delete_rule, owner_kind, owner_id, rule_id)
+                return Response(status_code=204)
+
+        sender_rule_routes()
+
     for scope, collection in (("domain", "/domains"), ("user", "/users")):
         def options_routes(scope: str = scope, collection: str = collection) -> None:
             @router.get(f"{collection}/{{owner_id}}/options", name=f"list_{scope}_options")

@@ -1,0 +1,12 @@
+"""A mailbox's whole white / block list."""
+
+import pulumi
+
+from pulumi_mailinfra import cleanmail
+
+domain = cleanmail.Domain("example", name="example.com", default_language="EN", quarantine=True, retention=True,
+                          archive=False)
+jane = cleanmail.User("jane", domain_id=domain.id, email="jane@example.com",
+                      password=pulumi.Config().require_secret("janePassword"))
+cleanmail.MailboxSenderRules("jane-senders", user_id=jane.id,
+                             rules=[{"value": "family.example", "type": "ALLOW", "spf_on": False}])
