@@ -698,10 +698,15 @@ class _SenderRulesGuard(_OneFormPerOwner):
         (one that has passed since it was deployed is the rule running out, as intended)."""
         before = {str(r.get("value")): r.get("expire_at") for r in self.rules_of(olds)}
         now = time.time() * 1000
-        return [CheckFailure("", f"{path}expire_at: must be in the future (got {rule['expire_at']})")
-                for path, rule in self.rules_with_paths(inputs)
-                if isinstance(rule.get("expire_at"), str) and rule["expire_at"] != before.get(str(rule.get("value")))
-                and parse_expiry(rule["expire_at"]) <= now]
+        late = []
+        for path, rule in self.rules_with_paths(inputs):
+            expiry = rule.get("expire_at")
+            if not isinstance(expiry, str) or expiry == before.get(str(rule.get("value"))):
+                continue
+            with contextlib.suppress(ValueError):  # a malformed date is reported by the model's own check
+                if parse_expiry(expiry) <= now:
+                    late.append(CheckFailure("", f"{path}expire_at: must be in the future (got {expiry})"))
+        return late
 
     def rules_of(self, inputs: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         return [rule for _, rule in self.rules_with_paths(inputs)]
