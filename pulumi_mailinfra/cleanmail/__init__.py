@@ -26,13 +26,16 @@ from .lookups import (
     get_email_aliases,
     get_mailbox_sender_rules,
     get_uri_bl_filters,
+    get_user_permissions,
     health_errors,
     mailbox_sender_rules,
+    permissions,
     platform_diagnostic,
     run_domain_diagnostic,
     run_platform_diagnostic,
     try_relay,
     uri_bl_filters,
+    user_permissions,
 )
 from .providers import (
     AttachmentFilterProvider,
@@ -45,6 +48,7 @@ from .providers import (
     DomainProvider,
     DomainSenderRuleProvider,
     DomainSenderRulesProvider,
+    DomainUsersAccessProvider,
     EmailAliasProvider,
     MailboxSenderRuleProvider,
     MailboxSenderRulesProvider,
@@ -65,6 +69,7 @@ from .resources import (
     DomainPolicy,
     DomainSenderRule,
     DomainSenderRules,
+    DomainUsersAccess,
     EmailAlias,
     MailboxSenderRule,
     MailboxSenderRules,
@@ -76,6 +81,11 @@ from .resources import (
 )
 
 __all__ = [
+    "DomainUsersAccess",
+    "DomainUsersAccessProvider",
+    "get_user_permissions",
+    "permissions",
+    "user_permissions",
     "domain_sender_rules",
     "get_domain_sender_rules",
     "get_mailbox_sender_rules",

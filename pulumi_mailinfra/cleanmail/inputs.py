@@ -26,6 +26,7 @@ __all__ = [
     "DomainPolicyArgs",
     "DomainSenderRuleArgs",
     "DomainSenderRulesArgs",
+    "DomainUsersAccessArgs",
     "EmailAliasArgs",
     "MailboxSenderRuleArgs",
     "MailboxSenderRulesArgs",
@@ -2842,3 +2843,37 @@ class SenderRulesArgs:
     @rules.setter
     def rules(self, value: pulumi.Input[Sequence[pulumi.Input[OwnedSenderRuleArgs | OwnedSenderRuleArgsDict]]]) -> None:
         pulumi.set(self, "rules", value)
+
+
+@pulumi.input_type
+class DomainUsersAccessArgs:
+    """The inputs of a DomainUsersAccess (see its docstring)."""
+
+    def __init__(self, *, domain_id: pulumi.Input[str], permissions: pulumi.Input[Sequence[pulumi.Input[str]]]) -> None:
+        pulumi.set(self, "domain_id", domain_id)
+        pulumi.set(self, "permissions", permissions)
+
+    @property
+    @pulumi.getter
+    def domain_id(self) -> pulumi.Input[str]:
+        """The domain whose end users the permissions are for. Must be: length 1-64; an id of the API (e.g.
+        `Eygdk`). Changing it replaces the resource.
+        """
+        return pulumi.get(self, "domain_id")
+
+    @domain_id.setter
+    def domain_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "domain_id", value)
+
+    @property
+    @pulumi.getter
+    def permissions(self) -> pulumi.Input[Sequence[pulumi.Input[str]]]:
+        """Every permission the domain's end users have (authoritative; the others are withdrawn). The platform's
+        names: `cleanmail.user_permissions(domain_id)` lists them. Each item: a permission name of the
+        platform, e.g. `QUARANTINE_RELEASE`.
+        """
+        return pulumi.get(self, "permissions")
+
+    @permissions.setter
+    def permissions(self, value: pulumi.Input[Sequence[pulumi.Input[str]]]) -> None:
+        pulumi.set(self, "permissions", value)

@@ -83,6 +83,19 @@ def mailbox_sender_rules(user_id: str, client: CleanmailClient | None = None) ->
     return _listing(f"/users/{user_id}/wblist", "rules", client)
 
 
+def user_permissions(domain_id: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
+    """Every permission a domain's end users could have, each with whether they have it (`{name, enabled}`)."""
+    client = _client(client)
+    return list(client.get(client.path(f"/domains/{domain_id}/access")) or [])
+
+
+def permissions(scope: str, object_id: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
+    """The permissions that can be granted on an object (`scope` "domain" or "user"), as far as the token's own
+    permissions reach (`{name, editable}`)."""
+    client = _client(client)
+    return list(client.get(client.path("/security/permissions"), scope=scope, id=object_id) or [])
+
+
 def run_domain_diagnostic(domain_id: str, client: CleanmailClient | None = None) -> dict[str, Any]:
     """Run the domain's integrity tests (MX, DKIM) now and return the report (`performedAt`, `report`)."""
     client = _client(client)
@@ -175,12 +188,18 @@ def get_mailbox_sender_rules(user_id: pulumi.Input[str]) -> pulumi.Output[list[d
     return program_output(mailbox_sender_rules, user_id)
 
 
+def get_user_permissions(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
+    """Every permission the domain's end users could have, with whether they have it."""
+    return program_output(user_permissions, domain_id)
+
+
 def get_domain_diagnostic(domain_id: pulumi.Input[str]) -> pulumi.Output[dict[str, Any] | None]:
     """Runs the domain's integrity tests during `up` (never during preview: None then) and gives the report."""
     return program_output(lambda d: None if pulumi.runtime.is_dry_run() else run_domain_diagnostic(d), domain_id)
 
 
 RESOURCE_LOOKUPS = {
+    "DomainUsersAccess": [get_user_permissions],
     "DomainSenderRule": [get_domain_sender_rules],
     "DomainSenderRules": [get_domain_sender_rules],
     "MailboxSenderRule": [get_mailbox_sender_rules],

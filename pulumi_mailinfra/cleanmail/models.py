@@ -614,3 +614,27 @@ class SenderRulesModel(CleanmailModel):
 
 class OwnedRulesOutputs(BaseModel):
     rule_ids: dict[str, str] = Field(description="The API's id of each rule, by `<owner>/<sender>`.")
+
+
+# ----- access (5.5.2, 5.5.12) ---------------------------------------------------------------------------------
+Permission = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=64),
+                       Rule("a permission name of the platform, e.g. `QUARANTINE_RELEASE`")]
+
+
+def _each_permission_once(names: Any) -> Any:
+    if isinstance(names, list):
+        repeated = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
+        if repeated:
+            raise known_values_error(f"{', '.join(repeated)} listed more than once")
+    return names
+
+
+class DomainUsersAccessModel(CleanmailModel):
+    domain_id: Id = Field(description="The domain whose end users the permissions are for.")
+    permissions: Annotated[list[Permission], BeforeValidator(_each_permission_once)] = Field(
+        description="Every permission the domain's end users have (authoritative; the others are withdrawn). The "
+        "platform's names: `cleanmail.user_permissions(domain_id)` lists them.")
+
+
+class DomainUsersAccessOutputs(BaseModel):
+    available_permissions: list[str] = Field(description="Every permission the domain's end users could be given.")

@@ -33,6 +33,8 @@ from .models import (
     DomainOutputs,
     DomainSenderRuleModel,
     DomainSenderRulesModel,
+    DomainUsersAccessModel,
+    DomainUsersAccessOutputs,
     EmailAliasModel,
     EmailAliasOutputs,
     FilterOutputs,
@@ -923,3 +925,38 @@ class SenderRulesProvider(CrudProvider):
         for key, rule_id in (props.get("rule_ids") or {}).items():
             with contextlib.suppress(NotFoundError):
                 client.request("DELETE", client.path(f"{self.owner_path(client, key.split('/', 1)[0])}/{rule_id}"))
+
+
+class DomainUsersAccessProvider(_WholeValueProvider):
+    spec = ResourceSpec(
+        type_name="DomainUsersAccess",
+        description="What a domain's end users may do themselves (release from quarantine, edit their sender "
+        "lists, ...): the whole list of granted permissions, written with one PUT. Deleting it withdraws them "
+        "all. The API checks each name against the platform's permissions.",
+        title="users access", service="cleanmail", model=DomainUsersAccessModel,
+        collection="/domains/{domain_id}/access", wrapper=None, items_key="permissions",
+        replace_on=frozenset({"domain_id"}), outputs_model=DomainUsersAccessOutputs,
+        not_sent=frozenset({"domain_id"}), name_field=None)
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        result = super().check(olds, news)
+        names = result.inputs.get("permissions")
+        if isinstance(names, list) and all(isinstance(n, str) for n in names):
+            result.inputs["permissions"] = sorted(names)  # a set: the order means nothing to the API
+        return result
+
+    def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        listed = client.get(client.path(self.collection_path(inputs))) or []
+        return {"id": str(canonical(inputs["domain_id"])),
+                "permissions": sorted(str(p["name"]) for p in listed if p.get("enabled")),
+                "available_permissions": sorted(str(p["name"]) for p in listed)}
+
+    def write(self, client: ApiClient, inputs: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+        client.request("PUT", client.path(self.collection_path(inputs)), json=body["permissions"])
+        return self.fetch(client, "", inputs)
+
+    @redacting
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        client = self.client()
+        with contextlib.suppress(NotFoundError):
+            client.request("PUT", client.path(self.collection_path(self.inputs_of(props))), json=[])

@@ -24,6 +24,7 @@ from .inputs import (
     DomainPolicyArgs,
     DomainSenderRuleArgs,
     DomainSenderRulesArgs,
+    DomainUsersAccessArgs,
     EmailAliasArgs,
     MailboxSenderRuleArgs,
     MailboxSenderRulesArgs,
@@ -56,6 +57,7 @@ from .providers import (
     DomainProvider,
     DomainSenderRuleProvider,
     DomainSenderRulesProvider,
+    DomainUsersAccessProvider,
     EmailAliasProvider,
     MailboxSenderRuleProvider,
     MailboxSenderRulesProvider,
@@ -77,6 +79,7 @@ __all__ = [
     "DomainPolicy",
     "DomainSenderRule",
     "DomainSenderRules",
+    "DomainUsersAccess",
     "EmailAlias",
     "MailboxSenderRule",
     "MailboxSenderRules",
@@ -1268,3 +1271,56 @@ class SenderRules(MailinfraResource, module="cleanmail", name="SenderRules"):
             keeping its id) instead of creating one; no effect afterwards.
         """
         self._register(SenderRulesProvider(), SenderRulesArgs, resource_name, args, kwargs)
+
+
+class DomainUsersAccess(MailinfraResource, module="cleanmail", name="DomainUsersAccess"):
+    """What a domain's end users may do themselves (release from quarantine, edit their sender lists, ...): the
+    whole list of granted permissions, written with one PUT. Deleting it withdraws them all. The API checks
+    each name against the platform's permissions. Reference: docs/reference/cleanmail/DomainUsersAccess.md.
+    """
+
+    domain_id: pulumi.Output[str]
+    """The domain whose end users the permissions are for. Must be: length 1-64; an id of the API (e.g. `Eygdk`).
+    Changing it replaces the resource.
+    """
+    permissions: pulumi.Output[list[str]]
+    """Every permission the domain's end users have (authoritative; the others are withdrawn). The platform's
+    names: `cleanmail.user_permissions(domain_id)` lists them. Each item: a permission name of the platform,
+    e.g. `QUARANTINE_RELEASE`.
+    """
+    available_permissions: pulumi.Output[list[str]]
+    """Every permission the domain's end users could be given."""
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: DomainUsersAccessArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        domain_id: pulumi.Input[str],
+        permissions: pulumi.Input[Sequence[pulumi.Input[str]]],
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a DomainUsersAccess: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param domain_id: The domain whose end users the permissions are for. Must be: length 1-64; an id of the API
+            (e.g. `Eygdk`). Changing it replaces the resource.
+        :param permissions: Every permission the domain's end users have (authoritative; the others are withdrawn).
+            The platform's names: `cleanmail.user_permissions(domain_id)` lists them. Each item: a permission name
+            of the platform, e.g. `QUARANTINE_RELEASE`.
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(DomainUsersAccessProvider(), DomainUsersAccessArgs, resource_name, args, kwargs)

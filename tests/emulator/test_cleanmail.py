@@ -467,3 +467,22 @@ def test_sender_rules_http(emulator: Emulator) -> None:
     assert api.post("/wblist", json=[{"owner": "x@y.example", "value": "b.net", "type": "BLOCK"}]).status_code == 422
     assert api.delete(f"/domains/{domain_id}/wblist/{bulk.json()[0]['id']}").status_code == 204
     assert api.get("/users/nope/wblist").status_code == 404
+
+
+# ----- users access and permissions (5.5.2, 5.5.12, 5.1.4) ----------------------------------------------------
+def test_users_access_is_checked_against_the_permission_list(emulator: Emulator) -> None:
+    api = httpx.Client(base_url=emulator.cleanmail_url, headers={"Authorization": f"Bearer {CM_TOKEN}"})
+    domain_id = api.post("/domains", json=domain_body()).json()["id"]
+    before = api.get(f"/domains/{domain_id}/access").json()
+    assert before and not any(p["enabled"] for p in before)
+    granted = api.put(f"/domains/{domain_id}/access", json=["QUARANTINE_RELEASE", "WBLIST_WRITE"])
+    assert granted.status_code == 200 and granted.json()["username"] == "users@got.com"
+    assert {p["name"] for p in api.get(f"/domains/{domain_id}/access").json() if p["enabled"]} == {
+        "QUARANTINE_RELEASE", "WBLIST_WRITE"}
+    refused = api.put(f"/domains/{domain_id}/access", json=["DOMAIN_WRITE"])  # an admin's, not a user's
+    assert refused.status_code == 422 and "not in the permission list: DOMAIN_WRITE" in refused.json()["message"]
+    assert api.put(f"/domains/{domain_id}/access", json="WBLIST_WRITE").status_code == 400
+    assert api.get("/domains/nope/access").status_code == 404
+    listed = api.get("/security/permissions", params={"scope": "domain", "id": domain_id}).json()
+    assert {"name": "GRANT", "editable": True} in listed
+    assert api.get("/security/permissions", params={"scope": "domain"}).status_code == 400

@@ -19,6 +19,7 @@ from pulumi_mailinfra.cleanmail.providers import (
     DomainProvider,
     DomainSenderRuleProvider,
     DomainSenderRulesProvider,
+    DomainUsersAccessProvider,
     EmailAliasProvider,
     MailboxSenderRuleProvider,
     MailboxSenderRulesProvider,
@@ -504,3 +505,31 @@ def test_bulk_sender_rules_touch_only_their_own(emulator: Emulator) -> None:
             {"rules": [{"owner": "ghost@nowhere.example", "value": "x.example", "type": "BLOCK"}]})
     bulk.provider.delete(bulk.id, bulk.outputs)
     assert [r["value"] for r in api.get(f"/domains/{got.id}/wblist")] == ["someone-else.example"]
+
+
+
+def test_users_access_is_one_authoritative_set(emulator: Emulator) -> None:
+    from pulumi_mailinfra.cleanmail import lookups
+
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    access = Engine(configured(DomainUsersAccessProvider, emulator)).create(
+        {"domain_id": got.id, "permissions": ["WBLIST_WRITE", "QUARANTINE_RELEASE"]})
+    assert access.outputs["permissions"] == ["QUARANTINE_RELEASE", "WBLIST_WRITE"]
+    assert "REPORTS_READ" in access.outputs["available_permissions"]
+    assert not access.changes() and not access.changes({"domain_id": got.id,
+                                                        "permissions": ["QUARANTINE_RELEASE", "WBLIST_WRITE"]})
+    api.request("PUT", f"/domains/{got.id}/access", json=["REPORTS_READ"])  # out of band
+    access.refresh()
+    assert access.changes()
+    access.update(access.inputs)
+    assert [p["name"] for p in lookups.user_permissions(got.id, api) if p["enabled"]] == [
+        "QUARANTINE_RELEASE", "WBLIST_WRITE"]
+    with pytest.raises(errors.MailinfraError, match="not in the permission list: GRANT"):
+        access.update({"domain_id": got.id, "permissions": ["GRANT"]})
+    for names, path in ((["wblist write"], "permissions[0]"), (["REPORTS_READ", "REPORTS_READ"], "permissions")):
+        failures = access.provider.check({}, {"domain_id": got.id, "permissions": names}).failures
+        assert [f.reason.split(":")[0] for f in failures] == [path]
+    access.provider.delete(access.id, access.outputs)
+    assert not any(p["enabled"] for p in lookups.user_permissions(got.id, api))
+    assert {p["name"] for p in lookups.permissions("domain", got.id, api)} >= {"GRANT", "WBLIST_WRITE"}

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .access import AccessRules
 from .common import (
     BadRequest,
     CleanmailError,
@@ -53,7 +54,7 @@ __all__ = ["BadRequest", "CleanmailBackend", "CleanmailError", "Conflict", "NotF
 
 NAMESPACE = "cleanmail"
 KINDS = ("domain", "policy", "alias", "dkim", "user", "group", "option", "health", "attachment_filter",
-         "uri_filter", "sender_rule")
+         "uri_filter", "sender_rule", "access")
 SEQUENCES = ("domain", "policy", "alias", "platform", "user", "group", "address", "attachment_filter", "uri_filter",
              "sender_rule")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
@@ -192,7 +193,7 @@ PROPS: dict[str, tuple[Callable[[], dict[str, Any]], dict[str, tuple[int, int]]]
 }
 
 
-class CleanmailBackend(FilterRules, SenderRules, CleanmailStore):
+class CleanmailBackend(FilterRules, SenderRules, AccessRules, CleanmailStore):
     """Thread-safe Cleanmail state with optional SQLite persistence (shared file, `cleanmail/` rows)."""
 
     def __init__(self, state_path: str | os.PathLike[str] | None = None) -> None:

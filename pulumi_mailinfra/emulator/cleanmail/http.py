@@ -287,6 +287,18 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
         filter_routes()
 
+    @router.get("/security/permissions")
+    async def permissions(request: Request) -> JSONResponse:
+        return JSONResponse(await call(backend.permissions, dict(request.query_params)))
+
+    @router.get("/domains/{domain_id}/access")
+    async def users_access(domain_id: str) -> JSONResponse:
+        return JSONResponse(await call(backend.users_access, domain_id))
+
+    @router.put("/domains/{domain_id}/access")
+    async def set_users_access(domain_id: str, request: Request) -> JSONResponse:
+        return JSONResponse(await call(backend.set_users_access, domain_id, await _body(request)))
+
     @router.post("/wblist")
     async def bulk_add_rules(request: Request) -> JSONResponse:
         return JSONResponse(await call(backend.bulk_add_rules, await _body(request)), status_code=201)
