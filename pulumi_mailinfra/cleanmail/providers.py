@@ -624,6 +624,12 @@ class _DomainFilterProvider(CrudProvider):
         return None
 
 
+# What every filtering rule's spec shares: PATCH of changed fields, bound to its domain, no name.
+_FILTER_SPEC: dict[str, Any] = {"wrapper": None, "items_key": "filters", "replace_on": frozenset({"domain_id"}),
+                                "outputs_model": FilterOutputs, "not_sent": frozenset({"domain_id"}),
+                                "update_method": "PATCH", "name_field": None, "autoname": False}
+
+
 class AttachmentFilterProvider(_DomainFilterProvider):
     identity = ("check_type", "filter")
     spec = ResourceSpec(
@@ -636,14 +642,7 @@ class AttachmentFilterProvider(_DomainFilterProvider):
         model=AttachmentFilterModel,
         collection="/domains/{domain_id}/filters/attachments",
         object_collection="/filters/attachments",
-        wrapper=None,
-        items_key="filters",
-        replace_on=frozenset({"domain_id"}),
-        outputs_model=FilterOutputs,
-        not_sent=frozenset({"domain_id"}),
-        update_method="PATCH",
-        name_field=None,
-        autoname=False,
+        **_FILTER_SPEC,
     )
 
 
@@ -658,14 +657,7 @@ class UriBlFilterProvider(_DomainFilterProvider):
         model=UriBlFilterModel,
         collection="/domains/{domain_id}/filters/uris",
         object_collection="/filters/uris",
-        wrapper=None,
-        items_key="filters",
-        replace_on=frozenset({"domain_id"}),
-        outputs_model=FilterOutputs,
-        not_sent=frozenset({"domain_id"}),
-        update_method="PATCH",
-        name_field=None,
-        autoname=False,
+        **_FILTER_SPEC,
     )
 
 
