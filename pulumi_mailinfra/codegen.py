@@ -478,7 +478,8 @@ def render_reference(service: str, provider: type[CrudProvider]) -> str:
             "(`pulumi refresh` reports drift against it), plus:", "", "| Output | Type | Description |",
             "|---|---|---|", f"| `id` | `str` | The API's id of the {spec.title}. |"]
     for doc in field_docs(spec.outputs_model) if spec.outputs_model else []:
-        out.append(f"| `{doc.name}` | {_md_type(doc)} | {_cell(doc.description)} (computed) |")
+        secret = " Always secret." if doc.name in spec.secret_outputs else ""
+        out.append(f"| `{doc.name}` | {_md_type(doc)} | {_cell(doc.description)}{secret} (computed) |")
     lookups = lookups_of(service).get(spec.type_name, [])
     out += ["", "## Look-ups", ""]
     if not lookups:

@@ -69,6 +69,7 @@ class ResourceSpec:
     items_key: str  # the JSON key of a list page: "relay_servers"
     replace_on: frozenset[str] = frozenset()  # inputs whose change forces replacement
     secret_paths: tuple[str, ...] = ()  # dotted input paths that are secret
+    secret_outputs: tuple[str, ...] = ()  # computed outputs that are secret (a token the API answers once)
     outputs_model: type[BaseModel] | None = None  # API fields surfaced as read-only (computed) outputs
     not_sent: frozenset[str] = frozenset()  # inputs that live in the path, not the body
     name_field: str | None = "name"  # unique name: adopt and post-failure look-up key
@@ -194,8 +195,8 @@ def _keep_unanswered(outs: Any, desired: Any, path: str) -> None:
 
 
 def _secret_values(spec: ResourceSpec, *bags: Mapping[str, Any] | None) -> list[str]:
-    return [value for bag in bags for path in spec.secret_paths for value in values_at(bag or {}, path)
-            if isinstance(value, str) and value]
+    return [value for bag in bags for path in (*spec.secret_paths, *spec.secret_outputs)
+            for value in values_at(bag or {}, path) if isinstance(value, str) and value]
 
 
 def redacting(method: F) -> F:

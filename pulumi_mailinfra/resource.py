@@ -155,6 +155,9 @@ class MailinfraResource(pulumi.dynamic.Resource):
         for key in spec.computed:
             props.setdefault(key, None)
         props[PROVIDER_KEY] = serialized_provider(provider)
+        if spec.secret_outputs:  # outputs that are no input: marked secret by name, before they reach state
+            opts = pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(additional_secret_outputs=list(spec.secret_outputs)))
         if spec.delete_before_replace and (opts is None or opts.delete_before_replace is None):
             # Also for engine-forced replacements (`pulumi up --replace`, taint), where the provider's diff
             # is not asked: an object that keeps its unique name cannot exist twice.

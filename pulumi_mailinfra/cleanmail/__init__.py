@@ -4,7 +4,9 @@ from .client import CleanmailClient, cleanmail_client
 from .inputs import *  # noqa: F403 - the generated input types are part of this package's API
 from .inputs import __all__ as _inputs_all
 from .lookups import (
+    admin_tokens,
     attachment_filters,
+    domain_admins,
     domain_aliases,
     domain_diagnostic,
     domain_options,
@@ -14,8 +16,10 @@ from .lookups import (
     email_aliases,
     find_domain,
     find_domains,
+    get_admin_tokens,
     get_attachment_filters,
     get_domain,
+    get_domain_admins,
     get_domain_aliases,
     get_domain_diagnostic,
     get_domain_options,
@@ -38,6 +42,7 @@ from .lookups import (
     user_permissions,
 )
 from .providers import (
+    AdminTokenProvider,
     AttachmentFilterProvider,
     DomainAliasesProvider,
     DomainAliasProvider,
@@ -59,6 +64,7 @@ from .providers import (
     UserSignatureProvider,
 )
 from .resources import (
+    AdminToken,
     AttachmentFilter,
     Domain,
     DomainAlias,
@@ -81,6 +87,12 @@ from .resources import (
 )
 
 __all__ = [
+    "AdminToken",
+    "AdminTokenProvider",
+    "admin_tokens",
+    "domain_admins",
+    "get_admin_tokens",
+    "get_domain_admins",
     "DomainUsersAccess",
     "DomainUsersAccessProvider",
     "get_user_permissions",

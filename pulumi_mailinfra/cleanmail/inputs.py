@@ -12,6 +12,7 @@ import pulumi
 from typing_extensions import NotRequired, TypedDict
 
 __all__ = [
+    "AdminTokenArgs",
     "ArchivePropsArgs",
     "ArchivePropsArgsDict",
     "AttachmentFilterArgs",
@@ -2877,3 +2878,56 @@ class DomainUsersAccessArgs:
     @permissions.setter
     def permissions(self, value: pulumi.Input[Sequence[pulumi.Input[str]]]) -> None:
         pulumi.set(self, "permissions", value)
+
+
+@pulumi.input_type
+class AdminTokenArgs:
+    """The inputs of a AdminToken (see its docstring)."""
+
+    def __init__(
+        self,
+        *,
+        admin_id: pulumi.Input[str],
+        name: pulumi.Input[str],
+        expiration: pulumi.Input[str | None] | None = None,
+    ) -> None:
+        pulumi.set(self, "admin_id", admin_id)
+        pulumi.set(self, "name", name)
+        if expiration is not None:
+            pulumi.set(self, "expiration", expiration)
+
+    @property
+    @pulumi.getter
+    def admin_id(self) -> pulumi.Input[str]:
+        """The administrator the token authenticates as (it has that account's rights). Must be: length 1-64; an
+        id of the API (e.g. `Eygdk`). Changing it replaces the resource.
+        """
+        return pulumi.get(self, "admin_id")
+
+    @admin_id.setter
+    def admin_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "admin_id", value)
+
+    @property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[str]:
+        """The token's name, e.g. the application that uses it. Must be: length 1-255. Changing it replaces the
+        resource.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "name", value)
+
+    @property
+    @pulumi.getter
+    def expiration(self) -> pulumi.Input[str | None] | None:
+        """When the token stops working (RFC 3339, e.g. `2027-12-31T00:00:00Z`); left out: never. Changing it
+        replaces the resource.
+        """
+        return pulumi.get(self, "expiration")
+
+    @expiration.setter
+    def expiration(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "expiration", value)

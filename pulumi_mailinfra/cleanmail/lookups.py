@@ -96,6 +96,17 @@ def permissions(scope: str, object_id: str, client: CleanmailClient | None = Non
     return list(client.get(client.path("/security/permissions"), scope=scope, id=object_id) or [])
 
 
+def domain_admins(domain_id: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
+    """The administrators of a domain, each with its authorities (passwords are never answered)."""
+    return _listing(f"/domains/{domain_id}/admins", "admins", client)
+
+
+def admin_tokens(admin_id: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
+    """An administrator's tokens (names and dates: the values are answered only at creation)."""
+    client = _client(client)
+    return list(client.get(client.path(f"/admins/{admin_id}/tokens")) or [])
+
+
 def run_domain_diagnostic(domain_id: str, client: CleanmailClient | None = None) -> dict[str, Any]:
     """Run the domain's integrity tests (MX, DKIM) now and return the report (`performedAt`, `report`)."""
     client = _client(client)
@@ -193,12 +204,23 @@ def get_user_permissions(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dic
     return program_output(user_permissions, domain_id)
 
 
+def get_domain_admins(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
+    """The administrators of the domain."""
+    return program_output(domain_admins, domain_id)
+
+
+def get_admin_tokens(admin_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
+    """The administrator's tokens, without their values."""
+    return program_output(admin_tokens, admin_id)
+
+
 def get_domain_diagnostic(domain_id: pulumi.Input[str]) -> pulumi.Output[dict[str, Any] | None]:
     """Runs the domain's integrity tests during `up` (never during preview: None then) and gives the report."""
     return program_output(lambda d: None if pulumi.runtime.is_dry_run() else run_domain_diagnostic(d), domain_id)
 
 
 RESOURCE_LOOKUPS = {
+    "AdminToken": [get_admin_tokens, get_domain_admins],
     "DomainUsersAccess": [get_user_permissions],
     "DomainSenderRule": [get_domain_sender_rules],
     "DomainSenderRules": [get_domain_sender_rules],

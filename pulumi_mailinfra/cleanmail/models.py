@@ -638,3 +638,21 @@ class DomainUsersAccessModel(CleanmailModel):
 
 class DomainUsersAccessOutputs(BaseModel):
     available_permissions: list[str] = Field(description="Every permission the domain's end users could be given.")
+
+
+# ----- personal authentication tokens (5.2) -------------------------------------------------------------------
+class AdminTokenModel(CleanmailModel):
+    admin_id: Id = Field(description="The administrator the token authenticates as (it has that account's rights).")
+    name: Annotated[str, Field(min_length=1, max_length=255)] = Field(
+        description="The token's name, e.g. the application that uses it.")
+    expiration: Expiry | None = Field(default=None, description="When the token stops working (RFC 3339, e.g. "
+                                      "`2027-12-31T00:00:00Z`); left out: never.")
+
+
+class AdminTokenOutputs(BaseModel):
+    value: str | None = Field(default=None, description="The token to send as `Authorization: Bearer`, e.g. as "
+                              "another stack's `mailinfra:cleanmailToken`. The API answers it once, at creation.")
+    created_at: int | None = Field(default=None, alias="createdAt", description="When the token was created "
+                                   "(epoch ms).")
+    last_use: int | None = Field(default=None, alias="lastUse", description="When the token was last used "
+                                 "(epoch ms), if ever.")

@@ -20,6 +20,8 @@ from ..reconcile import canonical
 from ..wire import from_api
 from .client import cleanmail_client
 from .models import (
+    AdminTokenModel,
+    AdminTokenOutputs,
     AttachmentFilterModel,
     DefaultPolicyModel,
     DefaultPolicyOutputs,
@@ -677,6 +679,18 @@ def _rule_from_wire(rule: Mapping[str, Any]) -> dict[str, Any]:
     return record
 
 
+def _past(path: str, expiry: Any, before: Any) -> CheckFailure | None:
+    """A new expiry already past: the API refuses it (422), so preview does. One that was fine when deployed and
+    has passed since is the rule or token running out, as intended: not reported."""
+    if not isinstance(expiry, str) or expiry == before:
+        return None
+    try:
+        late = parse_expiry(expiry) <= time.time() * 1000
+    except ValueError:
+        return None  # a malformed date is reported by the model's own check
+    return CheckFailure("", f"{path}: must be in the future (got {expiry})") if late else None
+
+
 class _SenderRulesGuard(_OneFormPerOwner):
     form_family = "sender rules"
     form_advice = ("use one form per owner (DomainSenderRules / MailboxSenderRules for the whole list, "
@@ -691,16 +705,9 @@ class _SenderRulesGuard(_OneFormPerOwner):
         """An expiry already past is refused by the API (422): caught at preview, for rules whose expiry is new
         (one that has passed since it was deployed is the rule running out, as intended)."""
         before = {str(r.get("value")): r.get("expire_at") for r in self.rules_of(olds)}
-        now = time.time() * 1000
-        late = []
-        for path, rule in self.rules_with_paths(inputs):
-            expiry = rule.get("expire_at")
-            if not isinstance(expiry, str) or expiry == before.get(str(rule.get("value"))):
-                continue
-            with contextlib.suppress(ValueError):  # a malformed date is reported by the model's own check
-                if parse_expiry(expiry) <= now:
-                    late.append(CheckFailure("", f"{path}expire_at: must be in the future (got {expiry})"))
-        return late
+        found = (_past(f"{path}expire_at", rule.get("expire_at"), before.get(str(rule.get("value"))))
+                 for path, rule in self.rules_with_paths(inputs))
+        return [failure for failure in found if failure is not None]
 
     def rules_of(self, inputs: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         return [rule for _, rule in self.rules_with_paths(inputs)]
@@ -952,3 +959,47 @@ class DomainUsersAccessProvider(_WholeValueProvider):
         client = self.client()
         with contextlib.suppress(NotFoundError):
             client.request("PUT", client.path(self.collection_path(self.inputs_of(props))), json=[])
+
+
+class AdminTokenProvider(CrudProvider):
+    """A personal token: created, listed (without its value), revoked; never changed, so every input replaces
+    it. Its value comes once, in the creation's answer, and is kept in state as a secret output."""
+
+    spec = ResourceSpec(
+        type_name="AdminToken",
+        description="An authentication token of an administrator, for an application or another stack: its "
+        "`value` (always secret) is answered once, at creation. Deleting it revokes the token; one found "
+        "revoked or gone on refresh is created again by the next `up` (with a new value). Any change replaces it.",
+        title="token", service="cleanmail", model=AdminTokenModel, collection="/admins/{admin_id}/tokens",
+        wrapper=None, items_key="tokens", replace_on=frozenset({"admin_id", "name", "expiration"}),
+        outputs_model=AdminTokenOutputs, not_sent=frozenset({"admin_id"}), name_field=None, autoname=False,
+        secret_outputs=("value",))
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        result = super().check(olds, news)
+        late = _past("expiration", result.inputs.get("expiration"), olds.get("expiration"))
+        return result if late is None else CheckResult(result.inputs, [*result.failures, late])
+
+    def payload(self, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        body = super().payload(args, inputs)
+        if isinstance(body.get("expiration"), str):
+            body["expiration"] = parse_expiry(body["expiration"])
+        return body
+
+    def unwrap(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping) and isinstance(data.get("expiration"), int):
+            data = {**data, "expiration": format_expiry(data["expiration"])}
+        return super().unwrap(data)
+
+    def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        for item in client.list_all(self.collection_path(inputs), self.spec.items_key):
+            if str(item.get("id")) == id_:
+                return self.unwrap(item)
+        raise NotFoundError("cleanmail", "GET", self.collection_path(inputs), 404, "not_found",
+                            [f"no token {id_}: revoked or never made"])
+
+    def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+        outs = super().outputs(inputs, record)
+        if outs.get("value") is None:  # the API answers the value once: the one recorded at creation stays
+            outs["value"] = inputs.get("value")
+        return outs

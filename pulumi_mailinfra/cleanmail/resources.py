@@ -12,6 +12,7 @@ import pulumi
 
 from ..resource import MailinfraResource
 from .inputs import (
+    AdminTokenArgs,
     ArchivePropsArgs,
     ArchivePropsArgsDict,
     AttachmentFilterArgs,
@@ -47,6 +48,7 @@ from .inputs import (
     UserSignatureArgs,
 )
 from .providers import (
+    AdminTokenProvider,
     AttachmentFilterProvider,
     DomainAliasesProvider,
     DomainAliasProvider,
@@ -69,6 +71,7 @@ from .providers import (
 )
 
 __all__ = [
+    "AdminToken",
     "AttachmentFilter",
     "Domain",
     "DomainAlias",
@@ -1324,3 +1327,60 @@ class DomainUsersAccess(MailinfraResource, module="cleanmail", name="DomainUsers
             keeping its id) instead of creating one; no effect afterwards.
         """
         self._register(DomainUsersAccessProvider(), DomainUsersAccessArgs, resource_name, args, kwargs)
+
+
+class AdminToken(MailinfraResource, module="cleanmail", name="AdminToken"):
+    """An authentication token of an administrator, for an application or another stack: its `value` (always
+    secret) is answered once, at creation. Deleting it revokes the token; one found revoked or gone on refresh
+    is created again by the next `up` (with a new value). Any change replaces it. Reference:
+    docs/reference/cleanmail/AdminToken.md.
+    """
+
+    admin_id: pulumi.Output[str]
+    """The administrator the token authenticates as (it has that account's rights). Must be: length 1-64; an id
+    of the API (e.g. `Eygdk`). Changing it replaces the resource.
+    """
+    name: pulumi.Output[str]
+    """The token's name, e.g. the application that uses it. Must be: length 1-255. Changing it replaces the
+    resource.
+    """
+    expiration: pulumi.Output[Optional[str]]
+    """When the token stops working (RFC 3339, e.g. `2027-12-31T00:00:00Z`); left out: never. Changing it
+    replaces the resource.
+    """
+    value: pulumi.Output[Optional[str]]
+    """The token to send as `Authorization: Bearer`, e.g. as another stack's `mailinfra:cleanmailToken`. The API
+    answers it once, at creation.
+    """
+    created_at: pulumi.Output[Optional[int]]
+    """When the token was created (epoch ms)."""
+    last_use: pulumi.Output[Optional[int]]
+    """When the token was last used (epoch ms), if ever."""
+
+    @overload
+    def __init__(
+        self, resource_name: str, args: AdminTokenArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        admin_id: pulumi.Input[str],
+        name: pulumi.Input[str],
+        expiration: pulumi.Input[str | None] | None = None,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a AdminToken: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param admin_id: The administrator the token authenticates as (it has that account's rights). Must be:
+            length 1-64; an id of the API (e.g. `Eygdk`). Changing it replaces the resource.
+        :param name: The token's name, e.g. the application that uses it. Must be: length 1-255. Changing it
+            replaces the resource.
+        :param expiration: When the token stops working (RFC 3339, e.g. `2027-12-31T00:00:00Z`); left out: never.
+            Changing it replaces the resource.
+        """
+        self._register(AdminTokenProvider(), AdminTokenArgs, resource_name, args, kwargs)

@@ -486,3 +486,59 @@ def test_users_access_is_checked_against_the_permission_list(emulator: Emulator)
     listed = api.get("/security/permissions", params={"scope": "domain", "id": domain_id}).json()
     assert {"name": "GRANT", "editable": True} in listed
     assert api.get("/security/permissions", params={"scope": "domain"}).status_code == 400
+
+
+# ----- administrators and personal tokens (5.1, 5.2, 5.5.3 to 5.5.13) ----------------------------------------
+NEW_ADMIN = {"login": "ned", "displayName": "Ned Stark", "email": "ned@got.com", "password": "winter-is-coming",
+             "enabled": True, "language": "EN", "permissions": ["DOMAIN_READ", "USERS_WRITE"]}
+
+
+def test_domain_admins_and_their_authorities(emulator: Emulator) -> None:
+    api = httpx.Client(base_url=emulator.cleanmail_url, headers={"Authorization": f"Bearer {CM_TOKEN}"})
+    first = api.post("/domains", json=domain_body()).json()["id"]
+    second = api.post("/domains", json=domain_body("other.com")).json()["id"]
+    made = api.post(f"/domains/{first}/admins", json=NEW_ADMIN)
+    assert made.status_code == 200 and "password" not in made.json()
+    admin_id = made.json()["id"]
+    assert made.json()["authorities"][0]["permissions"] == ["DOMAIN_READ", "USERS_WRITE"]
+    assert api.post(f"/domains/{first}/admins", json=NEW_ADMIN).status_code == 409  # the login is taken
+    assert api.post(f"/domains/{first}/admins", json={**NEW_ADMIN, "login": "x", "permissions": ["FLY"]}
+                    ).status_code == 422
+    assert api.post(f"/domains/{first}/admins", json={"login": "y", "permissions": []}).status_code == 400
+    again = api.post(f"/domains/{second}/admins", json={"id": admin_id, "permissions": ["GRANT"]})
+    assert again.status_code == 200 and again.json()["authoritiesCount"] == 2
+    assert api.put(f"/domains/{first}/admins/{admin_id}/authorities", json=["DOMAIN_WRITE"]).json() == ["DOMAIN_WRITE"]
+    listed = api.get(f"/domains/{first}/admins", params={"search": "stark"})
+    assert listed.headers["X-Total-Count"] == "1"
+    patched = api.patch(f"/security/admins/{admin_id}", json={"displayName": "Eddard Stark"})
+    assert patched.json()["displayName"] == "Eddard Stark" and patched.json()["email"] == "ned@got.com"
+    assert api.patch(f"/security/admins/{admin_id}", json={"totp": True}).status_code == 422
+    assert api.delete(f"/domains/{first}/admins/{admin_id}").status_code == 200
+    assert api.get(f"/domains/{first}/admins/{admin_id}").status_code == 404
+    assert api.get(f"/security/admins/{admin_id}").status_code == 200  # still admin of the other domain
+    api.delete(f"/domains/{second}/admins/{admin_id}")
+    assert api.get(f"/security/admins/{admin_id}").status_code == 404  # its last access: the account is gone
+
+
+def test_personal_tokens_work_as_bearer_until_revoked(emulator: Emulator) -> None:
+    import time
+
+    api = httpx.Client(base_url=emulator.cleanmail_url, headers={"Authorization": f"Bearer {CM_TOKEN}"})
+    domain_id = api.post("/domains", json=domain_body()).json()["id"]
+    admin_id = api.post(f"/domains/{domain_id}/admins", json=NEW_ADMIN).json()["id"]
+    made = api.post(f"/admins/{admin_id}/tokens", json={"name": "ci", "expiration": int(time.time() * 1000) + 10**8})
+    assert made.status_code == 201 and len(made.json()["value"]) == 32 and "Location" not in made.headers
+    token = made.json()
+    assert [set(t) for t in api.get(f"/admins/{admin_id}/tokens").json()] == [{"id", "name", "expiration",
+                                                                                "createdAt"}]
+    assert api.post(f"/admins/{admin_id}/tokens", json={"name": "old", "expiration": 1000}).status_code == 422
+    as_token = httpx.Client(base_url=emulator.cleanmail_url, headers={"Authorization": f"Bearer {token['value']}"})
+    assert as_token.get("/domains").status_code == 200
+    assert api.delete(f"/admins/{admin_id}/tokens/{token['id']}").status_code == 204
+    assert as_token.get("/domains").status_code == 401
+    assert api.delete(f"/admins/{admin_id}/tokens/{token['id']}").status_code == 404
+    short = api.post(f"/admins/{admin_id}/tokens", json={"name": "short", "expiration": int(time.time() * 1000) + 1500})
+    time.sleep(2.1)
+    expired = httpx.get(f"{emulator.cleanmail_url}/domains",
+                        headers={"Authorization": f"Bearer {short.json()['value']}"})
+    assert expired.status_code == 401

@@ -9,6 +9,7 @@ import pytest
 
 from pulumi_mailinfra import errors
 from pulumi_mailinfra.cleanmail.providers import (
+    AdminTokenProvider,
     AttachmentFilterProvider,
     DomainAliasesProvider,
     DomainAliasProvider,
@@ -533,3 +534,36 @@ def test_users_access_is_one_authoritative_set(emulator: Emulator) -> None:
     access.provider.delete(access.id, access.outputs)
     assert not any(p["enabled"] for p in lookups.user_permissions(got.id, api))
     assert {p["name"] for p in lookups.permissions("domain", got.id, api)} >= {"GRANT", "WBLIST_WRITE"}
+
+
+
+def test_admin_token_value_is_kept_secret_and_recreated_when_revoked(emulator: Emulator) -> None:
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    admin = api.request("POST", f"/domains/{got.id}/admins", json={
+        "login": "ned", "displayName": "Ned", "email": "ned@got.com", "password": "pw-123456", "enabled": True,
+        "language": "EN", "permissions": ["DOMAIN_READ"]})
+    token = Engine(configured(AdminTokenProvider, emulator)).create(
+        {"admin_id": admin["id"], "name": "ci", "expiration": "2031-01-01T00:00:00Z"})
+    value = token.outputs["value"]
+    assert len(value) == 32 and token.outputs["expiration"] == "2031-01-01T00:00:00Z"
+    assert emulator.cleanmail().get(f"/admins/{admin['id']}/tokens")[0]["expiration"] == 1924992000000
+    token.refresh()
+    assert token.outputs["value"] == value and not token.changes()  # never answered again: the recorded one stays
+    from pulumi_mailinfra.cleanmail.client import CleanmailClient
+    from pulumi_mailinfra.config import ServiceSettings
+
+    as_token = CleanmailClient(ServiceSettings(url=emulator.cleanmail_url, token=value))
+    assert as_token.get("/domains")[0]["name"] == "got.com"
+    checked = token.provider.check(token.inputs, {**token.inputs, "name": "ci-2"})
+    assert token.provider.diff(token.id, token.outputs, checked.inputs).replaces == ["name"]
+    late = token.provider.check({}, {"admin_id": admin["id"], "name": "x", "expiration": "2001-01-01T00:00:00Z"})
+    assert [f.reason for f in late.failures] == ["expiration: must be in the future (got 2001-01-01T00:00:00Z)"]
+    api.request("DELETE", f"/admins/{admin['id']}/tokens/{token.id}")  # revoked out of band
+    assert token.provider.read(token.id, token.outputs).id is None  # refresh drops it; the next up recreates it
+    with pytest.raises(errors.AuthenticationError):
+        as_token.get("/domains")
+    token.provider.delete(token.id, token.outputs)  # already gone: deleting succeeded
+    with pytest.raises(errors.MailinfraError) as failure:
+        configured(AdminTokenProvider, emulator).create({"admin_id": "nope", "name": "x"})
+    assert "404" in str(failure.value)

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .access import AccessRules
+from .admins import AdminRules
 from .common import (
     BadRequest,
     CleanmailError,
@@ -54,9 +54,9 @@ __all__ = ["BadRequest", "CleanmailBackend", "CleanmailError", "Conflict", "NotF
 
 NAMESPACE = "cleanmail"
 KINDS = ("domain", "policy", "alias", "dkim", "user", "group", "option", "health", "attachment_filter",
-         "uri_filter", "sender_rule", "access")
+         "uri_filter", "sender_rule", "access", "admin", "token")
 SEQUENCES = ("domain", "policy", "alias", "platform", "user", "group", "address", "attachment_filter", "uri_filter",
-             "sender_rule")
+             "sender_rule", "admin", "token")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 # The options catalog (GET /options is not documented): name -> (type, scopes, platform default).
 OPTIONS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
@@ -193,7 +193,7 @@ PROPS: dict[str, tuple[Callable[[], dict[str, Any]], dict[str, tuple[int, int]]]
 }
 
 
-class CleanmailBackend(FilterRules, SenderRules, AccessRules, CleanmailStore):
+class CleanmailBackend(FilterRules, SenderRules, AdminRules, CleanmailStore):
     """Thread-safe Cleanmail state with optional SQLite persistence (shared file, `cleanmail/` rows)."""
 
     def __init__(self, state_path: str | os.PathLike[str] | None = None) -> None:

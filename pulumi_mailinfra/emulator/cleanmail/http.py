@@ -39,9 +39,10 @@ def error_response(exc: CleanmailError) -> JSONResponse:
 CleanmailRoute = error_route((CleanmailError,), error_response)
 
 
-def bearer_auth(tokens: Iterable[str]) -> Callable[[Request], None]:
-    """A dependency accepting only `Authorization: Bearer <one of tokens>`, compared in constant time. A token
-    written `<token>:readonly` stands for an account without write permissions: 403 on anything but GET."""
+def bearer_auth(tokens: Iterable[str], backend: CleanmailBackend | None = None) -> Callable[[Request], None]:
+    """A dependency accepting only `Authorization: Bearer <one of tokens>`, compared in constant time, or a live
+    personal token made through the API (`backend`). A token written `<token>:readonly` stands for an account
+    without write permissions: 403 on anything but GET."""
     accepted = [(t.removesuffix(":readonly").encode(), t.endswith(":readonly")) for t in tokens]
 
     def check(request: Request) -> None:
@@ -50,6 +51,8 @@ def bearer_auth(tokens: Iterable[str]) -> Callable[[Request], None]:
         if scheme.lower() != "bearer" or not given:
             raise Unauthorized("authentication required (Bearer token)")
         matches = [readonly for token, readonly in accepted if secrets.compare_digest(given, token)]
+        if not matches and backend is not None and backend.token_is_valid(given.decode(errors="replace")):
+            matches = [False]  # a personal token created through the API, still live
         if not matches:
             raise Unauthorized("invalid or expired token")
         if matches[0] and request.method != "GET":
@@ -70,7 +73,7 @@ async def _body(request: Request) -> Any:
 
 def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cleanmail-token",),
                      prefix: str = PREFIX) -> APIRouter:
-    router = APIRouter(prefix=prefix, route_class=CleanmailRoute, dependencies=[Depends(bearer_auth(tokens))])
+    router = APIRouter(prefix=prefix, route_class=CleanmailRoute, dependencies=[Depends(bearer_auth(tokens, backend))])
 
     def location(request: Request, path: str) -> dict[str, str]:
         return {"Location": f"{str(request.base_url).rstrip('/')}{prefix}{path}",
@@ -286,6 +289,57 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
                 return Response(status_code=204)
 
         filter_routes()
+
+    @router.post("/domains/{domain_id}/admins")
+    async def create_domain_admin(domain_id: str, request: Request) -> JSONResponse:
+        return JSONResponse(await call(backend.create_domain_admin, domain_id, await _body(request)))
+
+    @router.get("/domains/{domain_id}/admins")
+    async def list_domain_admins(domain_id: str, request: Request) -> JSONResponse:
+        return listing(*await call(backend.list_domain_admins, domain_id, dict(request.query_params)))
+
+    @router.get("/domains/{domain_id}/admins/{admin_id}")
+    async def get_domain_admin(domain_id: str, admin_id: str) -> JSONResponse:
+        return JSONResponse(await call(backend.get_domain_admin, domain_id, admin_id))
+
+    @router.put("/domains/{domain_id}/admins/{admin_id}/authorities")
+    async def set_authorities(domain_id: str, admin_id: str, request: Request) -> JSONResponse:
+        return JSONResponse(await call(backend.set_domain_authorities, domain_id, admin_id, await _body(request)))
+
+    @router.delete("/domains/{domain_id}/admins/{admin_id}")
+    async def revoke_domain_admin(domain_id: str, admin_id: str) -> JSONResponse:
+        await call(backend.revoke_domain_admin, domain_id, admin_id)
+        return JSONResponse([])
+
+    @router.get("/security/admins")
+    async def list_admins(request: Request) -> JSONResponse:
+        return listing(*await call(backend.list_admins, dict(request.query_params)))
+
+    @router.get("/security/admins/{admin_id}")
+    async def get_admin(admin_id: str) -> JSONResponse:
+        return JSONResponse(await call(backend.get_admin, admin_id))
+
+    @router.patch("/security/admins/{admin_id}")
+    async def patch_admin(admin_id: str, request: Request) -> JSONResponse:
+        return JSONResponse(await call(backend.patch_admin, admin_id, await _body(request)))
+
+    @router.delete("/security/admins/{admin_id}")
+    async def delete_admin(admin_id: str) -> JSONResponse:
+        await call(backend.delete_admin, admin_id)
+        return JSONResponse([])
+
+    @router.post("/admins/{admin_id}/tokens")
+    async def create_token(admin_id: str, request: Request) -> JSONResponse:
+        return JSONResponse(await call(backend.create_token, admin_id, await _body(request)), status_code=201)
+
+    @router.get("/admins/{admin_id}/tokens")
+    async def list_tokens(admin_id: str) -> JSONResponse:
+        return JSONResponse(await call(backend.list_tokens, admin_id))
+
+    @router.delete("/admins/{admin_id}/tokens/{token_id}")
+    async def delete_token(admin_id: str, token_id: str) -> Response:
+        await call(backend.delete_token, admin_id, token_id)
+        return Response(status_code=204)
 
     @router.get("/security/permissions")
     async def permissions(request: Request) -> JSONResponse:
