@@ -306,6 +306,16 @@ class CrudProvider(ResourceProvider):
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         return self.unwrap(client.get(client.path(self.object_path(inputs, id_))))
 
+    def listed_item(self, client: ApiClient, id_: str, inputs: Mapping[str, Any], **params: Any) -> dict[str, Any]:
+        """The object `id_` from its collection's list (`params` narrow it), for an API with no GET of one object;
+        NotFoundError when it is not listed."""
+        path = self.collection_path(inputs)
+        for item in client.list_all(path, self.spec.items_key, **params):
+            if str(item.get("id")) == str(id_):
+                return dict(item)
+        raise errors.NotFoundError(self.spec.service, "GET", path, 404, "not_found",
+                                   [f"no {self.spec.title} {id_} in {path}"])
+
     def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
         """The object this resource would create, if it already exists (by its unique name)."""
         name_field = self.spec.name_field

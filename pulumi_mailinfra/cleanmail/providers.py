@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from pulumi.dynamic import CheckFailure, CheckResult
@@ -65,6 +66,17 @@ PLATFORM_SECRETS = ("platforms[].auth_data.bind_password", "platforms[].auth_dat
 # The default policy's service flags, set through the domain (DomainAdd seeds them; DomainUpdate takes
 # quarantine / retention / archive; incoming / outgoing only through the policy itself).
 POLICY_FLAGS = ("incoming", "outgoing", "quarantine", "retention", "archive")
+
+
+def _kept_sorted(inputs: dict[str, Any], key: str, sort_key: Callable[[Any], str | None]) -> None:
+    """A set-valued input whose order means nothing to the API, recorded sorted by `check`, so a reordered list is
+    no change. Left as given while an item has no key yet (`sort_key` answers None)."""
+    items = inputs.get(key)
+    if not isinstance(items, list):
+        return
+    keys = [sort_key(item) for item in items]
+    if all(k is not None for k in keys):
+        inputs[key] = [items[i] for i in sorted(range(len(items)), key=keys.__getitem__)]
 
 
 def _in_program_order(
@@ -387,10 +399,7 @@ class DomainAliasProvider(_AliasFormGuard):
     )
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        for alias in client.list_all(self.collection_path(inputs), self.spec.items_key):
-            if str(alias.get("id")) == str(id_):
-                return dict(alias)
-        raise NotFoundError("cleanmail", "GET", self.collection_path(inputs), 404, "not_found", [f"no alias {id_}"])
+        return self.listed_item(client, id_, inputs)
 
     def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
         added = client.request("POST", client.path(self.collection_path(inputs)), json=[body["name"]])
@@ -607,19 +616,12 @@ class _DomainFilterProvider(CrudProvider):
 
     identity: ClassVar[tuple[str, ...]]
 
-    def _rules(self, client: ApiClient, inputs: Mapping[str, Any]) -> Any:
-        return client.list_all(self.collection_path(inputs), self.spec.items_key)
-
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        for item in self._rules(client, inputs):
-            if str(item.get("id")) == id_:
-                return self.unwrap(item)
-        raise NotFoundError("cleanmail", "GET", self.collection_path(inputs), 404, "not_found",
-                            [f"no {self.spec.title} {id_} in the domain"])
+        return self.unwrap(self.listed_item(client, id_, inputs))
 
     def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
         wanted = [str(canonical(inputs.get(key))).casefold() for key in self.identity]
-        for item in self._rules(client, inputs):
+        for item in client.list_all(self.collection_path(inputs), self.spec.items_key):
             record = self.unwrap(item)
             if [str(record.get(key)).casefold() for key in self.identity] == wanted:
                 return record
@@ -730,20 +732,13 @@ class _SenderRuleProvider(_SenderRulesGuard):
         made = client.request("POST", client.path(self.collection_path(inputs)), json=[body])
         return self.unwrap(made[0] if isinstance(made, list) and made else made)
 
-    def _listed(self, client: ApiClient, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return [self.unwrap(item) for item in client.list_all(self.collection_path(inputs), "rules",
-                                                              value=canonical(inputs.get("value")))]
-
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        for record in self._listed(client, inputs):
-            if str(record.get("id")) == id_:
-                return record
-        raise NotFoundError("cleanmail", "GET", self.collection_path(inputs), 404, "not_found",
-                            [f"no sender rule {id_} in the list"])
+        return self.unwrap(self.listed_item(client, id_, inputs, value=canonical(inputs.get("value"))))
 
     def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
         wanted = str(canonical(inputs.get("value"))).lower()
-        return next((r for r in self._listed(client, inputs) if str(r.get("value")).lower() == wanted), None)
+        listed = client.list_all(self.collection_path(inputs), self.spec.items_key, value=wanted)
+        return next((self.unwrap(r) for r in listed if str(r.get("value")).lower() == wanted), None)
 
 
 _RULE_SPEC = {"wrapper": None, "items_key": "rules", "outputs_model": SenderRuleOutputs, "name_field": None,
@@ -793,10 +788,8 @@ class _SenderRuleListProvider(_SenderRulesGuard, _WholeValueProvider):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         result = super().check(olds, news)
-        rules = result.inputs.get("rules")
-        if isinstance(rules, list) and all(isinstance(r, Mapping) and isinstance(r.get("value"), str) for r in rules):
-            # A list's order means nothing to the API: kept sorted by sender, so a reordered list is no change.
-            result.inputs["rules"] = sorted(rules, key=lambda r: str(r["value"]).lower())
+        _kept_sorted(result.inputs, "rules", lambda rule: str(rule["value"]).lower()
+                     if isinstance(rule, Mapping) and isinstance(rule.get("value"), str) else None)
         return result
 
     def write(self, client: ApiClient, inputs: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
@@ -865,12 +858,18 @@ class SenderRulesProvider(CrudProvider):
             raise NotFoundError("cleanmail", "GET", f"/{kind}", 404, "not_found", [f"no domain or mailbox {owner!r}"])
         return f"/{kind}/{found['id']}/wblist"
 
-    def owned(self, client: ApiClient, rules: list[Mapping[str, Any]], ids: Mapping[str, str]) -> dict[str, Any]:
+    def owner_paths(self, client: ApiClient) -> Callable[[str], str]:
+        """`owner_path`, each owner looked up once for the operation at hand (several rules share owners)."""
+        return functools.cache(lambda owner: self.owner_path(client, owner))
+
+    def owned(self, client: ApiClient, rules: list[Mapping[str, Any]], ids: Mapping[str, str],
+              path_of: Callable[[str], str] | None = None) -> dict[str, Any]:
         """The record: each rule this resource owns, as its owner's list now has it (found by id)."""
+        path_of = path_of or self.owner_paths(client)
         found: list[dict[str, Any]] = []
         for owner in sorted({str(r["owner"]).lower() for r in rules}):
             try:
-                listed = list(client.list_all(self.owner_path(client, owner), "rules"))
+                listed = list(client.list_all(path_of(owner), "rules"))
             except NotFoundError:
                 continue  # the owner is gone, and its rules with it
             mine = set(ids.values())
@@ -901,19 +900,20 @@ class SenderRulesProvider(CrudProvider):
         before = {self.key(r): r for r in olds.get("rules") or []}
         now = {self.key(r): r for r in news.get("rules") or []}
         wanted = {self.key(r): r for r in self.payload(args, news)["rules"]}
+        path_of = self.owner_paths(client)
         for key in sorted(set(ids) - set(wanted)):
             with contextlib.suppress(NotFoundError):
-                client.request("DELETE", client.path(f"{self.owner_path(client, key.split('/', 1)[0])}/{ids[key]}"))
+                client.request("DELETE", client.path(f"{path_of(key.split('/', 1)[0])}/{ids[key]}"))
             ids.pop(key)
         for key, rule in wanted.items():
             if key in ids and canonical(before.get(key)) != canonical(now.get(key)):
-                client.request("PUT", client.path(f"{self.owner_path(client, rule['owner'])}/{ids[key]}"),
+                client.request("PUT", client.path(f"{path_of(rule['owner'])}/{ids[key]}"),
                                json={k: v for k, v in rule.items() if k != "owner"})
         added = [rule for key, rule in wanted.items() if key not in ids]
         if added:
             made = client.request("POST", client.path("/wblist"), json=added)
             ids |= {self.key(r): str(r["id"]) for r in made or []}
-        return self.owned(client, list(news.get("rules") or []), ids) | {"id": id_}
+        return self.owned(client, list(news.get("rules") or []), ids, path_of) | {"id": id_}
 
     def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
         return None  # a lost bulk answer is not retried blindly: the 409 of a second POST names the rule
@@ -921,9 +921,10 @@ class SenderRulesProvider(CrudProvider):
     @redacting
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         client = self.client()
+        path_of = self.owner_paths(client)
         for key, rule_id in (props.get("rule_ids") or {}).items():
             with contextlib.suppress(NotFoundError):
-                client.request("DELETE", client.path(f"{self.owner_path(client, key.split('/', 1)[0])}/{rule_id}"))
+                client.request("DELETE", client.path(f"{path_of(key.split('/', 1)[0])}/{rule_id}"))
 
 
 class DomainUsersAccessProvider(_WholeValueProvider):
@@ -939,9 +940,7 @@ class DomainUsersAccessProvider(_WholeValueProvider):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         result = super().check(olds, news)
-        names = result.inputs.get("permissions")
-        if isinstance(names, list) and all(isinstance(n, str) for n in names):
-            result.inputs["permissions"] = sorted(names)  # a set: the order means nothing to the API
+        _kept_sorted(result.inputs, "permissions", lambda name: name if isinstance(name, str) else None)
         return result
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -992,11 +991,7 @@ class AdminTokenProvider(CrudProvider):
         return super().unwrap(data)
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        for item in client.list_all(self.collection_path(inputs), self.spec.items_key):
-            if str(item.get("id")) == id_:
-                return self.unwrap(item)
-        raise NotFoundError("cleanmail", "GET", self.collection_path(inputs), 404, "not_found",
-                            [f"no token {id_}: revoked or never made"])
+        return self.unwrap(self.listed_item(client, id_, inputs))  # not listed: revoked
 
     def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
         outs = super().outputs(inputs, record)
