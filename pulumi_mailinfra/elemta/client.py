@@ -4,6 +4,7 @@ Every call returns a typed model from `models`, which reads both the documented 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -34,9 +35,7 @@ class ElemtaClient(ApiClient):
     backoff_max = 2.0
 
     def __init__(self, settings: ServiceSettings, transport: httpx.BaseTransport | None = None) -> None:
-        url = settings.url.removesuffix("/api")
-        super().__init__(ServiceSettings(url, settings.username, settings.password, settings.token,
-                                         settings.timeout, settings.max_attempts), transport)
+        super().__init__(dataclasses.replace(settings, url=settings.url.removesuffix("/api")), transport)
 
     def _auth(self) -> httpx.Auth | None:
         if self.settings.token:  # an API key: the server also takes `ApiKey <key>` and a bare `elemta_...`
