@@ -235,7 +235,8 @@ def _py_type(annotation: Any, flavor: str) -> str:
         inner = _py_type(typing.get_args(annotation)[1], flavor)
         return f"dict[str, {inner}]" if flavor == "output" else f"Mapping[str, pulumi.Input[{inner}]]"
     if origin is Literal:
-        return "Literal[" + ", ".join(json.dumps(a) for a in typing.get_args(annotation)) + "]"
+        values = typing.get_args(annotation)  # strings as JSON ("EN"), booleans as Python (False)
+        return "Literal[" + ", ".join(json.dumps(v) if isinstance(v, str) else repr(v) for v in values) + "]"
     if origin in (typing.Union, types.UnionType):
         return " | ".join(py_type(a, flavor) for a in typing.get_args(annotation))  # type: ignore[arg-type]
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):

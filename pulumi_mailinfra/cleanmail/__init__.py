@@ -4,7 +4,9 @@ from .client import CleanmailClient, cleanmail_client
 from .inputs import *  # noqa: F403 - the generated input types are part of this package's API
 from .inputs import __all__ as _inputs_all
 from .lookups import (
+    admin,
     admin_tokens,
+    admins,
     attachment_filters,
     domain_admins,
     domain_aliases,
@@ -14,9 +16,12 @@ from .lookups import (
     domain_sender_rules,
     domain_users,
     email_aliases,
+    find_admin,
     find_domain,
     find_domains,
+    get_admin,
     get_admin_tokens,
+    get_admins,
     get_attachment_filters,
     get_domain,
     get_domain_admins,
@@ -42,8 +47,10 @@ from .lookups import (
     user_permissions,
 )
 from .providers import (
+    AdminProvider,
     AdminTokenProvider,
     AttachmentFilterProvider,
+    DomainAdminProvider,
     DomainAliasesProvider,
     DomainAliasProvider,
     DomainDefaultPolicyProvider,
@@ -64,9 +71,11 @@ from .providers import (
     UserSignatureProvider,
 )
 from .resources import (
+    Admin,
     AdminToken,
     AttachmentFilter,
     Domain,
+    DomainAdmin,
     DomainAlias,
     DomainAliases,
     DomainDefaultPolicy,
@@ -85,8 +94,31 @@ from .resources import (
     UserOption,
     UserSignature,
 )
+from .tasks import (
+    AuthToken,
+    run_task,
+    send_password_reset_mail,
+    send_token_mail,
+    send_welcome_mail,
+    temporary_auth_token,
+)
 
 __all__ = [
+    "Admin",
+    "AdminProvider",
+    "DomainAdmin",
+    "DomainAdminProvider",
+    "admin",
+    "admins",
+    "find_admin",
+    "get_admin",
+    "get_admins",
+    "AuthToken",
+    "run_task",
+    "send_password_reset_mail",
+    "send_token_mail",
+    "send_welcome_mail",
+    "temporary_auth_token",
     "AdminToken",
     "AdminTokenProvider",
     "admin_tokens",

@@ -12,12 +12,14 @@ import pulumi
 from typing_extensions import NotRequired, TypedDict
 
 __all__ = [
+    "AdminArgs",
     "AdminTokenArgs",
     "ArchivePropsArgs",
     "ArchivePropsArgsDict",
     "AttachmentFilterArgs",
     "AuthSettingsArgs",
     "AuthSettingsArgsDict",
+    "DomainAdminArgs",
     "DomainAliasArgs",
     "DomainAliasesArgs",
     "DomainArgs",
@@ -1922,6 +1924,7 @@ class UserArgs:
         platform_id: pulumi.Input[str | None] | None = None,
         sender_verify_on: pulumi.Input[bool | None] | None = None,
         send_notification: pulumi.Input[bool] | None = None,
+        send_welcome_mail: pulumi.Input[bool] | None = None,
     ) -> None:
         pulumi.set(self, "domain_id", domain_id)
         pulumi.set(self, "email", email)
@@ -1943,6 +1946,8 @@ class UserArgs:
             pulumi.set(self, "sender_verify_on", sender_verify_on)
         if send_notification is not None:
             pulumi.set(self, "send_notification", send_notification)
+        if send_welcome_mail is not None:
+            pulumi.set(self, "send_welcome_mail", send_welcome_mail)
 
     @property
     @pulumi.getter
@@ -2057,6 +2062,19 @@ class UserArgs:
     @send_notification.setter
     def send_notification(self, value: pulumi.Input[bool] | None) -> None:
         pulumi.set(self, "send_notification", value)
+
+    @property
+    @pulumi.getter
+    def send_welcome_mail(self) -> pulumi.Input[bool] | None:
+        """Once the account is created, run the API's `send_welcome_mail` task (a description of the service and
+        a link to set the password). Runs once, at creation: changing it later sends nothing. Default:
+        `false`.
+        """
+        return pulumi.get(self, "send_welcome_mail")
+
+    @send_welcome_mail.setter
+    def send_welcome_mail(self, value: pulumi.Input[bool] | None) -> None:
+        pulumi.set(self, "send_welcome_mail", value)
 
 
 @pulumi.input_type
@@ -2931,3 +2949,248 @@ class AdminTokenArgs:
     @expiration.setter
     def expiration(self, value: pulumi.Input[str | None] | None) -> None:
         pulumi.set(self, "expiration", value)
+
+
+@pulumi.input_type
+class DomainAdminArgs:
+    """The inputs of a DomainAdmin (see its docstring)."""
+
+    def __init__(
+        self,
+        *,
+        domain_id: pulumi.Input[str],
+        permissions: pulumi.Input[Sequence[pulumi.Input[str]]],
+        admin_id: pulumi.Input[str | None] | None = None,
+        login: pulumi.Input[str | None] | None = None,
+        display_name: pulumi.Input[str | None] | None = None,
+        email: pulumi.Input[str | None] | None = None,
+        password: pulumi.Input[str | None] | None = None,
+        enabled: pulumi.Input[bool | None] | None = None,
+        language: pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"] | None] | None = None,
+    ) -> None:
+        pulumi.set(self, "domain_id", domain_id)
+        pulumi.set(self, "permissions", permissions)
+        if admin_id is not None:
+            pulumi.set(self, "admin_id", admin_id)
+        if login is not None:
+            pulumi.set(self, "login", login)
+        if display_name is not None:
+            pulumi.set(self, "display_name", display_name)
+        if email is not None:
+            pulumi.set(self, "email", email)
+        if password is not None:
+            pulumi.set(self, "password", password)
+        if enabled is not None:
+            pulumi.set(self, "enabled", enabled)
+        if language is not None:
+            pulumi.set(self, "language", language)
+
+    @property
+    @pulumi.getter
+    def domain_id(self) -> pulumi.Input[str]:
+        """The domain the administrator gets access to. Changing it replaces the access. Must be: length 1-64; an
+        id of the API (e.g. `Eygdk`). Changing it replaces the resource.
+        """
+        return pulumi.get(self, "domain_id")
+
+    @domain_id.setter
+    def domain_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "domain_id", value)
+
+    @property
+    @pulumi.getter
+    def permissions(self) -> pulumi.Input[Sequence[pulumi.Input[str]]]:
+        """The administrator's permissions on this domain (authoritative; the API's `PUT .../authorities`). The
+        platform's names: `cleanmail.permissions("domain", domain_id)` lists them. Each item: a permission
+        name of the platform, e.g. `QUARANTINE_RELEASE`.
+        """
+        return pulumi.get(self, "permissions")
+
+    @permissions.setter
+    def permissions(self, value: pulumi.Input[Sequence[pulumi.Input[str]]]) -> None:
+        pulumi.set(self, "permissions", value)
+
+    @property
+    @pulumi.getter
+    def admin_id(self) -> pulumi.Input[str | None] | None:
+        """An existing account to give access (e.g. an `Admin`'s or another `DomainAdmin`'s id); its account
+        settings are then not managed here. Changing it replaces the access. Give this or `login`. Changing it
+        replaces the resource.
+        """
+        return pulumi.get(self, "admin_id")
+
+    @admin_id.setter
+    def admin_id(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "admin_id", value)
+
+    @property
+    @pulumi.getter
+    def login(self) -> pulumi.Input[str | None] | None:
+        """The login of a new account made with the access (the API cannot rename an account: changing it
+        replaces the account). Give this or `admin_id`. Changing it replaces the resource.
+        """
+        return pulumi.get(self, "login")
+
+    @login.setter
+    def login(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "login", value)
+
+    @property
+    @pulumi.getter
+    def display_name(self) -> pulumi.Input[str | None] | None:
+        """The new account's display name (required with `login`)."""
+        return pulumi.get(self, "display_name")
+
+    @display_name.setter
+    def display_name(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "display_name", value)
+
+    @property
+    @pulumi.getter
+    def email(self) -> pulumi.Input[str | None] | None:
+        """The new account's address, used for password recovery (required with `login`)."""
+        return pulumi.get(self, "email")
+
+    @email.setter
+    def email(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "email", value)
+
+    @property
+    @pulumi.getter
+    def password(self) -> pulumi.Input[str | None] | None:
+        """The new account's password (required with `login`); the API never answers it, so a change made out of
+        band cannot be seen. Secret: always stored encrypted and masked in previews, even when given as plain
+        text.
+        """
+        return pulumi.get(self, "password")
+
+    @password.setter
+    def password(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "password", value)
+
+    @property
+    @pulumi.getter
+    def enabled(self) -> pulumi.Input[bool | None] | None:
+        """Whether the new account can sign in (created enabled when left out)."""
+        return pulumi.get(self, "enabled")
+
+    @enabled.setter
+    def enabled(self, value: pulumi.Input[bool | None] | None) -> None:
+        pulumi.set(self, "enabled", value)
+
+    @property
+    @pulumi.getter
+    def language(self) -> pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"] | None] | None:
+        """The new account's language (`EN` when left out)."""
+        return pulumi.get(self, "language")
+
+    @language.setter
+    def language(self, value: pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"] | None] | None) -> None:
+        pulumi.set(self, "language", value)
+
+
+@pulumi.input_type
+class AdminArgs:
+    """The inputs of a Admin (see its docstring)."""
+
+    def __init__(
+        self,
+        *,
+        admin_id: pulumi.Input[str],
+        display_name: pulumi.Input[str | None] | None = None,
+        email: pulumi.Input[str | None] | None = None,
+        password: pulumi.Input[str | None] | None = None,
+        enabled: pulumi.Input[bool | None] | None = None,
+        language: pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"] | None] | None = None,
+        totp: pulumi.Input[Literal[False] | None] | None = None,
+    ) -> None:
+        pulumi.set(self, "admin_id", admin_id)
+        if display_name is not None:
+            pulumi.set(self, "display_name", display_name)
+        if email is not None:
+            pulumi.set(self, "email", email)
+        if password is not None:
+            pulumi.set(self, "password", password)
+        if enabled is not None:
+            pulumi.set(self, "enabled", enabled)
+        if language is not None:
+            pulumi.set(self, "language", language)
+        if totp is not None:
+            pulumi.set(self, "totp", totp)
+
+    @property
+    @pulumi.getter
+    def admin_id(self) -> pulumi.Input[str]:
+        """The account (e.g. a `DomainAdmin`'s id, or one found with `cleanmail.admins(search=...)`). Changing it
+        replaces the resource. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it replaces the
+        resource.
+        """
+        return pulumi.get(self, "admin_id")
+
+    @admin_id.setter
+    def admin_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "admin_id", value)
+
+    @property
+    @pulumi.getter
+    def display_name(self) -> pulumi.Input[str | None] | None:
+        """Display name."""
+        return pulumi.get(self, "display_name")
+
+    @display_name.setter
+    def display_name(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "display_name", value)
+
+    @property
+    @pulumi.getter
+    def email(self) -> pulumi.Input[str | None] | None:
+        """Address used for password recovery."""
+        return pulumi.get(self, "email")
+
+    @email.setter
+    def email(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "email", value)
+
+    @property
+    @pulumi.getter
+    def password(self) -> pulumi.Input[str | None] | None:
+        """The account's password; the API never answers it, so a change made out of band cannot be seen. Secret:
+        always stored encrypted and masked in previews, even when given as plain text.
+        """
+        return pulumi.get(self, "password")
+
+    @password.setter
+    def password(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "password", value)
+
+    @property
+    @pulumi.getter
+    def enabled(self) -> pulumi.Input[bool | None] | None:
+        """Whether the account can sign in (a disabled account's tokens stop working)."""
+        return pulumi.get(self, "enabled")
+
+    @enabled.setter
+    def enabled(self, value: pulumi.Input[bool | None] | None) -> None:
+        pulumi.set(self, "enabled", value)
+
+    @property
+    @pulumi.getter
+    def language(self) -> pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"] | None] | None:
+        """Language of the account."""
+        return pulumi.get(self, "language")
+
+    @language.setter
+    def language(self, value: pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"] | None] | None) -> None:
+        pulumi.set(self, "language", value)
+
+    @property
+    @pulumi.getter
+    def totp(self) -> pulumi.Input[Literal[False] | None] | None:
+        """`False` turns the second factor (TOTP) off; the API cannot turn it on (that is the user's own QR-code
+        flow).
+        """
+        return pulumi.get(self, "totp")
+
+    @totp.setter
+    def totp(self, value: pulumi.Input[Literal[False] | None] | None) -> None:
+        pulumi.set(self, "totp", value)

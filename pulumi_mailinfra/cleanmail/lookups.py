@@ -101,6 +101,28 @@ def domain_admins(domain_id: str, client: CleanmailClient | None = None) -> list
     return _listing(f"/domains/{domain_id}/admins", "admins", client)
 
 
+def admins(search: str | None = None, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
+    """The administrator accounts the token may manage (GRANT permission), optionally those whose login, email or
+    display name contains `search`, each with its authorities."""
+    params = {"search": search} if search else {}
+    return list(_client(client).list_all("/security/admins", "admins", **params))
+
+
+def admin(admin_id: str, client: CleanmailClient | None = None) -> dict[str, Any]:
+    """One administrator account with all its authorities."""
+    client = _client(client)
+    return dict(client.get(client.path(f"/security/admins/{admin_id}")))
+
+
+def find_admin(login: str, client: CleanmailClient | None = None) -> dict[str, Any]:
+    """The account whose login is `login` (case-insensitive); NotFoundError if none."""
+    wanted = login.casefold()
+    for found in admins(login, client):
+        if str(found.get("login", "")).casefold() == wanted:
+            return found
+    raise NotFoundError("cleanmail", "GET", "/security/admins", 404, "not_found", [f"no administrator {login!r}"])
+
+
 def admin_tokens(admin_id: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:
     """An administrator's tokens (names and dates: the values are answered only at creation)."""
     client = _client(client)
@@ -209,6 +231,16 @@ def get_domain_admins(domain_id: pulumi.Input[str]) -> pulumi.Output[list[dict[s
     return program_output(domain_admins, domain_id)
 
 
+def get_admins(search: pulumi.Input[str] | None = None) -> pulumi.Output[list[dict[str, Any]]]:
+    """The administrator accounts (optionally those matching `search`)."""
+    return program_output(admins, search)
+
+
+def get_admin(login: pulumi.Input[str]) -> pulumi.Output[dict[str, Any]]:
+    """The administrator account whose login is `login`; fails the program when there is none."""
+    return program_output(find_admin, login)
+
+
 def get_admin_tokens(admin_id: pulumi.Input[str]) -> pulumi.Output[list[dict[str, Any]]]:
     """The administrator's tokens, without their values."""
     return program_output(admin_tokens, admin_id)
@@ -221,6 +253,8 @@ def get_domain_diagnostic(domain_id: pulumi.Input[str]) -> pulumi.Output[dict[st
 
 RESOURCE_LOOKUPS = {
     "AdminToken": [get_admin_tokens, get_domain_admins],
+    "DomainAdmin": [get_domain_admins, get_admin],
+    "Admin": [get_admin, get_admins],
     "DomainUsersAccess": [get_user_permissions],
     "DomainSenderRule": [get_domain_sender_rules],
     "DomainSenderRules": [get_domain_sender_rules],

@@ -378,6 +378,9 @@ class UserModel(CleanmailModel):
     sender_verify_on: bool | None = Field(default=None, alias="senderVerifyOn", description="Verify senders.")
     send_notification: bool = Field(default=False, alias="sendNotification", description="Mail the user about "
                                     "the new account when it is created.")
+    send_welcome_mail: bool = Field(default=False, description="Once the account is created, run the API's "
+                                    "`send_welcome_mail` task (a description of the service and a link to set the "
+                                    "password). Runs once, at creation: changing it later sends nothing.")
 
 
 class UserOutputs(BaseModel):
@@ -656,3 +659,88 @@ class AdminTokenOutputs(BaseModel):
                                    "(epoch ms).")
     last_use: int | None = Field(default=None, alias="lastUse", description="When the token was last used "
                                  "(epoch ms), if ever.")
+
+
+# ----- administrators (5.1, 5.5.3 to 5.5.13) --------------------------------------------------------------------
+Password = Annotated[str, Field(min_length=1, max_length=128)]
+ACCOUNT_FIELDS = ("display_name", "email", "password", "enabled", "language")
+
+
+class DomainAdminModel(CleanmailModel):
+    """Either an existing account (`admin_id`) or a new one (`login` with its account fields)."""
+
+    domain_id: Id = Field(description="The domain the administrator gets access to. Changing it replaces the "
+                          "access.")
+    permissions: Annotated[list[Permission], BeforeValidator(_each_permission_once)] = Field(
+        description="The administrator's permissions on this domain (authoritative; the API's `PUT .../authorities`"
+        "). The platform's names: `cleanmail.permissions(\"domain\", domain_id)` lists them.")
+    admin_id: Id | None = Field(default=None, description="An existing account to give access (e.g. an `Admin`'s or "
+                                "another `DomainAdmin`'s id); its account settings are then not managed here. "
+                                "Changing it replaces the access. Give this or `login`.")
+    login: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+        default=None, description="The login of a new account made with the access (the API cannot rename an "
+        "account: changing it replaces the account). Give this or `admin_id`.")
+    display_name: Text | None = Field(default=None, alias="displayName", description="The new account's display "
+                                      "name (required with `login`).")
+    email: EmailAddress | None = Field(default=None, description="The new account's address, used for password "
+                                       "recovery (required with `login`).")
+    password: Password | None = Field(default=None, description="The new account's password (required with "
+                                      "`login`); the API never answers it, so a change made out of band cannot be "
+                                      "seen.")
+    enabled: bool | None = Field(default=None, description="Whether the new account can sign in (created enabled "
+                                 "when left out).")
+    language: Language | None = Field(default=None, description="The new account's language (`EN` when left out).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_account(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        given = {key for key, value in data.items() if value is not None}
+        if ("admin_id" in given) == ("login" in given):
+            raise known_values_error("give admin_id (an existing account) or login (a new account), not both")
+        account = sorted(given & {*ACCOUNT_FIELDS, "displayName"})
+        if "admin_id" in given and account:
+            raise known_values_error(f"{', '.join(account)}: an existing account's settings are not managed by a "
+                                     "DomainAdmin (use an Admin resource for them)")
+        missing = [key for key in ("display_name", "email", "password")
+                   if "login" in given and key not in given and not (key == "display_name" and "displayName" in given)]
+        if missing:
+            raise known_values_error(f"{', '.join(missing)}: required to create the account {data.get('login')!r}")
+        return data
+
+
+class DomainAdminOutputs(BaseModel):
+    account_login: str | None = Field(default=None, description="The account's login (also when given by "
+                                      "`admin_id`).")
+    totp: bool | None = Field(default=None, description="Whether the account signs in with a second factor.")
+    sys_admin: bool | None = Field(default=None, alias="sysAdmin", description="Whether the account is a system "
+                                   "administrator.")
+    created_at: int | None = Field(default=None, alias="createdAt", description="When the account was created "
+                                   "(epoch ms).")
+
+
+class AdminModel(CleanmailModel):
+    """The settings of an account the API lets you change (5.1.5 AdminUpdate); the login never changes."""
+
+    admin_id: Id = Field(description="The account (e.g. a `DomainAdmin`'s id, or one found with "
+                         "`cleanmail.admins(search=...)`). Changing it replaces the resource.")
+    display_name: Text | None = Field(default=None, alias="displayName", description="Display name.")
+    email: EmailAddress | None = Field(default=None, description="Address used for password recovery.")
+    password: Password | None = Field(default=None, description="The account's password; the API never answers "
+                                      "it, so a change made out of band cannot be seen.")
+    enabled: bool | None = Field(default=None, description="Whether the account can sign in (a disabled account's "
+                                 "tokens stop working).")
+    language: Language | None = Field(default=None, description="Language of the account.")
+    totp: Literal[False] | None = Field(default=None, description="`False` turns the second factor (TOTP) off; the "
+                                        "API cannot turn it on (that is the user's own QR-code flow).")
+
+
+class AdminOutputs(BaseModel):
+    login: str | None = Field(default=None, description="The account's login.")
+    sys_admin: bool | None = Field(default=None, alias="sysAdmin", description="Whether the account is a system "
+                                   "administrator.")
+    authorities: list[dict[str, Any]] = Field(default_factory=list, description="Its accesses: `{objectType, "
+                                              "objectId, objectName, permissions}` per domain (or customer).")
+    created_at: int | None = Field(default=None, alias="createdAt", description="When the account was created "
+                                   "(epoch ms).")

@@ -14,13 +14,16 @@ from typing import Any, ClassVar
 from pulumi.dynamic import CheckFailure, CheckResult
 from pydantic import BaseModel
 
-from ..errors import InUseError, NotFoundError
+from ..errors import InUseError, MailinfraError, NotFoundError
 from ..http import ApiClient
 from ..provider import CLIENT_FACTORIES, CrudProvider, ResourceSpec, redacting
 from ..reconcile import canonical
 from ..wire import from_api
 from .client import cleanmail_client
 from .models import (
+    ACCOUNT_FIELDS,
+    AdminModel,
+    AdminOutputs,
     AdminTokenModel,
     AdminTokenOutputs,
     AttachmentFilterModel,
@@ -28,6 +31,8 @@ from .models import (
     DefaultPolicyOutputs,
     DkimModel,
     DkimOutputs,
+    DomainAdminModel,
+    DomainAdminOutputs,
     DomainAliasesModel,
     DomainAliasesOutputs,
     DomainAliasModel,
@@ -59,6 +64,7 @@ from .models import (
     format_expiry,
     parse_expiry,
 )
+from .tasks import run_task
 
 CLIENT_FACTORIES["cleanmail"] = cleanmail_client
 PLATFORM_SECRETS = ("platforms[].auth_data.bind_password", "platforms[].auth_data.client_secret",
@@ -434,7 +440,21 @@ class UserProvider(CrudProvider):
         update_method="PATCH",
         name_field="email",
         autoname=False,
+        not_sent=frozenset({"send_welcome_mail"}),
     )
+
+    def _create_once(self, client: ApiClient, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        record = super()._create_once(client, args, inputs)
+        if inputs.get("send_welcome_mail"):
+            try:
+                run_task("send_welcome_mail", {"recipient": str(canonical(inputs["email"]))}, client)
+            except MailinfraError as exc:  # the account goes again: the next `up` creates it and mails once
+                with contextlib.suppress(MailinfraError):
+                    client.request("DELETE", client.path(self.object_path(inputs, str(record["id"]))))
+                message = (f"the welcome mail to {canonical(inputs['email'])} could not be sent ({exc}); the account "
+                           "was removed again, so the next `up` creates it and retries")
+                raise MailinfraError(message) from None
+        return record
 
     def unwrap(self, data: Any) -> dict[str, Any]:
         record = super().unwrap(data)
@@ -998,3 +1018,125 @@ class AdminTokenProvider(CrudProvider):
         if outs.get("value") is None:  # the API answers the value once: the one recorded at creation stays
             outs["value"] = inputs.get("value")
         return outs
+
+
+def _account_changes(body: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str, Any]:
+    """The account fields (AdminUpdate, camelCase) of `body` that differ from `before`; a field no longer given
+    is left as it is (the API has no "unset" for an account's settings)."""
+    wire = {"display_name": "displayName"}
+    return {wire.get(key, key): body[key] for key in ACCOUNT_FIELDS
+            if body.get(key) is not None and canonical(body[key]) != canonical(before.get(key))}
+
+
+class DomainAdminProvider(CrudProvider):
+    """An administrator's access to one domain: POST .../admins (a new account, or an existing one by id), its
+    permissions set with PUT .../authorities, the new account's settings with PATCH /security/admins/{id},
+    revoked with DELETE (which deletes an account left with no access)."""
+
+    spec = ResourceSpec(
+        type_name="DomainAdmin",
+        description="An administrator of a domain: a new account (`login`, with its display name, address, "
+        "password) or an existing one (`admin_id`), with its permissions on the domain. Its id is the account's "
+        "(e.g. for an `AdminToken`). Deleting it revokes the access; an account left with no access is deleted "
+        "by the API, its tokens with it. The password is always secret.",
+        title="domain administrator", service="cleanmail", model=DomainAdminModel,
+        collection="/domains/{domain_id}/admins", wrapper=None, items_key="admins",
+        replace_on=frozenset({"domain_id", "admin_id", "login"}), secret_paths=("password",),
+        outputs_model=DomainAdminOutputs, not_sent=frozenset({"domain_id"}), name_field="login", autoname=False)
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        result = super().check(olds, news)
+        _kept_sorted(result.inputs, "permissions", lambda name: name if isinstance(name, str) else None)
+        return result
+
+    def payload(self, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        body = super().payload(args, inputs)
+        if "admin_id" in body:
+            return {"id": body.pop("admin_id"), "permissions": body["permissions"]}
+        return {"enabled": True, "language": "EN", **body}  # AdminAdd wants them all for a new account
+
+    def record(self, admin: Any, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The access as this resource sees it: the account, with its permissions on this domain only."""
+        record = self.unwrap(admin)
+        domain_id = str(canonical(inputs["domain_id"]))
+        authority = next((a for a in admin.get("authorities") or []
+                          if str(a.get("objectId")) == domain_id and str(a.get("objectType", "domain")) == "domain"),
+                         None)
+        if authority is None:
+            raise NotFoundError("cleanmail", "GET", self.collection_path(inputs), 404, "not_found",
+                                [f"account {admin.get('id')} has no access to domain {domain_id}"])
+        record["permissions"] = sorted(str(p) for p in authority.get("permissions") or [])
+        record["account_login"] = admin.get("login")
+        if inputs.get("admin_id") is not None:
+            record["admin_id"] = str(admin["id"])
+        return record
+
+    def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return self.record(client.get(client.path(self.object_path(inputs, id_))), inputs)
+
+    def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return self.record(client.request("POST", client.path(self.collection_path(inputs)), json=body), inputs)
+
+    def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The access this resource would create: the account's, when it already has one on the domain."""
+        if inputs.get("admin_id") is not None:
+            with contextlib.suppress(NotFoundError):
+                return self.fetch(client, str(canonical(inputs["admin_id"])), inputs)
+            return None
+        login = str(inputs.get("login", "")).casefold()
+        for admin in client.list_all(self.collection_path(inputs), self.spec.items_key, search=inputs.get("login")):
+            if str(admin.get("login", "")).casefold() == login:
+                return self.fetch(client, str(admin["id"]), inputs)
+        return None
+
+    def send_update(
+        self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
+    ) -> dict[str, Any]:
+        body = args.model_dump(mode="python", exclude_none=True)
+        if canonical(sorted(body["permissions"])) != canonical(sorted(olds.get("permissions") or [])):
+            client.request("PUT", client.path(f"{self.object_path(news, id_)}/authorities"), json=body["permissions"])
+        changed = {} if news.get("admin_id") is not None else _account_changes(body, olds)
+        if changed:
+            client.request("PATCH", client.path(f"/security/admins/{id_}"), json=changed)
+        return self.fetch(client, id_, news)
+
+
+class AdminProvider(CrudProvider):
+    """Takes over an existing account (nothing is created: accounts come with a domain access) and manages the
+    settings AdminUpdate lets you change; delete is the API's account deletion (5.1.1)."""
+
+    spec = ResourceSpec(
+        type_name="Admin",
+        description="The settings of an administrator account that exists (made by a `DomainAdmin` or by hand): "
+        "display name, address, password, enabled, language, turning TOTP off; the others are left as they are. "
+        "The API makes accounts only with a domain access, so nothing is created. Destroying it deletes the "
+        "account with all its accesses and tokens (set the `retain_on_delete` resource option to keep it). The "
+        "password is always secret.",
+        title="administrator account", service="cleanmail", model=AdminModel, collection="/security/admins",
+        wrapper=None, items_key="admins", replace_on=frozenset({"admin_id"}), secret_paths=("password",),
+        outputs_model=AdminOutputs, not_sent=frozenset({"admin_id"}), name_field=None, update_method="PATCH")
+
+    def unwrap(self, data: Any) -> dict[str, Any]:
+        record = super().unwrap(data)
+        record["admin_id"] = str(record["id"])
+        return record
+
+    def object_path(self, inputs: Mapping[str, Any], id_: str) -> str:
+        return f"/security/admins/{id_}"
+
+    def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        id_ = str(canonical(inputs["admin_id"]))
+        if body:
+            client.request("PATCH", client.path(self.object_path(inputs, id_)), json=body)
+        return self.fetch(client, id_, inputs)
+
+    def send_update(
+        self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
+    ) -> dict[str, Any]:
+        body = args.model_dump(mode="python", exclude_none=True)
+        changed = _account_changes(body, olds)
+        if body.get("totp") is False and olds.get("totp") is not False:
+            changed["totp"] = False
+        if changed:
+            client.request("PATCH", client.path(self.object_path(news, id_)), json=changed)
+        return self.fetch(client, id_, news)

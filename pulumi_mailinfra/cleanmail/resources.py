@@ -12,10 +12,12 @@ import pulumi
 
 from ..resource import MailinfraResource
 from .inputs import (
+    AdminArgs,
     AdminTokenArgs,
     ArchivePropsArgs,
     ArchivePropsArgsDict,
     AttachmentFilterArgs,
+    DomainAdminArgs,
     DomainAliasArgs,
     DomainAliasesArgs,
     DomainArgs,
@@ -48,8 +50,10 @@ from .inputs import (
     UserSignatureArgs,
 )
 from .providers import (
+    AdminProvider,
     AdminTokenProvider,
     AttachmentFilterProvider,
+    DomainAdminProvider,
     DomainAliasesProvider,
     DomainAliasProvider,
     DomainDefaultPolicyProvider,
@@ -71,9 +75,11 @@ from .providers import (
 )
 
 __all__ = [
+    "Admin",
     "AdminToken",
     "AttachmentFilter",
     "Domain",
+    "DomainAdmin",
     "DomainAlias",
     "DomainAliases",
     "DomainDefaultPolicy",
@@ -597,6 +603,10 @@ class User(MailinfraResource, module="cleanmail", name="User"):
     """Verify senders."""
     send_notification: pulumi.Output[bool]
     """Mail the user about the new account when it is created. Default: `false`."""
+    send_welcome_mail: pulumi.Output[bool]
+    """Once the account is created, run the API's `send_welcome_mail` task (a description of the service and a
+    link to set the password). Runs once, at creation: changing it later sends nothing. Default: `false`.
+    """
     creation_date: pulumi.Output[int]
     """When the account was created (epoch ms)."""
 
@@ -627,6 +637,7 @@ class User(MailinfraResource, module="cleanmail", name="User"):
         platform_id: pulumi.Input[str | None] | None = None,
         sender_verify_on: pulumi.Input[bool | None] | None = None,
         send_notification: pulumi.Input[bool] | None = None,
+        send_welcome_mail: pulumi.Input[bool] | None = None,
         adopt_existing: bool = False,
     ) -> None: ...
 
@@ -646,6 +657,9 @@ class User(MailinfraResource, module="cleanmail", name="User"):
         :param platform_id: The account's platform (the API defaults it to the domain's default platform).
         :param sender_verify_on: Verify senders.
         :param send_notification: Mail the user about the new account when it is created. Default: `false`.
+        :param send_welcome_mail: Once the account is created, run the API's `send_welcome_mail` task (a description
+            of the service and a link to set the password). Runs once, at creation: changing it later sends nothing.
+            Default: `false`.
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
@@ -1384,3 +1398,177 @@ class AdminToken(MailinfraResource, module="cleanmail", name="AdminToken"):
             Changing it replaces the resource.
         """
         self._register(AdminTokenProvider(), AdminTokenArgs, resource_name, args, kwargs)
+
+
+class DomainAdmin(MailinfraResource, module="cleanmail", name="DomainAdmin"):
+    """An administrator of a domain: a new account (`login`, with its display name, address, password) or an
+    existing one (`admin_id`), with its permissions on the domain. Its id is the account's (e.g. for an
+    `AdminToken`). Deleting it revokes the access; an account left with no access is deleted by the API, its
+    tokens with it. The password is always secret. Reference: docs/reference/cleanmail/DomainAdmin.md.
+    """
+
+    domain_id: pulumi.Output[str]
+    """The domain the administrator gets access to. Changing it replaces the access. Must be: length 1-64; an id
+    of the API (e.g. `Eygdk`). Changing it replaces the resource.
+    """
+    permissions: pulumi.Output[list[str]]
+    """The administrator's permissions on this domain (authoritative; the API's `PUT .../authorities`). The
+    platform's names: `cleanmail.permissions("domain", domain_id)` lists them. Each item: a permission name of
+    the platform, e.g. `QUARANTINE_RELEASE`.
+    """
+    admin_id: pulumi.Output[Optional[str]]
+    """An existing account to give access (e.g. an `Admin`'s or another `DomainAdmin`'s id); its account settings
+    are then not managed here. Changing it replaces the access. Give this or `login`. Changing it replaces the
+    resource.
+    """
+    login: pulumi.Output[Optional[str]]
+    """The login of a new account made with the access (the API cannot rename an account: changing it replaces
+    the account). Give this or `admin_id`. Changing it replaces the resource.
+    """
+    display_name: pulumi.Output[Optional[str]]
+    """The new account's display name (required with `login`)."""
+    email: pulumi.Output[Optional[str]]
+    """The new account's address, used for password recovery (required with `login`)."""
+    password: pulumi.Output[Optional[str]]
+    """The new account's password (required with `login`); the API never answers it, so a change made out of band
+    cannot be seen. Secret: always stored encrypted and masked in previews, even when given as plain text.
+    """
+    enabled: pulumi.Output[Optional[bool]]
+    """Whether the new account can sign in (created enabled when left out)."""
+    language: pulumi.Output[Optional[Literal["FR", "EN", "DE", "ES", "DA", "NB"]]]
+    """The new account's language (`EN` when left out)."""
+    account_login: pulumi.Output[Optional[str]]
+    """The account's login (also when given by `admin_id`)."""
+    totp: pulumi.Output[Optional[bool]]
+    """Whether the account signs in with a second factor."""
+    sys_admin: pulumi.Output[Optional[bool]]
+    """Whether the account is a system administrator."""
+    created_at: pulumi.Output[Optional[int]]
+    """When the account was created (epoch ms)."""
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        args: DomainAdminArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        domain_id: pulumi.Input[str],
+        permissions: pulumi.Input[Sequence[pulumi.Input[str]]],
+        admin_id: pulumi.Input[str | None] | None = None,
+        login: pulumi.Input[str | None] | None = None,
+        display_name: pulumi.Input[str | None] | None = None,
+        email: pulumi.Input[str | None] | None = None,
+        password: pulumi.Input[str | None] | None = None,
+        enabled: pulumi.Input[bool | None] | None = None,
+        language: pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"] | None] | None = None,
+        adopt_existing: bool = False,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a DomainAdmin: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param domain_id: The domain the administrator gets access to. Changing it replaces the access. Must be:
+            length 1-64; an id of the API (e.g. `Eygdk`). Changing it replaces the resource.
+        :param permissions: The administrator's permissions on this domain (authoritative; the API's `PUT
+            .../authorities`). The platform's names: `cleanmail.permissions("domain", domain_id)` lists them. Each
+            item: a permission name of the platform, e.g. `QUARANTINE_RELEASE`.
+        :param admin_id: An existing account to give access (e.g. an `Admin`'s or another `DomainAdmin`'s id); its
+            account settings are then not managed here. Changing it replaces the access. Give this or `login`.
+            Changing it replaces the resource.
+        :param login: The login of a new account made with the access (the API cannot rename an account: changing it
+            replaces the account). Give this or `admin_id`. Changing it replaces the resource.
+        :param display_name: The new account's display name (required with `login`).
+        :param email: The new account's address, used for password recovery (required with `login`).
+        :param password: The new account's password (required with `login`); the API never answers it, so a change
+            made out of band cannot be seen. Secret: always stored encrypted and masked in previews, even when given
+            as plain text.
+        :param enabled: Whether the new account can sign in (created enabled when left out).
+        :param language: The new account's language (`EN` when left out).
+        :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
+            keeping its id) instead of creating one; no effect afterwards.
+        """
+        self._register(DomainAdminProvider(), DomainAdminArgs, resource_name, args, kwargs)
+
+
+class Admin(MailinfraResource, module="cleanmail", name="Admin"):
+    """The settings of an administrator account that exists (made by a `DomainAdmin` or by hand): display name,
+    address, password, enabled, language, turning TOTP off; the others are left as they are. The API makes
+    accounts only with a domain access, so nothing is created. Destroying it deletes the account with all its
+    accesses and tokens (set the `retain_on_delete` resource option to keep it). The password is always
+    secret. Reference: docs/reference/cleanmail/Admin.md.
+    """
+
+    admin_id: pulumi.Output[str]
+    """The account (e.g. a `DomainAdmin`'s id, or one found with `cleanmail.admins(search=...)`). Changing it
+    replaces the resource. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it replaces the
+    resource.
+    """
+    display_name: pulumi.Output[Optional[str]]
+    """Display name."""
+    email: pulumi.Output[Optional[str]]
+    """Address used for password recovery."""
+    password: pulumi.Output[Optional[str]]
+    """The account's password; the API never answers it, so a change made out of band cannot be seen. Secret:
+    always stored encrypted and masked in previews, even when given as plain text.
+    """
+    enabled: pulumi.Output[Optional[bool]]
+    """Whether the account can sign in (a disabled account's tokens stop working)."""
+    language: pulumi.Output[Optional[Literal["FR", "EN", "DE", "ES", "DA", "NB"]]]
+    """Language of the account."""
+    totp: pulumi.Output[Optional[Literal[False]]]
+    """`False` turns the second factor (TOTP) off; the API cannot turn it on (that is the user's own QR-code
+    flow).
+    """
+    login: pulumi.Output[Optional[str]]
+    """The account's login."""
+    sys_admin: pulumi.Output[Optional[bool]]
+    """Whether the account is a system administrator."""
+    authorities: pulumi.Output[list[dict[str, Any]]]
+    """Its accesses: `{objectType, objectId, objectName, permissions}` per domain (or customer). Default: `[]`."""
+    created_at: pulumi.Output[Optional[int]]
+    """When the account was created (epoch ms)."""
+
+    @overload
+    def __init__(self, resource_name: str, args: AdminArgs, opts: pulumi.ResourceOptions | None = None) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        admin_id: pulumi.Input[str],
+        display_name: pulumi.Input[str | None] | None = None,
+        email: pulumi.Input[str | None] | None = None,
+        password: pulumi.Input[str | None] | None = None,
+        enabled: pulumi.Input[bool | None] | None = None,
+        language: pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"] | None] | None = None,
+        totp: pulumi.Input[Literal[False] | None] | None = None,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Create a Admin: `(resource_name, args, opts)` or `(resource_name, opts, **inputs)`.
+
+        :param admin_id: The account (e.g. a `DomainAdmin`'s id, or one found with `cleanmail.admins(search=...)`).
+            Changing it replaces the resource. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it
+            replaces the resource.
+        :param display_name: Display name.
+        :param email: Address used for password recovery.
+        :param password: The account's password; the API never answers it, so a change made out of band cannot be
+            seen. Secret: always stored encrypted and masked in previews, even when given as plain text.
+        :param enabled: Whether the account can sign in (a disabled account's tokens stop working).
+        :param language: Language of the account.
+        :param totp: `False` turns the second factor (TOTP) off; the API cannot turn it on (that is the user's own
+            QR-code flow).
+        """
+        self._register(AdminProvider(), AdminArgs, resource_name, args, kwargs)

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from .cleanmail import CleanmailBackend, cleanmail_router
+from .cleanmail import CleanmailBackend, cleanmail_admin_router, cleanmail_router
 from .elemta import ElemtaBackend, elemta_admin_router, elemta_router
 from .faults import FaultController, FaultMiddleware, admin_router
 from .greenarrow.backend import GreenArrowBackend
@@ -52,6 +52,7 @@ def create_app(
     # Each service is a router with its own authentication.
     app.include_router(greenarrow_router(greenarrow, username=ga_username, password=ga_password))
     app.include_router(cleanmail_router(cleanmail, tokens=tuple(cleanmail_tokens)))
+    app.include_router(cleanmail_admin_router(cleanmail))
     app.include_router(elemta_router(elemta, users=tuple(elemta_users), api_keys=tuple(elemta_api_keys)))
     app.include_router(elemta_admin_router(elemta))
     app.include_router(admin_router(controller, resets={"greenarrow": greenarrow.reset, "cleanmail": cleanmail.reset,

@@ -3,14 +3,17 @@ no-op diff, PATCH of only what changed, drift, soft delete on refresh, restore, 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
 from pulumi_mailinfra import errors
 from pulumi_mailinfra.cleanmail.providers import (
+    AdminProvider,
     AdminTokenProvider,
     AttachmentFilterProvider,
+    DomainAdminProvider,
     DomainAliasesProvider,
     DomainAliasProvider,
     DomainDefaultPolicyProvider,
@@ -567,3 +570,163 @@ def test_admin_token_value_is_kept_secret_and_recreated_when_revoked(emulator: E
     with pytest.raises(errors.MailinfraError) as failure:
         configured(AdminTokenProvider, emulator).create({"admin_id": "nope", "name": "x"})
     assert "404" in str(failure.value)
+
+
+
+def new_admin(domain_id: str, **extra: Any) -> dict[str, Any]:
+    return {"domain_id": domain_id, "login": "ned", "display_name": "Ned Stark", "email": "ned@got.com",
+            "password": "winter-is-coming", "permissions": ["WBLIST_WRITE", "DOMAIN_READ"], **extra}
+
+
+def test_domain_admin_new_account_lifecycle(emulator: Emulator) -> None:
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    ned = Engine(configured(DomainAdminProvider, emulator)).create(new_admin(got.id))
+    account = api.get(f"/security/admins/{ned.id}")
+    assert account["login"] == "ned" and account["enabled"] is True and account["language"] == "EN"
+    assert account["authorities"][0]["permissions"] == ["DOMAIN_READ", "WBLIST_WRITE"]
+    assert ned.outputs["permissions"] == ["DOMAIN_READ", "WBLIST_WRITE"] and ned.outputs["account_login"] == "ned"
+    assert ned.outputs["password"] == "winter-is-coming"  # never answered: the input is kept (secret by name)
+    emulator.reset_stats()
+    assert not ned.changes() and not ned.changes(new_admin(got.id, permissions=["DOMAIN_READ", "WBLIST_WRITE"]))
+    assert emulator.requests() == 0
+
+    ned.update(new_admin(got.id, permissions=["DOMAIN_READ"], display_name="Lord Stark"))
+    account = api.get(f"/domains/{got.id}/admins/{ned.id}")
+    assert account["displayName"] == "Lord Stark" and account["authorities"][0]["permissions"] == ["DOMAIN_READ"]
+    api.request("PUT", f"/domains/{got.id}/admins/{ned.id}/authorities", json=["GRANT"])  # out of band
+    api.request("PATCH", f"/security/admins/{ned.id}", json={"enabled": False})  # unmanaged: not drift
+    ned.refresh()
+    assert ned.outputs["permissions"] == ["GRANT"] and ned.changes()
+    ned.update(ned.inputs)
+    assert api.get(f"/domains/{got.id}/admins/{ned.id}")["authorities"][0]["permissions"] == ["DOMAIN_READ"]
+    checked = ned.provider.check(ned.inputs, new_admin(got.id, login="eddard", permissions=["DOMAIN_READ"]))
+    assert ned.provider.diff(ned.id, ned.outputs, checked.inputs).replaces == ["login"]
+
+    ned.provider.delete(ned.id, ned.outputs)  # revoking the only access deletes the account
+    with pytest.raises(errors.NotFoundError):
+        api.get(f"/security/admins/{ned.id}")
+    assert ned.provider.read(ned.id, ned.outputs).id is None
+    ned.provider.delete(ned.id, ned.outputs)  # already gone: a success
+
+
+def test_domain_admin_for_an_existing_account_and_adoption(emulator: Emulator) -> None:
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    north = Engine(configured(DomainProvider, emulator)).create(domain("north.com"))
+    ned = Engine(configured(DomainAdminProvider, emulator)).create(new_admin(got.id))
+    second = Engine(configured(DomainAdminProvider, emulator)).create(
+        {"domain_id": north.id, "admin_id": ned.id, "permissions": ["DOMAIN_READ"]})
+    assert second.id == ned.id and second.outputs["account_login"] == "ned"
+    assert "display_name" not in second.outputs  # an existing account's settings are not this resource's
+    assert len(api.get(f"/security/admins/{ned.id}")["authorities"]) == 2
+    second.provider.delete(second.id, second.outputs)  # the account keeps its other access
+    assert [a["objectId"] for a in api.get(f"/security/admins/{ned.id}")["authorities"]] == [got.id]
+
+    adopted = Engine(configured(DomainAdminProvider, emulator)).create(
+        {**new_admin(got.id, permissions=["DOMAIN_READ"]), "adopt_existing": True})
+    assert adopted.id == ned.id and len(api.get("/security/admins")) == 1
+    assert api.get(f"/security/admins/{ned.id}")["authorities"][0]["permissions"] == ["DOMAIN_READ"]
+    with pytest.raises(errors.MailinfraError, match="409"):
+        configured(DomainAdminProvider, emulator).create(new_admin(north.id))  # the login is taken
+    with pytest.raises(errors.MailinfraError, match="not in the permission list"):
+        configured(DomainAdminProvider, emulator).create(new_admin(north.id, login="jon", permissions=["SUDO"]))
+
+
+@pytest.mark.parametrize(("inputs", "message"), [
+    ({"permissions": ["DOMAIN_READ"]}, "give admin_id (an existing account) or login"),
+    ({"permissions": ["DOMAIN_READ"], "admin_id": "x", "login": "y"}, "give admin_id (an existing account) or login"),
+    ({"permissions": ["DOMAIN_READ"], "admin_id": "x", "email": "a@b.example"}, "email: an existing account's"),
+    ({"permissions": ["DOMAIN_READ"], "login": "y", "email": "a@b.example"}, "display_name, password: required"),
+    ({"permissions": ["read"], "admin_id": "x"}, "permissions[0]"),
+    (new_admin("d", email="not-an-address"), "email"),
+    (new_admin("d", language="IT"), "language"),
+])
+def test_domain_admin_bad_inputs_fail_at_check(inputs: dict[str, Any], message: str) -> None:
+    failures = DomainAdminProvider().check({}, {"domain_id": "d", **inputs}).failures
+    assert failures and message in failures[0].reason, failures
+
+
+def test_admin_account_settings_and_delete(emulator: Emulator) -> None:
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    made = api.request("POST", f"/domains/{got.id}/admins", json={
+        "login": "sam", "displayName": "Sam", "email": "sam@got.com", "password": "pw-123456", "enabled": True,
+        "language": "EN", "permissions": ["DOMAIN_READ"]})
+    emulator.reset_stats()
+    sam = Engine(configured(AdminProvider, emulator)).create(
+        {"admin_id": made["id"], "email": "samwell@got.com", "language": "FR", "password": "new-secret"})
+    assert emulator.requests() == 2  # PATCH of the given settings, then GET: nothing created
+    account = api.get(f"/security/admins/{made['id']}")
+    assert (account["email"], account["language"], account["displayName"]) == ("samwell@got.com", "FR", "Sam")
+    assert sam.outputs["login"] == "sam" and sam.outputs["authorities"][0]["objectId"] == got.id
+    assert "display_name" not in sam.outputs and not sam.changes()
+    api.request("PATCH", f"/security/admins/{made['id']}", json={"language": "DE"})  # out of band
+    sam.refresh()
+    assert sam.outputs["language"] == "DE" and sam.changes()
+    sam.update({**sam.inputs, "enabled": False})
+    account = api.get(f"/security/admins/{made['id']}")
+    assert account["language"] == "FR" and account["enabled"] is False
+    failures = sam.provider.check({}, {"admin_id": made["id"], "totp": True}).failures
+    assert failures and failures[0].reason.startswith("totp")
+    sam.provider.delete(sam.id, sam.outputs)  # the account and all its accesses
+    assert api.get(f"/domains/{got.id}/admins") == []
+    with pytest.raises(errors.MailinfraError, match="404"):
+        configured(AdminProvider, emulator).create({"admin_id": made["id"], "language": "FR"})
+
+
+def test_user_welcome_mail_runs_once_after_create(emulator: Emulator) -> None:
+    import httpx
+
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+
+    def tasks() -> list[dict[str, Any]]:
+        return httpx.get(f"{emulator.url}/_emulator/cleanmail/tasks").json()
+
+    arya = Engine(configured(UserProvider, emulator)).create(
+        {"domain_id": got.id, "email": "arya@got.com", "send_welcome_mail": True})
+    assert [(t["command"], t["params"]) for t in tasks()] == [("send_welcome_mail", {"recipient": "arya@got.com"})]
+    arya.update({**arya.inputs, "firstname": "Arya"})
+    arya.refresh()
+    assert not arya.changes() and len(tasks()) == 1  # once, at creation
+    Engine(configured(UserProvider, emulator)).create({"domain_id": got.id, "email": "bran@got.com"})
+    assert len(tasks()) == 1
+    # The task refused (the account is disabled): the account is removed again, so the next up retries both.
+    with pytest.raises(errors.MailinfraError, match=r"welcome mail to sansa@got.com could not be sent.*422"):
+        configured(UserProvider, emulator).create({"domain_id": got.id, "email": "sansa@got.com",
+                                                   "status": "DISABLED", "send_welcome_mail": True})
+    assert [u["email"] for u in emulator.cleanmail().get("/users")] == ["arya@got.com", "bran@got.com"]
+
+
+def test_tasks_and_temporary_tokens(emulator: Emulator) -> None:
+    import httpx
+
+    from pulumi_mailinfra.cleanmail import tasks
+
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    Engine(configured(UserProvider, emulator)).create({"domain_id": got.id, "email": "jon@got.com"})
+    assert tasks.send_token_mail("jon@got.com", 12, client=api) is True
+    assert tasks.send_password_reset_mail("jon@got.com", client=api) is True
+    sent = httpx.get(f"{emulator.url}/_emulator/cleanmail/tasks").json()
+    assert [(t["command"], t["params"].get("validity")) for t in sent] == [
+        ("send_token_mail", 12), ("send_password_reset_mail", 6)]
+    emulator.reset_stats()
+    for call, message in ((lambda: tasks.run_task("reboot", {}, api), "command"),
+                          (lambda: tasks.send_welcome_mail("not-an-address", api), "recipient"),
+                          (lambda: tasks.send_token_mail("jon@got.com", 0, api), "validity")):
+        with pytest.raises(errors.MailinfraError, match=message):
+            call()
+    assert emulator.requests() == 0  # refused before sending
+    with pytest.raises(errors.MailinfraError, match=r"422.*no enabled account ghost@got\.com"):
+        tasks.send_welcome_mail("ghost@got.com", api)
+
+    token = tasks.temporary_auth_token("jon@got.com", 2, client=api)
+    assert token is not None and token.token and token.url and token.token in token.url
+    assert token.expire_at is not None and 7_100_000 < token.expire_at - time.time() * 1000 <= 7_200_000
+    with pytest.raises(errors.NotFoundError, match="Unknown username"):
+        tasks.temporary_auth_token("nobody@got.com", client=api)
+    with pytest.raises(errors.MailinfraError, match="validity"):
+        tasks.temporary_auth_token("jon@got.com", 0, client=api)
+    with pytest.raises(errors.MailinfraError, match="username"):
+        tasks.temporary_auth_token("jon", client=api)

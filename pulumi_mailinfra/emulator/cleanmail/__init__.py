@@ -2,6 +2,6 @@
 `/cleanmail`, Bearer auth, statuses and headers)."""
 
 from .backend import CleanmailBackend
-from .http import cleanmail_router
+from .http import cleanmail_admin_router, cleanmail_router
 
-__all__ = ["CleanmailBackend", "cleanmail_router"]
+__all__ = ["CleanmailBackend", "cleanmail_admin_router", "cleanmail_router"]

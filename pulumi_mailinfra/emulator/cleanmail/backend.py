@@ -49,14 +49,15 @@ from .common import (
 )
 from .filters import FilterRules
 from .senders import SenderRules
+from .tasks import TaskRules
 
 __all__ = ["BadRequest", "CleanmailBackend", "CleanmailError", "Conflict", "NotFound", "Unprocessable", "hashid"]
 
 NAMESPACE = "cleanmail"
 KINDS = ("domain", "policy", "alias", "dkim", "user", "group", "option", "health", "attachment_filter",
-         "uri_filter", "sender_rule", "access", "admin", "token")
+         "uri_filter", "sender_rule", "access", "admin", "token", "task")
 SEQUENCES = ("domain", "policy", "alias", "platform", "user", "group", "address", "attachment_filter", "uri_filter",
-             "sender_rule", "admin", "token")
+             "sender_rule", "admin", "token", "task")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 # The options catalog (GET /options is not documented): name -> (type, scopes, platform default).
 OPTIONS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
@@ -193,7 +194,7 @@ PROPS: dict[str, tuple[Callable[[], dict[str, Any]], dict[str, tuple[int, int]]]
 }
 
 
-class CleanmailBackend(FilterRules, SenderRules, AdminRules, CleanmailStore):
+class CleanmailBackend(TaskRules, FilterRules, SenderRules, AdminRules, CleanmailStore):
     """Thread-safe Cleanmail state with optional SQLite persistence (shared file, `cleanmail/` rows)."""
 
     def __init__(self, state_path: str | os.PathLike[str] | None = None) -> None:

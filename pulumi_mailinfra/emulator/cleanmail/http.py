@@ -353,6 +353,16 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
     async def set_users_access(domain_id: str, request: Request) -> JSONResponse:
         return JSONResponse(await call(backend.set_users_access, domain_id, await _body(request)))
 
+    @router.post("/tasks")
+    async def run_task(request: Request) -> Response:
+        await call(backend.run_task, await _body(request))
+        return Response(status_code=202)
+
+    @router.get("/token")
+    async def temporary_token(request: Request) -> JSONResponse:
+        app_url = f"{str(request.base_url).rstrip('/')}{prefix}/app"
+        return JSONResponse(await call(backend.temporary_token, dict(request.query_params), app_url), status_code=202)
+
     @router.post("/wblist")
     async def bulk_add_rules(request: Request) -> JSONResponse:
         return JSONResponse(await call(backend.bulk_add_rules, await _body(request)), status_code=201)
@@ -407,4 +417,15 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     router.add_api_route("/{path:path}", unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                          name="cleanmail_unknown")
+    return router
+
+
+def cleanmail_admin_router(backend: CleanmailBackend) -> APIRouter:
+    """``/_emulator/cleanmail``: what the platform was asked to do (the tasks it accepted; no mail is sent)."""
+    router = APIRouter(prefix="/_emulator/cleanmail")
+
+    @router.get("/tasks")
+    def accepted_tasks() -> list[dict[str, Any]]:
+        return backend.tasks()
+
     return router
