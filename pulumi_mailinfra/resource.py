@@ -65,6 +65,28 @@ def _claim_name(type_name: str, name: str, resource_name: str) -> None:
                          "each other's changes; give one of them another name")
 
 
+_FORM_CLAIMS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, int], tuple[str, Any]]] = weakref.WeakKeyDictionary()
+
+
+def _claim_form(provider: CrudProvider, props: dict[str, Any], resource_name: str) -> None:
+    """A whole list and single items on one owner would undo each other (aliases, sender rules). The provider's
+    `check` catches that once the owner's id is known; here the program catches it for an owner that is an Output
+    (a domain or user made by the same program), whose id a preview does not know yet."""
+    family, owner_key = getattr(provider, "form_family", None), getattr(provider, "form_owner", None)
+    owner = props.get(owner_key) if owner_key else None
+    if family is None or not isinstance(owner, pulumi.Output):
+        return
+    from pulumi.runtime import settings
+
+    run = settings.get_monitor() or settings.SETTINGS
+    with _DECLARED_LOCK:
+        claims = _FORM_CLAIMS.setdefault(run, {})
+        form, _ = claims.setdefault((family, str(owner_key), id(owner)), (provider.spec.type_name, owner))
+    if form != provider.spec.type_name:
+        owner_name = f"{resource_name!r}'s {owner_key}"
+        raise ValueError(type(provider).form_conflict(owner_name, form))  # type: ignore[attr-defined]
+
+
 def _mark_secret(props: dict[str, Any], path: str) -> None:
     """Wrap the value at a dotted path in Output.secret. The engine copies secretness from inputs to
     the outputs of the same path, so the value is encrypted in state and masked in previews even
@@ -148,6 +170,7 @@ class MailinfraResource(pulumi.dynamic.Resource):
                 props[AUTONAME_KEY] = autoname(resource_name)
             elif isinstance(name, str) and "{" not in spec.collection:  # names scoped to a parent are not
                 _claim_name(spec.type_name, name, resource_name)  # known apart here (the parent is an Output)
+        _claim_form(provider, props, resource_name)
         for path in spec.secret_paths:
             _mark_secret(props, path)
         if adopt_existing:

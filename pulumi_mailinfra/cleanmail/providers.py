@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from ..errors import InUseError, MailinfraError, NotFoundError
 from ..http import ApiClient
 from ..provider import CLIENT_FACTORIES, CrudProvider, ResourceSpec, redacting
-from ..reconcile import canonical
+from ..reconcile import canonical, is_unknown
 from ..wire import from_api
 from .client import cleanmail_client
 from .models import (
@@ -311,7 +311,7 @@ class _WholeValueProvider(CrudProvider):
 
 # One deployment runs one provider process: which form (a whole-list resource or single ones) manages each
 # owner's aliases or sender rules, for every owner it has seen.
-_FORMS: dict[tuple[str, str, str], str] = {}
+_FORMS: dict[tuple[str, str, str, str], str] = {}
 _FORMS_LOCK = threading.Lock()
 
 
@@ -331,16 +331,18 @@ class _OneFormPerOwner(CrudProvider):
 
     def form_problem(self, inputs: Mapping[str, Any]) -> str | None:
         owner = inputs.get(self.form_owner)
-        if not isinstance(owner, str):
-            return None  # not known yet (preview): checked again when it is
+        if not isinstance(owner, str) or is_unknown(owner):
+            return None  # not known yet (preview of a new owner: the program's own check covers it)
         url = str((getattr(self, "_raw_config", None) or {}).get("mailinfra:cleanmailUrl", ""))
         with _FORMS_LOCK:
-            form = _FORMS.setdefault((url, self.form_family, owner), self.spec.type_name)
-        if form == self.spec.type_name:
-            return None
-        kind = "domain" if self.form_owner == "domain_id" else "mailbox"
-        return (f"{kind} {owner} already has its {self.form_family} managed by a {form} resource; a "
-                f"{self.spec.type_name} on the same {kind} would undo it on every update: {self.form_advice}")
+            form = _FORMS.setdefault((url, self.form_family, self.form_owner, owner), self.spec.type_name)
+        return None if form == self.spec.type_name else self.form_conflict(owner, form)
+
+    @classmethod
+    def form_conflict(cls, owner: str, form: str) -> str:
+        kind = "domain" if cls.form_owner == "domain_id" else "mailbox"
+        return (f"{kind} {owner} already has its {cls.form_family} managed by a {form} resource; a "
+                f"{cls.spec.type_name} on the same {kind} would undo it on every update: {cls.form_advice}")
 
 
 class _AliasFormGuard(_OneFormPerOwner):

@@ -1,10 +1,12 @@
 """Cleanmail filtering under the real Pulumi CLI: a domain with attachment and URI-BL filters, sender rules at
-domain and mailbox level and a bulk list across owners — order on up and destroy, no-op preview with 0
-requests, in-place update, out-of-band change and delete; bad inputs and a list mixed with single rules on one
-owner refused at preview with 0 requests."""
+domain and mailbox level, a bulk list across owners and a domain administrator with a token — order on up and
+destroy, no-op preview with 0 requests, in-place update, out-of-band change and delete, the token's value and
+the admin's password never in the state export or the command output; bad inputs and a list mixed with single
+rules on one owner refused at preview with 0 requests."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -19,8 +21,11 @@ from tests.e2e.test_root_project import finished
 pytestmark = pytest.mark.e2e
 
 
+ADMIN_PASSWORD = "Sec-team-pw-4711"
+
+
 def filtering(*, action: str = "DENY", spam_type: str = "BLOCK", extra: dict[str, Any] | None = None,
-              mix: bool = False) -> Callable[[], None]:
+              mix: bool = False, admin: dict[str, Any] | None = None) -> Callable[[], None]:
     def program() -> None:
         org = cleanmail.Domain("org", name="filtering.example", default_language="EN", quarantine=True,
                                retention=True, archive=False)
@@ -36,6 +41,12 @@ def filtering(*, action: str = "DENY", spam_type: str = "BLOCK", extra: dict[str
         cleanmail.SenderRules("security-team", rules=[
             {"owner": "jane@filtering.example", "value": "phish.example", "type": "BLOCK"}],
             opts=pulumi.ResourceOptions(depends_on=[jane]))
+        security = cleanmail.DomainAdmin("security-admin", domain_id=org.id, **(admin or {
+            "login": "security", "display_name": "Security team", "email": "security@filtering.example",
+            "password": ADMIN_PASSWORD, "permissions": ["FILTERS_WRITE", "WBLIST_WRITE"]}))
+        token = cleanmail.AdminToken("security-ci", admin_id=security.id, name="ci", expiration="2031-01-01T00:00:00Z")
+        pulumi.export("token", token.value)
+        pulumi.export("admin_id", security.id)
         if mix:
             cleanmail.DomainSenderRule("one-more", domain_id=org.id, value="x.example", type="BLOCK")
         pulumi.export("org_id", org.id)
@@ -45,15 +56,22 @@ def filtering(*, action: str = "DENY", spam_type: str = "BLOCK", extra: dict[str
     return program
 
 
-def test_filters_and_sender_rules_lifecycle(make_stack: StackFactory, emulator: Emulator) -> None:
+def test_filters_and_sender_rules_lifecycle(make_stack: StackFactory, emulator: Emulator,
+                                            pulumi_env: dict[str, str]) -> None:
     stack = make_stack(filtering())
     events: list[Any] = []
+    preview = stack.preview()
     up = stack.up(on_event=events.append)
-    assert up.summary.resource_changes == {"create": 8}
+    assert up.summary.resource_changes == {"create": 10}
     created = finished(events, auto.OpType.CREATE)
-    for part in ("no-exe", "bad-links", "org-senders", "jane"):
+    for part in ("no-exe", "bad-links", "org-senders", "jane", "security-admin"):
         assert created.index(part) > created.index("org")
     assert created.index("security-team") > created.index("jane")
+    assert created.index("security-ci") > created.index("security-admin")
+    token = up.outputs["token"]
+    assert token.secret and len(token.value) == 32
+    admin = emulator.cleanmail().get(f"/security/admins/{up.outputs['admin_id'].value}")
+    assert admin["login"] == "security" and admin["authorities"][0]["permissions"] == ["FILTERS_WRITE", "WBLIST_WRITE"]
     org, jane = up.outputs["org_id"].value, up.outputs["jane_id"].value
     api = emulator.cleanmail()
     assert sorted((r["value"], r["type"]) for r in api.get(f"/domains/{org}/wblist")) == [
@@ -61,8 +79,14 @@ def test_filters_and_sender_rules_lifecycle(make_stack: StackFactory, emulator: 
     assert sorted(r["value"] for r in api.get(f"/users/{jane}/wblist")) == ["news@letters.example", "phish.example"]
 
     emulator.reset_stats()
-    stack.preview(expect_no_changes=True)
+    again = stack.preview(expect_no_changes=True)
     assert emulator.requests() == 0
+    # The CLI's own export (the Automation API's export_stack adds --show-secrets).
+    exported = subprocess.run(["pulumi", "stack", "export", "--stack", stack.name], cwd=stack.workspace.work_dir,
+                              env=pulumi_env, capture_output=True, text=True, check=True).stdout
+    assert "ciphertext" in exported
+    for text in (preview.stdout, up.stdout, again.stdout, exported):
+        assert token.value not in text and ADMIN_PASSWORD not in text
 
     stack.workspace.program = filtering(action="ALLOW", spam_type="PROTECTED")
     changed = stack.up().summary.resource_changes
@@ -84,8 +108,11 @@ def test_filters_and_sender_rules_lifecycle(make_stack: StackFactory, emulator: 
     events.clear()
     stack.destroy(on_event=events.append)
     deleted = finished(events, auto.OpType.DELETE)
-    assert deleted.index("org") > max(deleted.index(p) for p in ("no-exe", "bad-links", "org-senders", "jane"))
+    assert deleted.index("org") > max(deleted.index(p) for p in ("no-exe", "bad-links", "org-senders", "jane",
+                                                                 "security-admin"))
+    assert deleted.index("security-admin") > deleted.index("security-ci")
     assert api.get(f"/domains/{org}/wblist") == [] and api.get(f"/domains/{org}/filters/uris") == []
+    assert api.get("/security/admins") == []  # its only access revoked: the account went, its token with it
 
 
 @pytest.mark.parametrize(("program", "expected"), [
@@ -94,6 +121,9 @@ def test_filters_and_sender_rules_lifecycle(make_stack: StackFactory, emulator: 
     (filtering(extra={"expire_at": "next week"}), "rules[1].expire_at: must be an RFC 3339 date-time"),
     (filtering(action="QUARANTINE"), "action: Input should be 'ALLOW' or 'DENY'"),
     (filtering(mix=True), "already has its sender rules managed by a DomainSenderRule"),
+    (filtering(admin={"login": "x", "admin_id": "Eygdk", "permissions": []}), "give admin_id (an existing account)"),
+    (filtering(admin={"login": "x", "display_name": "X", "email": "x@filtering.example", "password": "p",
+                      "permissions": ["read filters"]}), "permissions[0]: String should match pattern"),
 ])
 def test_bad_filtering_inputs_fail_at_preview_with_no_request(
     make_stack: StackFactory, emulator: Emulator, program: Callable[[], None], expected: str
