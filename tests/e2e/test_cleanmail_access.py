@@ -1,10 +1,15 @@
 """Cleanmail access under the real Pulumi CLI: end users' permissions and an administrator's token whose value
-never shows in plaintext (state export, up and preview text), works on the API, and is revoked by destroy."""
+never shows in plaintext (state export, up and preview text), works on the API, and is revoked by destroy; an
+existing administrator's settings managed (update, drift, destroy deletes the account) and a user's welcome mail
+sent once."""
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
+from typing import Any
 
+import httpx
 import pulumi
 import pytest
 
@@ -57,3 +62,39 @@ def test_users_access_and_a_secret_admin_token(make_stack: StackFactory, emulato
     with pytest.raises(AuthenticationError):
         as_token.get("/domains")  # revoked
     assert not any(p["enabled"] for p in api.get(f"/domains/{domain_id}/access"))
+
+
+def test_admin_settings_and_a_welcome_mail_sent_once(make_stack: StackFactory, emulator: Emulator) -> None:
+    api = emulator.cleanmail()
+    domain_id = api.create("/domains", {"name": "welcome.example", "status": "ENABLED", "quarantine": True,
+                                        "retention": True, "archive": False, "defaultLanguage": "EN"})["id"]
+    made = api.request("POST", f"/domains/{domain_id}/admins", json={
+        "login": "helpdesk", "displayName": "Helpdesk", "email": "helpdesk@welcome.example",
+        "password": "pw-987654", "enabled": True, "language": "EN", "permissions": ["USERS_READ"]})
+
+    def program(language: str = "FR") -> Callable[[], None]:
+        def run() -> None:
+            cleanmail.Admin("helpdesk", admin_id=made["id"], language=language, display_name="Help desk")
+            cleanmail.User("newcomer", domain_id=domain_id, email="newcomer@welcome.example", send_welcome_mail=True)
+        return run
+
+    def tasks() -> list[dict[str, Any]]:
+        return httpx.get(f"{emulator.url}/_emulator/cleanmail/tasks").json()
+
+    stack = make_stack(program())
+    assert stack.up().summary.resource_changes == {"create": 3}  # with the stack itself
+    account = api.get(f"/security/admins/{made['id']}")
+    assert (account["language"], account["displayName"]) == ("FR", "Help desk")
+    assert [t["params"]["recipient"] for t in tasks()] == ["newcomer@welcome.example"]
+    emulator.reset_stats()
+    stack.preview(expect_no_changes=True)
+    assert emulator.requests() == 0
+    stack.workspace.program = program("DE")
+    assert stack.up().summary.resource_changes.get("update") == 1
+    assert api.get(f"/security/admins/{made['id']}")["language"] == "DE" and len(tasks()) == 1
+    api.request("PATCH", f"/security/admins/{made['id']}", json={"displayName": "Renamed"})  # out of band
+    assert stack.refresh().summary.resource_changes.get("update") == 1
+    stack.up()
+    assert api.get(f"/security/admins/{made['id']}")["displayName"] == "Help desk" and len(tasks()) == 1
+    stack.destroy()
+    assert api.get("/security/admins") == [] and api.get(f"/domains/{domain_id}/users") == []

@@ -660,7 +660,9 @@ def test_admin_account_settings_and_delete(emulator: Emulator) -> None:
     account = api.get(f"/security/admins/{made['id']}")
     assert (account["email"], account["language"], account["displayName"]) == ("samwell@got.com", "FR", "Sam")
     assert sam.outputs["login"] == "sam" and sam.outputs["authorities"][0]["objectId"] == got.id
+    emulator.reset_stats()
     assert "display_name" not in sam.outputs and not sam.changes()
+    assert emulator.requests() == 0
     api.request("PATCH", f"/security/admins/{made['id']}", json={"language": "DE"})  # out of band
     sam.refresh()
     assert sam.outputs["language"] == "DE" and sam.changes()
@@ -671,6 +673,8 @@ def test_admin_account_settings_and_delete(emulator: Emulator) -> None:
     assert failures and failures[0].reason.startswith("totp")
     sam.provider.delete(sam.id, sam.outputs)  # the account and all its accesses
     assert api.get(f"/domains/{got.id}/admins") == []
+    assert sam.provider.read(sam.id, sam.outputs).id is None  # gone: refresh drops it
+    sam.provider.delete(sam.id, sam.outputs)  # deleting what is gone succeeds
     with pytest.raises(errors.MailinfraError, match="404"):
         configured(AdminProvider, emulator).create({"admin_id": made["id"], "language": "FR"})
 
