@@ -148,8 +148,11 @@ class ApiClient:
         params: Mapping[str, Any] | None = None,
         idempotent: bool | None = None,
         headers: Mapping[str, str] | None = None,
+        files: Mapping[str, Any] | None = None,
+        raw: bool = False,
     ) -> ApiResponse:
-        """`request`, keeping the status and headers (Location of a 201, X-Total-Count of a page)."""
+        """`request`, keeping the status and headers (Location of a 201, X-Total-Count of a page). `files`: a
+        multipart body; `raw`: a successful answer's bytes as they came (a file download), not parsed."""
         method = method.upper()
         if idempotent is None:
             idempotent = method in _IDEMPOTENT
@@ -159,7 +162,7 @@ class ApiClient:
         def attempt() -> ApiResponse:
             number, started = next(attempts), time.monotonic()
             try:
-                response = self._http.request(method, path, json=json, params=params, headers=headers)
+                response = self._http.request(method, path, json=json, params=params, headers=headers, files=files)
             except _NOT_SENT as exc:
                 log_request(self.service, method, path, type(exc).__name__, time.monotonic() - started, number)
                 raise _Retryable(exc) from exc
@@ -177,6 +180,8 @@ class ApiClient:
                 if status == 429 or idempotent:
                     raise _Retryable(error, _parse_retry_after(response.headers.get("Retry-After")))
                 raise errors.AmbiguousWriteError(str(error)) from error
+            if raw and response.is_success:
+                return ApiResponse(response.content, status, response.headers)
             return ApiResponse(self._unwrap(response, method, path), status, response.headers)
 
         retrying = tenacity.Retrying(

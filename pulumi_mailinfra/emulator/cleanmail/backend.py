@@ -48,6 +48,7 @@ from .common import (
     hashid,
 )
 from .filters import FilterRules
+from .mailbox import MailboxRules
 from .senders import SenderRules
 from .tasks import TaskRules
 
@@ -55,9 +56,9 @@ __all__ = ["BadRequest", "CleanmailBackend", "CleanmailError", "Conflict", "NotF
 
 NAMESPACE = "cleanmail"
 KINDS = ("domain", "policy", "alias", "dkim", "user", "group", "option", "health", "attachment_filter",
-         "uri_filter", "sender_rule", "access", "admin", "token", "task")
+         "uri_filter", "sender_rule", "access", "admin", "token", "task", "mail", "upload")
 SEQUENCES = ("domain", "policy", "alias", "platform", "user", "group", "address", "attachment_filter", "uri_filter",
-             "sender_rule", "admin", "token", "task")
+             "sender_rule", "admin", "token", "task", "mail", "upload")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 # The options catalog (GET /options is not documented): name -> (type, scopes, platform default).
 OPTIONS: dict[str, tuple[str, tuple[str, ...], str | None]] = {
@@ -194,7 +195,7 @@ PROPS: dict[str, tuple[Callable[[], dict[str, Any]], dict[str, tuple[int, int]]]
 }
 
 
-class CleanmailBackend(TaskRules, FilterRules, SenderRules, AdminRules, CleanmailStore):
+class CleanmailBackend(MailboxRules, TaskRules, FilterRules, SenderRules, AdminRules, CleanmailStore):
     """Thread-safe Cleanmail state with optional SQLite persistence (shared file, `cleanmail/` rows)."""
 
     def __init__(self, state_path: str | os.PathLike[str] | None = None) -> None:
@@ -666,6 +667,8 @@ class CleanmailBackend(TaskRules, FilterRules, SenderRules, AdminRules, Cleanmai
             self._remove("user", user_id)
             for option in [o for o in self._objects["option"].values() if o["owner"] == f"user/{user_id}"]:
                 self._remove("option", option["id"])
+            for mail in [m for m in self._objects["mail"].values() if m["userId"] == user_id]:
+                self._remove("mail", mail["id"])  # the mailbox goes with the account
 
     def list_users(self, domain_id: str | None, params: Mapping[str, str]) -> tuple[list[dict[str, Any]], int]:
         with self._lock:

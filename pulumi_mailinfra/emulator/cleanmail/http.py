@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..routing import error_route
 from .backend import BadRequest, CleanmailBackend, CleanmailError, NotFound
+from .mailbox_http import add_mailbox_routes
 
 PREFIX = "/cleanmail"
 
@@ -411,6 +412,8 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
                 return Response(status_code=204)
 
         options_routes()
+
+    add_mailbox_routes(router, backend, call)
 
     async def unknown(request: Request) -> None:
         raise NotFound(f"no such endpoint: {request.method} {request.url.path}")
