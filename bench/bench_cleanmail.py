@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness import measure, run_sizes
 
-from pulumi_mailinfra.devtools import offline_env, select_stack
+from mailinfra_cli.devtools import offline_env, select_stack
 from pulumi_mailinfra.emulator import EmulatorServer
 
 TOKEN = "bench-token"

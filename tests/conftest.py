@@ -86,7 +86,7 @@ def ga(emulator: Emulator) -> GreenArrowClient:
 @pytest.fixture(scope="session")
 def pulumi_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Offline CLI environment (built CLI on PATH, local file backend), shared by the session."""
-    from pulumi_mailinfra.devtools import offline_env
+    from mailinfra_cli.devtools import offline_env
 
     return offline_env(tmp_path_factory.mktemp("pulumi-backend"))
 
@@ -99,7 +99,7 @@ def make_stack(pulumi_env: dict[str, str], emulator: Emulator, tmp_path: Path) -
     """Create an inline-program stack wired to this test's emulator; destroyed-and-removed afterwards."""
     from pulumi import automation as auto
 
-    from pulumi_mailinfra.devtools import select_stack
+    from mailinfra_cli.devtools import select_stack
 
     created: list[Any] = []
 

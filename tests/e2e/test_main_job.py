@@ -1,4 +1,4 @@
-"""The README's main command end to end: `python -m pulumi_mailinfra.deploy` (what scripts/deploy.sh runs)
+"""The README's main command end to end: `mailinfra deploy` (what scripts/deploy.sh runs)
 brings up the root stack on the embedded emulator, prints its outputs, is a no-op the second time, and
 destroys cleanly. Run in a subprocess, exactly as a user would."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pulumi_mailinfra.devtools import REPO_ROOT
+from mailinfra_cli.devtools import REPO_ROOT
 from pulumi_mailinfra.emulator.cleanmail.backend import CleanmailBackend
 from pulumi_mailinfra.emulator.greenarrow.backend import GreenArrowBackend
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 def deploy(state_dir: Path, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "pulumi_mailinfra.deploy", "--state-dir", str(state_dir), *args],
+        [sys.executable, "-m", "mailinfra_cli", "deploy", "--state-dir", str(state_dir), *args],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

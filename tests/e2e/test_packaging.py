@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pulumi_mailinfra.devtools import DEFAULT_PASSPHRASE, REPO_ROOT, pulumi_bin_dir
+from mailinfra_cli.devtools import DEFAULT_PASSPHRASE, REPO_ROOT, pulumi_bin_dir
 
 pytestmark = pytest.mark.e2e
 USER, PASSWORD = "admin", "wheel-test-pw"
@@ -45,6 +45,11 @@ pulumi.export("recommended", route.recommended_max_daily_volume)
 '''
 
 
+def archive_text(wheel: Path, suffix: str) -> str:
+    with zipfile.ZipFile(wheel) as archive:
+        return archive.read(next(n for n in archive.namelist() if n.endswith(suffix))).decode()
+
+
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
@@ -60,7 +65,9 @@ def test_wheel_and_sdist_carry_types_licence_and_ranges(dist: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
-    assert {"pulumi_mailinfra/py.typed", "pulumi_mailinfra/greenarrow/inputs.py"} <= names
+    assert {"pulumi_mailinfra/py.typed", "pulumi_mailinfra/greenarrow/inputs.py", "mailinfra_cli/main.py"} <= names
+    entry_points = archive_text(wheel, ".dist-info/entry_points.txt")
+    assert "mailinfra = mailinfra_cli.main:main" in entry_points
     assert not any(n.startswith(("tests/", "examples/", "third_party/")) for n in names)
     assert "License-Expression: Apache-2.0" in metadata
     assert "Requires-Dist: pulumi<4,>=3.139.0" in metadata

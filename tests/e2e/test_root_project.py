@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pulumi import automation as auto
 
-from pulumi_mailinfra.devtools import REPO_ROOT
+from mailinfra_cli.devtools import REPO_ROOT
 from tests.conftest import CM_TOKEN, GA_PASSWORD, GA_USER, Emulator
 
 pytestmark = pytest.mark.e2e

@@ -13,8 +13,8 @@ from typing import Any
 import pulumi
 import pytest
 
+from mailinfra_cli.devtools import REPO_ROOT
 from pulumi_mailinfra import codegen, greenarrow
-from pulumi_mailinfra.devtools import REPO_ROOT
 
 PYRIGHT = shutil.which("pyright", path=str(Path(sys.executable).parent))
 

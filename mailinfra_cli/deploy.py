@@ -1,5 +1,6 @@
-"""The README's main job: `pulumi up` of the root Pulumi.yaml stack against the embedded emulator.
+"""Deploy the root Pulumi.yaml project against the embedded emulator (the README's main job).
 
+`pulumi up` of the stack on a local file backend, then its outputs (secrets masked).
 State lives under `.state/` (the emulator's SQLite file and the Pulumi file backend), so running it
 again is a no-op update and `--destroy` tears everything down."""
 
@@ -18,16 +19,16 @@ EMULATOR_USER, EMULATOR_PASSWORD = "admin", "admin"
 EMULATOR_TOKEN = "cleanmail-token"  # the embedded emulator's Cleanmail Bearer token
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pulumi_mailinfra.deploy", description=__doc__)
-    parser.add_argument("--stack", default="dev", help="stack name (default: dev)")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", "-s", default="dev", help="stack name (default: dev)")
     parser.add_argument("--project-dir", type=Path, default=REPO_ROOT, help="folder with Pulumi.yaml")
     parser.add_argument("--state-dir", type=Path, default=REPO_ROOT / ".state", help="emulator + backend state")
     parser.add_argument("--destroy", action="store_true", help="destroy the stack instead of updating it")
     parser.add_argument("--preview", action="store_true", help="preview only")
-    args = parser.parse_args(argv)
 
-    from .emulator import EmulatorServer
+
+def run(args: argparse.Namespace) -> int:
+    from pulumi_mailinfra.emulator import EmulatorServer
 
     args.state_dir.mkdir(parents=True, exist_ok=True)
     server = EmulatorServer(
@@ -57,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mailinfra deploy", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,154 @@
+"""Show what changed out of band, per stack, resource and field (a refresh preview of each stack; nothing is
+written).
+
+Exit code: 0 every stack is clean, 1 some stack has drift, 2 a stack could not be checked. Secrets are masked.
+Runs in the project folder with your Pulumi backend and credentials (as `pulumi refresh --preview-only` would).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .pulumi_cli import CommandFailed, cli_env, masked, run_pulumi, run_with_events
+
+CLEAN, DRIFT, ERROR = 0, 1, 2
+
+
+@dataclass
+class FieldChange:
+    path: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class ResourceDrift:
+    urn: str
+    type: str
+    name: str
+    change: str  # "update" (changed out of band) or "delete" (gone out of band)
+    fields: list[FieldChange] = field(default_factory=list)
+
+
+@dataclass
+class StackDrift:
+    stack: str
+    status: str  # "clean", "drift" or "error"
+    resources: list[ResourceDrift] = field(default_factory=list)
+    error: str | None = None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", "-s", action="append", dest="stacks", metavar="STACK",
+                        help="a stack to check (repeat for several; default: the selected stack)")
+    parser.add_argument("--cwd", "-C", type=Path, default=Path.cwd(), help="the project folder (default: here)")
+    parser.add_argument("--json", "-j", action="store_true", help="print the result as JSON")
+
+
+def changed_fields(before: Any, after: Any, path: str = "") -> list[FieldChange]:
+    """Every leaf that differs between two output values, as dotted paths (`platforms[0].transport_port`)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        found: list[FieldChange] = []
+        for key in sorted(set(before) | set(after)):
+            if str(key).startswith("__"):
+                continue  # the provider's own bookkeeping (its serialised class), not a field
+            found += changed_fields(before.get(key), after.get(key), f"{path}.{key}" if path else str(key))
+        return found
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        found = []
+        for index, (old, new) in enumerate(zip(before, after, strict=True)):
+            found += changed_fields(old, new, f"{path}[{index}]")
+        return found
+    return [] if before == after else [FieldChange(path or "(value)", before, after)]
+
+
+def drift_of(events: list[dict[str, Any]]) -> list[ResourceDrift]:
+    """The resources a refresh preview would change, from its `resOutputsEvent`s."""
+    found: list[ResourceDrift] = []
+    for event in events:
+        metadata = (event.get("resOutputsEvent") or {}).get("metadata") or {}
+        op = metadata.get("op")
+        if op not in ("update", "delete"):
+            continue
+        urn = str(metadata.get("urn", ""))
+        before = masked((metadata.get("old") or {}).get("outputs") or {})
+        after = masked((metadata.get("new") or {}).get("outputs") or {})
+        resource_type = str(metadata.get("type") or urn.split("::")[-2] if "::" in urn else "")
+        drift = ResourceDrift(urn, resource_type.removeprefix("pulumi-python:dynamic/"), urn.split("::")[-1], op)
+        if op == "update":
+            drift.fields = changed_fields(before, after)
+        found.append(drift)
+    return sorted(found, key=lambda d: d.urn)
+
+
+def selected_stack(cwd: Path) -> str:
+    result = run_pulumi(["stack", "--show-name"], cwd, cli_env())
+    return result.stdout.strip()
+
+
+def check_stack(stack: str, cwd: Path) -> StackDrift:
+    try:
+        events = run_with_events(["refresh", "--preview-only", "--stack", stack, "--color", "never",
+                                  "--suppress-progress"], cwd, cli_env()).events
+    except CommandFailed as failed:
+        return StackDrift(stack, "error", error=failed.message)
+    resources = drift_of(events)
+    return StackDrift(stack, "drift" if resources else "clean", resources)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value) if value is not None else "-"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def render_table(results: list[StackDrift]) -> str:
+    rows = [("STACK", "RESOURCE", "CHANGE", "FIELD", "BEFORE", "AFTER")]
+    for result in results:
+        for resource in result.resources:
+            label = f"{resource.type}::{resource.name}"
+            if resource.change == "delete":
+                rows.append((result.stack, label, "deleted", "-", "-", "-"))
+            for change in resource.fields:
+                rows.append((result.stack, label, "changed", change.path, _shown(change.before), _shown(change.after)))
+    lines = []
+    if len(rows) > 1:
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+        lines.append("")
+    for result in results:
+        if result.status == "error":
+            lines.append(f"{result.stack}: error: {result.error}")
+        elif result.status == "drift":
+            lines.append(f"{result.stack}: drift in {len(result.resources)} resource(s)")
+        else:
+            lines.append(f"{result.stack}: clean")
+    return "\n".join(lines)
+
+
+def exit_code(results: list[StackDrift]) -> int:
+    if any(r.status == "error" for r in results):
+        return ERROR
+    return DRIFT if any(r.status == "drift" for r in results) else CLEAN
+
+
+def run(args: argparse.Namespace) -> int:
+    cwd = args.cwd.resolve()
+    try:
+        stacks = args.stacks or [selected_stack(cwd)]
+    except CommandFailed as failed:
+        stacks, results = [], [StackDrift("(selected)", "error", error=failed.message)]
+    else:
+        results = [check_stack(stack, cwd) for stack in stacks]
+    code = exit_code(results)
+    if args.json:
+        print(json.dumps({"stacks": [asdict(r) for r in results], "exit_code": code}, indent=2))
+    else:
+        print(render_table(results))
+    sys.stdout.flush()
+    return code
+

@@ -1,0 +1,102 @@
+"""Running the real `pulumi` CLI for the `mailinfra` commands: which binary, which environment, and the engine's
+event log (the structured stream the Automation API reads too)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# What the engine writes instead of a secret value in events and displays.
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+MASK = "[secret]"
+
+
+class CommandFailed(Exception):
+    """A `pulumi` command exited non-zero; `message` holds the lines that explain why."""
+
+    def __init__(self, args: Sequence[str], message: str) -> None:
+        super().__init__(message)
+        self.args_used = list(args)
+        self.message = message
+
+
+def pulumi_binary() -> str:
+    """The user's `pulumi` on PATH, else the one this checkout builds (scripts/build-pulumi.sh)."""
+    found = shutil.which("pulumi")
+    if found:
+        return found
+    from .devtools import REPO_ROOT, pulumi_bin_dir
+
+    if (REPO_ROOT / "scripts" / "build-pulumi.sh").exists():
+        folder = pulumi_bin_dir()
+        if folder and (Path(folder) / "pulumi").exists():
+            return str(Path(folder) / "pulumi")
+    raise CommandFailed(["pulumi"], "no `pulumi` CLI on PATH: install Pulumi (https://www.pulumi.com/docs/install/)")
+
+
+def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment (backend, passphrase, credentials are theirs), plus what the commands need:
+    `PULUMI_DEBUG_COMMANDS` enables `--event-log`, which the Automation API also relies on."""
+    env = dict(os.environ)
+    env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
+    env["PULUMI_DEBUG_COMMANDS"] = "true"
+    env.update(extra or {})
+    return env
+
+
+def _failure_text(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line.strip() for line in (result.stderr + "\n" + result.stdout).splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith("error:")]
+    return "; ".join(errors[-3:]) if errors else "; ".join(lines[-3:]) or f"exit code {result.returncode}"
+
+
+def run_pulumi(args: Sequence[str], cwd: Path, env: Mapping[str, str], *, check: bool = True,
+        timeout: float = 3600) -> subprocess.CompletedProcess[str]:
+    """`pulumi <args>` in `cwd`, captured; CommandFailed (quoting the CLI's error lines) when it fails."""
+    command = [pulumi_binary(), *args, "--non-interactive"]
+    result = subprocess.run(command, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout,
+                            check=False)
+    if check and result.returncode != 0:
+        raise CommandFailed(args, _failure_text(result))
+    return result
+
+
+@dataclass
+class EventRun:
+    result: subprocess.CompletedProcess[str]
+    events: list[dict[str, Any]]
+
+
+def run_with_events(args: Sequence[str], cwd: Path, env: Mapping[str, str], *, check: bool = True) -> EventRun:
+    """`run_pulumi`, with the engine's events (one JSON object per line of `--event-log`)."""
+    with tempfile.TemporaryDirectory(prefix="mailinfra-events-") as folder:
+        log = Path(folder) / "events.jsonl"
+        result = run_pulumi([*args, "--event-log", str(log)], cwd, env, check=check)
+        events = list(_read_events(log))
+    return EventRun(result, events)
+
+
+def _read_events(log: Path) -> Iterator[dict[str, Any]]:
+    if not log.exists():
+        return
+    for line in log.read_text().splitlines():
+        if line.strip():
+            yield json.loads(line)
+
+
+def masked(value: Any) -> Any:
+    """`value` with every secret (the engine's `{sig: ..., ciphertext / plaintext}` form) shown as [secret]."""
+    if isinstance(value, Mapping):
+        if SECRET_SIG in value:
+            return MASK
+        return {k: masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return value
