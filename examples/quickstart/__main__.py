@@ -6,18 +6,18 @@ a test message through it after every change to the mail path.
 
 Provider settings come from stack config (`mailinfra:greenarrowUrl`, `...Username`, `...Password`,
 `mailinfra:cleanmailUrl`, `...Token`, `mailinfra:elemtaUrl`) or the GREENARROW_* / CLEANMAIL_* / ELEMTA_*
-environment variables."""
+environment variables. The program's own settings are declared with their types, defaults and secrecy in the
+root Pulumi.yaml (`config:`), so `pulumi preview` refuses a stack missing one or giving a wrong type."""
 
 import pulumi
 
 from pulumi_mailinfra import cleanmail, elemta, greenarrow
 
 config = pulumi.Config()
-elemta.require_healthy(max_deferred=config.get_int("gateMaxDeferred") or 100,
-                       max_failed=config.get_int("gateMaxFailed") or 20)
-environment = config.get("environment") or pulumi.get_stack()
-# A plain string is fine: the provider stores the destination password as a secret regardless.
-relay_password = config.get_secret("relayPassword") or "quickstart-relay-password"
+elemta.require_healthy(max_deferred=config.require_int("gateMaxDeferred"),
+                       max_failed=config.require_int("gateMaxFailed"))
+environment = config.require("environment")
+relay_password = config.require_secret("relayPassword")
 
 template = greenarrow.ThrottlingTemplate(
     "standard-throttling",
@@ -67,7 +67,7 @@ primary_relay = greenarrow.RelayServer(
 
 # ----- the Cleanmail domain the relays send for --------------------------------------------------------
 mail_domain = config.get("mailDomain") or f"{environment}.quickstart.example"
-user_password = config.get_secret("userPassword") or "quickstart-user-password"
+user_password = config.require_secret("userPassword")
 relay_subnets = pulumi.Output.all(fallback_relay.source_ip, primary_relay.source_ip).apply(
     lambda sources: sorted({f"{source['ip']}/32" for source in sources})
 )
@@ -118,7 +118,7 @@ cleanmail.DomainOption("domain-admin", domain_id=domain.id, name="DOMAIN_ADMIN",
 overflow_route = greenarrow.Route("overflow-route", requested_target_daily_volume=25000)
 main_route = greenarrow.Route(
     "main-route",
-    requested_target_daily_volume=int(config.get("dailyVolume") or 50000),
+    requested_target_daily_volume=config.require_int("dailyVolume"),
     overflow_route={"id": overflow_route.id},
 )
 

@@ -28,6 +28,9 @@ def test_root_project_up_preview_destroy(pulumi_env: dict[str, str], emulator: E
     workspace = auto.LocalWorkspace(work_dir=str(tmp_path), env_vars=env, pulumi_command=command)
     stack = auto.Stack.create_or_select("ci", workspace)
     stack.set_config("mailinfra-quickstart:dailyVolume", auto.ConfigValue("120000"))
+    stack.set_config("mailinfra-quickstart:environment", auto.ConfigValue("ci"))
+    for key in ("relayPassword", "userPassword"):
+        stack.set_config(f"mailinfra-quickstart:{key}", auto.ConfigValue(f"ci-{key}-value", secret=True))
     try:
         events: list[auto.EngineEvent] = []
         up = stack.up(on_event=events.append)
@@ -61,6 +64,32 @@ def test_root_project_up_preview_destroy(pulumi_env: dict[str, str], emulator: E
         stack.destroy()
         workspace.remove_stack("ci")
     assert emulator.names("/relay_servers", "relay_servers") == []
+
+
+@pytest.mark.parametrize(("settings", "expected"), [
+    ({}, "is missing configuration values 'environment', 'relayPassword' and 'userPassword'"),
+    ({"environment": ("qa", False), "relayPassword": ("r", False), "userPassword": ("u", True)},
+     "configuration key 'relayPassword' must be encrypted as it's secret"),
+    ({"environment": ("qa", False), "relayPassword": ("r", True), "userPassword": ("u", True),
+      "dailyVolume": ("lots", False)}, "configuration key 'dailyVolume' must be of type 'integer'"),
+])
+def test_project_config_is_typed_for_every_stack(pulumi_env: dict[str, str], tmp_path: Path,
+                                                 settings: dict[str, tuple[str, bool]], expected: str) -> None:
+    """The root Pulumi.yaml declares the program's settings (type, default, secret): the CLI refuses a stack that
+    lacks one or gives a wrong type, before the program runs."""
+    shutil.copy(REPO_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    command = auto.PulumiCommand(root=str(Path(shutil.which("pulumi", path=pulumi_env["PATH"]) or "").parent.parent),
+                                 skip_version_check=True)
+    workspace = auto.LocalWorkspace(work_dir=str(tmp_path), env_vars=pulumi_env, pulumi_command=command)
+    stack = auto.Stack.create_or_select("qa", workspace)
+    try:
+        for key, (value, secret) in settings.items():
+            stack.set_config(f"mailinfra-quickstart:{key}", auto.ConfigValue(value, secret=secret))
+        with pytest.raises(auto.CommandError) as refused:
+            stack.preview()
+        assert expected in str(refused.value)
+    finally:
+        workspace.remove_stack("qa")
 
 
 def finished(events: list[auto.EngineEvent], op: auto.OpType) -> list[str]:
