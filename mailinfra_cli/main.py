@@ -3,6 +3,7 @@
 
     mailinfra deploy [--stack dev] [--preview | --destroy]   the root project against the embedded emulator
     mailinfra drift [--stack S ...] [--json]                  what changed out of band (exit 0 / 1 / 2)
+    mailinfra promote --from staging --to prod [--yes]        promote a proven stack (exit 0 / 1 / 2)
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import sys
 from collections.abc import Callable
 from types import ModuleType
 
-from . import deploy, drift
+from . import deploy, drift, promote
 
 # name -> the module providing add_arguments(parser) and run(args) -> exit code
-COMMANDS: dict[str, ModuleType] = {"deploy": deploy, "drift": drift}
+COMMANDS: dict[str, ModuleType] = {"deploy": deploy, "drift": drift, "promote": promote}
 
 
 def build_parser() -> argparse.ArgumentParser:
