@@ -4,6 +4,7 @@
     mailinfra deploy [--stack dev] [--preview | --destroy]   the root project against the embedded emulator
     mailinfra drift [--stack S ...] [--json]                  what changed out of band (exit 0 / 1 / 2)
     mailinfra promote --from staging --to prod [--yes]        promote a proven stack (exit 0 / 1 / 2)
+    mailinfra export [--service all] [--url URL] [--out DIR]  existing objects as a ready-to-run program
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import sys
 from collections.abc import Callable
 from types import ModuleType
 
-from . import deploy, drift, promote
+from . import deploy, drift, export, promote
 
 # name -> the module providing add_arguments(parser) and run(args) -> exit code
-COMMANDS: dict[str, ModuleType] = {"deploy": deploy, "drift": drift, "promote": promote}
+COMMANDS: dict[str, ModuleType] = {"deploy": deploy, "drift": drift, "promote": promote, "export": export}
 
 
 def build_parser() -> argparse.ArgumentParser:

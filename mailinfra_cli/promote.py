@@ -142,10 +142,12 @@ def check_gate(promotion: Promotion, target_config: dict[str, Any], project: str
     from pulumi_mailinfra.config import resolve_settings
     from pulumi_mailinfra.elemta.client import elemta_client
     from pulumi_mailinfra.elemta.lookups import check_gate as gate
-    from pulumi_mailinfra.errors import MailinfraError
+    from pulumi_mailinfra.errors import ConfigurationError, MailinfraError
 
     raw = {key: value.value for key, value in target_config.items()}
-    if not resolve_settings("elemta", raw).url:
+    try:
+        resolve_settings("elemta", raw)
+    except ConfigurationError:
         promotion.notes.append(f"{promotion.target!r} has no Elemta URL: its gate was not checked")
         return
     thresholds = {threshold: int(raw[f"{project}:{key}"]) for key, threshold in GATE_KEYS.items()

@@ -152,6 +152,9 @@ def test_dkim_outputs_the_dns_record(emulator: Emulator) -> None:
     assert dkim.outputs["txt_value"] == "v=DKIM1; p=QUJD"
     dkim.provider.delete(dkim.id, dkim.outputs)
     assert dkim.provider.read(dkim.id, dkim.outputs).id is None
+    made = emulator.cleanmail().request("POST", f"/domains/{got.id}/dkim", json={"selector": "protect"})
+    adopted = Engine(configured(DomainDkimProvider, emulator)).create({"domain_id": got.id, "adopt_existing": True})
+    assert adopted.outputs["txt_value"] == str(made[0]).partition(" TXT ")[2]  # adopting keeps the published key
 
 
 def test_default_policy_is_taken_over_and_reset_on_delete(emulator: Emulator) -> None:
