@@ -102,7 +102,8 @@ def check_last_update(source: Any, promotion: Promotion, deployment: dict[str, A
     if not history:
         raise Refused(f"stack {promotion.source!r} has never been updated: nothing is proven there yet")
     last = history[0]
-    promotion.source_version = last.version
+    # The file backend numbers no update (version 0): its position in the whole history stands in for it.
+    promotion.source_version = last.version or len(source.history(show_secrets=False))
     if last.kind == "destroy" and last.result == "succeeded":
         raise Refused(f"stack {promotion.source!r} was destroyed by its last update (version {last.version})")
     if last.result != "succeeded":
@@ -123,7 +124,8 @@ def check_no_drift(promotion: Promotion, cwd: Path) -> None:
         names = ", ".join(f"{r.type}::{r.name} ({'deleted' if r.change == 'delete' else 'changed'})"
                           for r in found.resources)
         raise Refused(f"stack {promotion.source!r} has drift: {names}; run `mailinfra drift --stack "
-                      f"{promotion.source}` for the fields, then `pulumi refresh` or `pulumi up` there")
+                      f"{promotion.source}` for the fields, then `pulumi refresh` there to accept them or `pulumi up "
+                      "--refresh` to put the program's values back")
 
 
 def check_delivery(promotion: Promotion, deployment: dict[str, Any]) -> None:
