@@ -148,6 +148,17 @@ def test_empty_server_quoting_and_one_service(pulumi_env: dict[str, str], emulat
     export(emulator, pulumi_env, greenarrow_only, "--service", "greenarrow", "--url", emulator.url)
     program = (greenarrow_only / "__main__.py").read_text()
     assert "cleanmail." not in program and 'name="Team \\"A\\" \\\\ B\'s limits"' in program
+    cleanmail_only = tmp_path / "cleanmail-only"
+    export(emulator, pulumi_env, cleanmail_only, "--service", "cleanmail", "--url", emulator.cleanmail_url)
+    assert "greenarrow." not in (cleanmail_only / "__main__.py").read_text()
+    for one_service in (greenarrow_only, cleanmail_only):  # each service's round trip on its own
+        stack = adopt(one_service, env, emulator, {})
+        try:
+            stack.up()
+            assert snapshot(emulator) == before
+            stack.preview(expect_no_changes=True)
+        finally:
+            stack.workspace.remove_stack("adopted", force=True)
 
     everything = tmp_path / "everything"
     export(emulator, pulumi_env, everything, "--url", emulator.url)

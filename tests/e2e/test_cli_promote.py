@@ -6,8 +6,11 @@ target's preview, and with --yes its update, recorded in `pulumi stack history` 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -121,3 +124,39 @@ def test_promote_refusals_then_a_recorded_promotion(make_stack: StackFactory, em
     tags = prod.workspace.list_tags("prod")
     assert tags["mailinfra:promoted-from"] == f"staging@{version}"
     assert tags["mailinfra:program-hash"] == program_hash(cwd)
+
+
+def test_promote_refuses_an_interrupted_source(make_stack: StackFactory, emulator: Emulator,
+                                               pulumi_env: dict[str, str], tmp_path: Path) -> None:
+    """An update killed half-way leaves a pending operation in the checkpoint: promote refuses to go on."""
+    project = f"pending-{uuid.uuid4().hex[:8]}"
+    cwd = tmp_path / project
+    cwd.mkdir()
+    (cwd / "Pulumi.yaml").write_text(f"name: {project}\nruntime: python\n")
+    (cwd / "__main__.py").write_text(PROGRAM)
+    staging = make_stack(None, "staging", project=project)
+    make_stack(None, "prod", project=project)
+    staging.up()
+    staging.set_config(f"{project}:description", auto.ConfigValue("slow change"))
+    emulator.fault(kind="latency", latency_ms=20000, method="PATCH", path="/cleanmail/domains/")
+    update = subprocess.Popen(["pulumi", "up", "--yes", "--stack", "staging", "--non-interactive"], cwd=cwd,
+                              env=pulumi_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    deadline = time.monotonic() + 120
+    while emulator.stats().get("by_method", {}).get("PATCH", 0) == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)  # until the update is in flight
+    os.killpg(update.pid, signal.SIGKILL)
+    update.wait()
+    emulator.clear_faults()
+
+    code, report, _ = promote(cwd, pulumi_env)  # reading the checkpoint needs no lock
+    assert code == 1 and "has pending operations from an interrupted update (org)" in report["reason"]
+    backend = Path(pulumi_env["PULUMI_BACKEND_URL"].removeprefix("file://"))
+    for lock in (backend / ".pulumi" / "locks" / "organization" / project).rglob("*.json"):
+        lock.unlink()  # the killed update's lock, as the CLI's message says, so the stack can be cleaned up
+    exported = json.loads(subprocess.run(["pulumi", "stack", "export", "--stack", "staging"], cwd=cwd,
+                                         env=pulumi_env, capture_output=True, text=True, check=True).stdout)
+    exported["deployment"].pop("pending_operations", None)  # resolved: the fixture can destroy the stack
+    (tmp_path / "state.json").write_text(json.dumps(exported))
+    subprocess.run(["pulumi", "stack", "import", "--stack", "staging", "--file", str(tmp_path / "state.json")],
+                   cwd=cwd, env=pulumi_env, capture_output=True, check=True)
