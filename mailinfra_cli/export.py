@@ -190,7 +190,7 @@ def export_greenarrow(client: Any, program: Program) -> None:
             declare_relay(target, (*seen, rid))  # the redirect target first: it is referred to by its id
         inputs = _inputs(relays, record)
         destination = dict(inputs.get("destination") or {})
-        if destination.get("password") is not None or record.get("password_set"):
+        if destination.get("password") is not None:  # answered by the API: never written, read from config
             destination["password"] = program.secret(f"{record['name']} password",
                                                       f"the destination password of relay {record['name']}")
         inputs["destination"] = destination
