@@ -6,13 +6,14 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from .cleanmail import CleanmailBackend, cleanmail_admin_router, cleanmail_router
 from .elemta import ElemtaBackend, elemta_admin_router, elemta_router
 from .faults import FaultController, FaultMiddleware, admin_router
 from .greenarrow.backend import GreenArrowBackend
 from .greenarrow.http import greenarrow_router
+from .routing import loopback_only
 
 
 def create_app(
@@ -26,6 +27,7 @@ def create_app(
     elemta_delivery_delay: float = 0.5,
     latency_ms: float = 0,
     faults: Iterable[Mapping[str, Any]] = (),
+    allow_remote_admin: bool = False,
 ) -> FastAPI:
     """Build the emulator app.
 
@@ -35,7 +37,8 @@ def create_app(
     file, rows namespaced per service), the fault controller ``app.state.faults``. GreenArrow is served at
     ``/ga/api/v3/eng``, Cleanmail at ``/cleanmail`` (Bearer ``cleanmail_tokens``), Elemta at ``/elemta/api``
     (``elemta_users`` as ``name:password`` and ``elemta_api_keys``; none: no authentication, the server's
-    default). ``elemta_delivery_delay``: seconds before a queued message is delivered.
+    default). ``elemta_delivery_delay``: seconds before a queued message is delivered. The ``/_emulator`` admin
+    endpoints answer only loopback clients unless ``allow_remote_admin``.
     """
     greenarrow = GreenArrowBackend(state_path)
     cleanmail = CleanmailBackend(state_path)
@@ -52,10 +55,11 @@ def create_app(
     # Each service is a router with its own authentication.
     app.include_router(greenarrow_router(greenarrow, username=ga_username, password=ga_password))
     app.include_router(cleanmail_router(cleanmail, tokens=tuple(cleanmail_tokens)))
-    app.include_router(cleanmail_admin_router(cleanmail))
     app.include_router(elemta_router(elemta, users=tuple(elemta_users), api_keys=tuple(elemta_api_keys)))
-    app.include_router(elemta_admin_router(elemta))
+    admin_only = [Depends(loopback_only(allow_remote_admin))]
+    app.include_router(cleanmail_admin_router(cleanmail), dependencies=admin_only)
+    app.include_router(elemta_admin_router(elemta), dependencies=admin_only)
     app.include_router(admin_router(controller, resets={"greenarrow": greenarrow.reset, "cleanmail": cleanmail.reset,
-                                                        "elemta": elemta.reset}))
+                                                        "elemta": elemta.reset}), dependencies=admin_only)
     app.add_middleware(FaultMiddleware, controller=controller)
     return app

@@ -3,10 +3,11 @@ raised by dependencies such as authentication) into that service's error answer.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
 
@@ -26,3 +27,22 @@ def error_route(errors: tuple[type[Exception], ...], answer: Callable[[Any], Res
             return guarded
 
     return ErrorRoute
+
+
+def loopback_only(allow_remote: bool) -> Callable[[Request], None]:
+    """A dependency for the `/_emulator` admin endpoints (faults, reset, delivery control; no authentication):
+    403 unless the client is on this machine, or the operator allowed remote administration explicitly."""
+
+    def check(request: Request) -> None:
+        if allow_remote:
+            return
+        host = request.client.host if request.client else ""
+        try:
+            local = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = host == "localhost"
+        if not local:
+            raise HTTPException(403, "the /_emulator admin endpoints answer only on loopback "
+                                     "(start the emulator with --allow-remote-admin to change that)")
+
+    return check

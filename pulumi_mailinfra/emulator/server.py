@@ -167,6 +167,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="JSON",
         help='a fault rule, e.g. \'{"kind": "status", "status": 503, "times": 1}\' (repeatable)',
     )
+    parser.add_argument("--allow-remote-admin", action="store_true",
+                        help="let other machines use the /_emulator admin endpoints (default: loopback only)")
     parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
@@ -189,6 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elemta_delivery_delay=args.elemta_delivery_delay,
         latency_ms=args.latency_ms,
         faults=args.fault,
+        allow_remote_admin=args.allow_remote_admin,
     )
     try:
         server.start()

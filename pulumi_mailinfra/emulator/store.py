@@ -28,6 +28,8 @@ class ObjectStore:
         self._dirty = False
         self._db: sqlite3.Connection | None = None
         if state_path is not None:
+            if not os.path.exists(state_path):  # owner-only: it holds every secret the emulated APIs were sent
+                os.close(os.open(state_path, os.O_CREAT | os.O_WRONLY, 0o600))
             self._db = sqlite3.connect(os.fspath(state_path), check_same_thread=False)
             self._db.executescript(
                 "CREATE TABLE IF NOT EXISTS objects"
