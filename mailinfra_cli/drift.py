@@ -78,7 +78,7 @@ def drift_of(events: list[dict[str, Any]]) -> list[ResourceDrift]:
         urn = str(metadata.get("urn", ""))
         before = masked((metadata.get("old") or {}).get("outputs") or {})
         after = masked((metadata.get("new") or {}).get("outputs") or {})
-        resource_type = str(metadata.get("type") or urn.split("::")[-2] if "::" in urn else "")
+        resource_type = str(metadata.get("type") or urn.split("::")[-2])  # a URN is `...::<type>::<name>`
         drift = ResourceDrift(urn, resource_type.removeprefix("pulumi-python:dynamic/"), urn.split("::")[-1], op)
         if op == "update":
             drift.fields = changed_fields(before, after)

@@ -53,13 +53,19 @@ def promote(cwd: Path, env: dict[str, str], *args: str) -> tuple[int, dict[str, 
     return result.returncode, report, result.stdout + result.stderr
 
 
-def test_promote_refusals_then_a_recorded_promotion(make_stack: StackFactory, emulator: Emulator,
-                                                   pulumi_env: dict[str, str], tmp_path: Path) -> None:
-    project = f"promote-{uuid.uuid4().hex[:8]}"
+def file_project(tmp_path: Path, prefix: str) -> tuple[str, Path]:
+    """A project whose program is a file (`PROGRAM`), as `pulumi` and `mailinfra promote` run it: (name, folder)."""
+    project = f"{prefix}-{uuid.uuid4().hex[:8]}"
     cwd = tmp_path / project
     cwd.mkdir()
     (cwd / "Pulumi.yaml").write_text(f"name: {project}\nruntime: python\n")
     (cwd / "__main__.py").write_text(PROGRAM)
+    return project, cwd
+
+
+def test_promote_refusals_then_a_recorded_promotion(make_stack: StackFactory, emulator: Emulator,
+                                                   pulumi_env: dict[str, str], tmp_path: Path) -> None:
+    project, cwd = file_project(tmp_path, "promote")
     staging = make_stack(None, "staging", project=project)
     prod = make_stack(None, "prod", project=project)
     staging.set_config(f"{project}:apiSecret", auto.ConfigValue(SECRET_STAGING, secret=True))
@@ -129,11 +135,7 @@ def test_promote_refusals_then_a_recorded_promotion(make_stack: StackFactory, em
 def test_promote_refuses_an_interrupted_source(make_stack: StackFactory, emulator: Emulator,
                                                pulumi_env: dict[str, str], tmp_path: Path) -> None:
     """An update killed half-way leaves a pending operation in the checkpoint: promote refuses to go on."""
-    project = f"pending-{uuid.uuid4().hex[:8]}"
-    cwd = tmp_path / project
-    cwd.mkdir()
-    (cwd / "Pulumi.yaml").write_text(f"name: {project}\nruntime: python\n")
-    (cwd / "__main__.py").write_text(PROGRAM)
+    project, cwd = file_project(tmp_path, "pending")
     staging = make_stack(None, "staging", project=project)
     make_stack(None, "prod", project=project)
     staging.up()

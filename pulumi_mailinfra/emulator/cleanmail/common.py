@@ -50,6 +50,18 @@ def hashid(number: int, salt: str = "") -> str:
     return out
 
 
+def page_window(params: Mapping[str, Any]) -> tuple[int, int]:
+    """`offset` and `pageSize` of a list request (defaults 0 and 40), 400 when they are not a valid window."""
+    try:
+        offset = int(params.get("offset") or 0)
+        size = int(params.get("pageSize") or DEFAULT_PAGE_SIZE)
+    except ValueError:
+        raise BadRequest("offset and pageSize must be integers") from None
+    if offset < 0 or size < 1:
+        raise BadRequest("offset must be >= 0 and pageSize >= 1")
+    return offset, size
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -112,11 +124,5 @@ class CleanmailStore(ObjectStore):
         sort = params.get("sort") or default_sort
         field = sort.removeprefix("-")
         items = sorted(items, key=lambda i: str(i.get(field, "")).lower(), reverse=sort.startswith("-"))
-        try:
-            offset = int(params.get("offset") or 0)
-            size = int(params.get("pageSize") or DEFAULT_PAGE_SIZE)
-        except ValueError:
-            raise BadRequest("offset and pageSize must be integers") from None
-        if offset < 0 or size < 1:
-            raise BadRequest("offset must be >= 0 and pageSize >= 1")
+        offset, size = page_window(params)
         return items[offset:offset + size], len(items)

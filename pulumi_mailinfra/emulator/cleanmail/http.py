@@ -6,7 +6,6 @@ backend raised (the docs give no error body; this is the usual shape of a Java A
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -16,8 +15,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..routing import error_route
-from .backend import BadRequest, CleanmailBackend, CleanmailError, NotFound
+from .backend import CleanmailBackend, CleanmailError, NotFound
 from .mailbox_http import add_mailbox_routes
+from .web import json_body, listing
 
 PREFIX = "/cleanmail"
 
@@ -62,16 +62,6 @@ def bearer_auth(tokens: Iterable[str], backend: CleanmailBackend | None = None) 
     return check
 
 
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise BadRequest("the body is not valid JSON") from None
-
-
 def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cleanmail-token",),
                      prefix: str = PREFIX) -> APIRouter:
     router = APIRouter(prefix=prefix, route_class=CleanmailRoute, dependencies=[Depends(bearer_auth(tokens, backend))])
@@ -80,16 +70,12 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
         return {"Location": f"{str(request.base_url).rstrip('/')}{prefix}{path}",
                 "Access-Control-Expose-Headers": "Content-Location"}
 
-    def listing(items: list[dict[str, Any]], total: int) -> JSONResponse:
-        return JSONResponse(items, headers={"X-Total-Count": str(total),
-                                            "Access-Control-Expose-Headers": "X-Total-Count"})
-
     def call(fn: Callable[..., Any], *args: Any) -> Any:
         return run_in_threadpool(fn, *args)
 
     @router.post("/domains")
     async def create_domain(request: Request) -> JSONResponse:
-        domain = await call(backend.create_domain, await _body(request))
+        domain = await call(backend.create_domain, await json_body(request))
         return JSONResponse(domain, status_code=201, headers=location(request, f"/domains/{domain['id']}"))
 
     @router.get("/domains")
@@ -102,7 +88,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.patch("/domains/{domain_id}")
     async def patch_domain(domain_id: str, request: Request) -> Response:
-        await call(backend.patch_domain, domain_id, await _body(request))
+        await call(backend.patch_domain, domain_id, await json_body(request))
         return Response(status_code=204)
 
     @router.delete("/domains/{domain_id}")
@@ -112,7 +98,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.post("/domains/{domain_id}/policies")
     async def create_policy(domain_id: str, request: Request) -> JSONResponse:
-        policy = await call(backend.create_policy, domain_id, await _body(request))
+        policy = await call(backend.create_policy, domain_id, await json_body(request))
         return JSONResponse(policy, status_code=201, headers=location(request, f"/policies/{policy['id']}"))
 
     @router.get("/domains/{domain_id}/policies")
@@ -125,7 +111,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.patch("/policies/{policy_id}")
     async def patch_policy(policy_id: str, request: Request) -> Response:
-        await call(backend.patch_policy, policy_id, await _body(request))
+        await call(backend.patch_policy, policy_id, await json_body(request))
         return Response(status_code=204)
 
     @router.delete("/policies/{policy_id}")
@@ -135,7 +121,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.post("/domains/{domain_id}/aliases")
     async def add_aliases(domain_id: str, request: Request) -> JSONResponse:
-        added = await call(backend.add_aliases, domain_id, await _body(request))
+        added = await call(backend.add_aliases, domain_id, await json_body(request))
         return JSONResponse(added, status_code=201, headers=location(request, f"/domains/{domain_id}/aliases"))
 
     @router.get("/domains/{domain_id}/aliases")
@@ -144,7 +130,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.put("/domains/{domain_id}/aliases")
     async def replace_aliases(domain_id: str, request: Request) -> Response:
-        await call(backend.replace_aliases, domain_id, await _body(request))
+        await call(backend.replace_aliases, domain_id, await json_body(request))
         return Response(status_code=204)
 
     @router.delete("/domains/{domain_id}/aliases/{alias_id}")
@@ -154,7 +140,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.post("/domains/{domain_id}/dkim")
     async def add_dkim(domain_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(await call(backend.add_dkim, domain_id, await _body(request)), status_code=201)
+        return JSONResponse(await call(backend.add_dkim, domain_id, await json_body(request)), status_code=201)
 
     @router.get("/domains/{domain_id}/dkim")
     async def get_dkim(domain_id: str) -> JSONResponse:
@@ -162,7 +148,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.put("/domains/{domain_id}/dkim")
     async def put_dkim(domain_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(await call(backend.put_dkim, domain_id, await _body(request)))
+        return JSONResponse(await call(backend.put_dkim, domain_id, await json_body(request)))
 
     @router.delete("/domains/{domain_id}/dkim")
     async def delete_dkim(domain_id: str) -> Response:
@@ -171,7 +157,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.post("/users")
     async def create_user(request: Request) -> JSONResponse:
-        user = await call(backend.create_user, await _body(request))
+        user = await call(backend.create_user, await json_body(request))
         return JSONResponse(user, status_code=201, headers=location(request, f"/users/{user['id']}"))
 
     @router.get("/users")
@@ -188,7 +174,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.patch("/users/{user_id}")
     async def patch_user(user_id: str, request: Request) -> Response:
-        await call(backend.patch_user, user_id, await _body(request))
+        await call(backend.patch_user, user_id, await json_body(request))
         return Response(status_code=204)
 
     @router.delete("/users/{user_id}")
@@ -202,7 +188,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.put("/users/{user_id}/sign")
     async def put_sign(user_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(await call(backend.put_sign, user_id, await _body(request)))
+        return JSONResponse(await call(backend.put_sign, user_id, await json_body(request)))
 
     @router.delete("/users/{user_id}/sign")
     async def delete_sign(user_id: str) -> Response:
@@ -211,7 +197,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.post("/domains/{domain_id}/groups")
     async def create_group(domain_id: str, request: Request) -> JSONResponse:
-        group = await call(backend.create_group, domain_id, await _body(request))
+        group = await call(backend.create_group, domain_id, await json_body(request))
         return JSONResponse(group, status_code=201,
                             headers=location(request, f"/domains/{domain_id}/groups/{group['id']}"))
 
@@ -225,7 +211,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.patch("/domains/{domain_id}/groups/{group_id}")
     async def patch_group(domain_id: str, group_id: str, request: Request) -> Response:
-        await call(backend.patch_group, domain_id, group_id, await _body(request))
+        await call(backend.patch_group, domain_id, group_id, await json_body(request))
         return Response(status_code=204)
 
     @router.delete("/groups/{group_id}")
@@ -235,7 +221,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.post("/domains/{domain_id}/groups/{group_id}/addresses")
     async def add_group_addresses(domain_id: str, group_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(await call(backend.add_group_addresses, domain_id, group_id, await _body(request)),
+        return JSONResponse(await call(backend.add_group_addresses, domain_id, group_id, await json_body(request)),
                             status_code=201)
 
     @router.delete("/domains/{domain_id}/groups/{group_id}/addresses/{address_id}")
@@ -265,13 +251,13 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.post("/health/try-relay")
     async def try_relay(request: Request) -> JSONResponse:
-        return JSONResponse(await call(backend.try_relay, await _body(request)))
+        return JSONResponse(await call(backend.try_relay, await json_body(request)))
 
     for kind, segment in (("attachment", "attachments"), ("uri", "uris")):
         def filter_routes(kind: str = kind, segment: str = segment) -> None:
             @router.post(f"/domains/{{domain_id}}/filters/{segment}", name=f"add_{kind}_filter")
             async def add_filter(domain_id: str, request: Request) -> JSONResponse:
-                rule = await call(backend.add_filter, kind, domain_id, await _body(request))
+                rule = await call(backend.add_filter, kind, domain_id, await json_body(request))
                 return JSONResponse(rule, status_code=201,  # the docs' Location names the collection
                                     headers=location(request, f"/domains/{domain_id}/filters/{segment}"))
 
@@ -281,7 +267,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
             @router.patch(f"/filters/{segment}/{{filter_id}}", name=f"patch_{kind}_filter")
             async def patch_filter(filter_id: str, request: Request) -> Response:
-                await call(backend.patch_filter, kind, filter_id, await _body(request))
+                await call(backend.patch_filter, kind, filter_id, await json_body(request))
                 return Response(status_code=204)
 
             @router.delete(f"/filters/{segment}/{{filter_id}}", name=f"delete_{kind}_filter")
@@ -293,7 +279,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.post("/domains/{domain_id}/admins")
     async def create_domain_admin(domain_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(await call(backend.create_domain_admin, domain_id, await _body(request)))
+        return JSONResponse(await call(backend.create_domain_admin, domain_id, await json_body(request)))
 
     @router.get("/domains/{domain_id}/admins")
     async def list_domain_admins(domain_id: str, request: Request) -> JSONResponse:
@@ -305,7 +291,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.put("/domains/{domain_id}/admins/{admin_id}/authorities")
     async def set_authorities(domain_id: str, admin_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(await call(backend.set_domain_authorities, domain_id, admin_id, await _body(request)))
+        return JSONResponse(await call(backend.set_domain_authorities, domain_id, admin_id, await json_body(request)))
 
     @router.delete("/domains/{domain_id}/admins/{admin_id}")
     async def revoke_domain_admin(domain_id: str, admin_id: str) -> JSONResponse:
@@ -322,7 +308,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.patch("/security/admins/{admin_id}")
     async def patch_admin(admin_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(await call(backend.patch_admin, admin_id, await _body(request)))
+        return JSONResponse(await call(backend.patch_admin, admin_id, await json_body(request)))
 
     @router.delete("/security/admins/{admin_id}")
     async def delete_admin(admin_id: str) -> JSONResponse:
@@ -331,7 +317,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.post("/admins/{admin_id}/tokens")
     async def create_token(admin_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(await call(backend.create_token, admin_id, await _body(request)), status_code=201)
+        return JSONResponse(await call(backend.create_token, admin_id, await json_body(request)), status_code=201)
 
     @router.get("/admins/{admin_id}/tokens")
     async def list_tokens(admin_id: str) -> JSONResponse:
@@ -352,11 +338,11 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.put("/domains/{domain_id}/access")
     async def set_users_access(domain_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(await call(backend.set_users_access, domain_id, await _body(request)))
+        return JSONResponse(await call(backend.set_users_access, domain_id, await json_body(request)))
 
     @router.post("/tasks")
     async def run_task(request: Request) -> Response:
-        await call(backend.run_task, await _body(request))
+        await call(backend.run_task, await json_body(request))
         return Response(status_code=202)
 
     @router.get("/token")
@@ -366,13 +352,13 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
     @router.post("/wblist")
     async def bulk_add_rules(request: Request) -> JSONResponse:
-        return JSONResponse(await call(backend.bulk_add_rules, await _body(request)), status_code=201)
+        return JSONResponse(await call(backend.bulk_add_rules, await json_body(request)), status_code=201)
 
     for owner_kind, owners in (("domain", "/domains"), ("user", "/users")):
         def sender_rule_routes(owner_kind: str = owner_kind, owners: str = owners) -> None:
             @router.post(f"{owners}/{{owner_id}}/wblist", name=f"add_{owner_kind}_rules")
             async def add_rules(owner_id: str, request: Request) -> JSONResponse:
-                made = await call(backend.add_rules, owner_kind, owner_id, await _body(request))
+                made = await call(backend.add_rules, owner_kind, owner_id, await json_body(request))
                 return JSONResponse(made, status_code=201, headers=location(request, f"{owners}/{owner_id}/wblist"))
 
             @router.get(f"{owners}/{{owner_id}}/wblist", name=f"list_{owner_kind}_rules")
@@ -381,12 +367,12 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
             @router.put(f"{owners}/{{owner_id}}/wblist", name=f"set_{owner_kind}_rules")
             async def set_rules(owner_id: str, request: Request) -> JSONResponse:
-                return JSONResponse(await call(backend.set_rules, owner_kind, owner_id, await _body(request)))
+                return JSONResponse(await call(backend.set_rules, owner_kind, owner_id, await json_body(request)))
 
             @router.put(f"{owners}/{{owner_id}}/wblist/{{rule_id}}", name=f"replace_{owner_kind}_rule")
             async def replace_rule(owner_id: str, rule_id: str, request: Request) -> JSONResponse:
                 return JSONResponse(await call(backend.replace_rule, owner_kind, owner_id, rule_id,
-                                               await _body(request)))
+                                               await json_body(request)))
 
             @router.delete(f"{owners}/{{owner_id}}/wblist/{{rule_id}}", name=f"delete_{owner_kind}_rule")
             async def delete_rule(owner_id: str, rule_id: str) -> Response:
@@ -403,7 +389,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
 
             @router.post(f"{collection}/{{owner_id}}/options", name=f"set_{scope}_option")
             async def set_option(owner_id: str, request: Request) -> JSONResponse:
-                return JSONResponse(await call(backend.set_option, scope, owner_id, await _body(request)),
+                return JSONResponse(await call(backend.set_option, scope, owner_id, await json_body(request)),
                                     status_code=201)
 
             @router.delete(f"{collection}/{{owner_id}}/options/{{name}}", name=f"delete_{scope}_option")

@@ -41,7 +41,7 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote
 
-from .common import DEFAULT_PAGE_SIZE, BadRequest, CleanmailError, CleanmailStore, NotFound, _now_ms
+from .common import BadRequest, CleanmailError, CleanmailStore, NotFound, _now_ms, page_window
 
 FOLDERS = ("INBOX", "INBOX/Archive", "Quarantine", "Sent")
 OPERATORS = ("AND", "OR", "NOT")
@@ -284,13 +284,7 @@ class MailboxRules(CleanmailStore):
             raise BadRequest(f"sort: must be one of {', '.join(SORT_FIELDS)} (prefixed by '-' to reverse)")
         after = _epoch_ms("receivedAfter", params.get("receivedAfter"))
         before = _epoch_ms("receivedBefore", params.get("receivedBefore"))
-        try:
-            offset = int(params.get("offset") or 0)
-            size = int(params.get("pageSize") or DEFAULT_PAGE_SIZE)
-        except ValueError:
-            raise BadRequest("offset and pageSize must be integers") from None
-        if offset < 0 or size < 1:
-            raise BadRequest("offset must be >= 0 and pageSize >= 1")
+        offset, size = page_window(params)
         criteria = [(key, str(params[key])) for key in SEARCH_KEYS if params.get(key) not in (None, "")]
         with self._write():
             owner, path = self._open_mailbox(user, folder)

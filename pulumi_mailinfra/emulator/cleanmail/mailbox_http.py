@@ -11,7 +11,6 @@ python-multipart here). Files are answered with ``Content-Disposition`` ``attach
 from __future__ import annotations
 
 import email.policy
-import json
 from collections.abc import Awaitable, Callable
 from email.parser import BytesParser
 from typing import Any
@@ -22,6 +21,7 @@ from fastapi.responses import JSONResponse
 
 from .common import BadRequest, NotFound
 from .mailbox import BAD_PARAMETERS
+from .web import json_body, listing
 
 
 def _segments(request: Request, rest: str) -> list[str]:
@@ -58,23 +58,9 @@ async def _uploaded_file(request: Request) -> tuple[str | None, str | None, byte
     raise BadRequest(f"{BAD_PARAMETERS} file: required (a multipart/form-data part named file)")
 
 
-async def _json(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise BadRequest(f"{BAD_PARAMETERS} the body is not valid JSON") from None
-
-
 def add_mailbox_routes(router: APIRouter, backend: Any, call: Callable[..., Awaitable[Any]]) -> None:
     """Register 5.7 on `router` (which has the prefix, the Bearer auth and the error answers). Order matters:
     `/emails/folders` and `/emails/send` come before the `/emails/{folder...}` routes that would match them."""
-
-    def listing(items: list[dict[str, Any]], total: int) -> JSONResponse:
-        return JSONResponse(items, headers={"X-Total-Count": str(total),
-                                            "Access-Control-Expose-Headers": "X-Total-Count"})
 
     def file(found: tuple[bytes, str, str], request: Request) -> Response:
         data, content_type, name = found
@@ -103,7 +89,7 @@ def add_mailbox_routes(router: APIRouter, backend: Any, call: Callable[..., Awai
 
     @router.post("/users/{user}/emails/send", name="mailbox_send")
     async def send(user: str, request: Request) -> JSONResponse:
-        return JSONResponse(await call(backend.send_mail, user, await _json(request)))
+        return JSONResponse(await call(backend.send_mail, user, await json_body(request, f"{BAD_PARAMETERS} ")))
 
     @router.get("/users/{user}/emails/{rest:path}", name="mailbox_read")
     async def read(user: str, rest: str, request: Request) -> Response:
