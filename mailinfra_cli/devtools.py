@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .pulumi_cli import mode_env
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PASSPHRASE = "mailinfra-local-passphrase"  # only guards the offline file backend
 
@@ -22,9 +24,10 @@ def pulumi_bin_dir() -> str | None:
     return folder or None
 
 
-def offline_env(backend_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for the CLI and its plugins: local file backend, no update checks, and the dynamic
-    provider plugin running this very interpreter (which has pulumi_mailinfra installed)."""
+def offline_env(backend_dir: Path, extra: Mapping[str, str] | None = None, *, fast: bool = False) -> dict[str, str]:
+    """Environment for the CLI and its plugins: local file backend (gzip-compressed state), no update checks, and
+    the dynamic provider plugin running this very interpreter (which has pulumi_mailinfra installed); with
+    `fast`, the engine's no-checkpoint mode."""
     backend_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     path = [str(Path(sys.executable).parent)]
@@ -39,7 +42,7 @@ def offline_env(backend_dir: Path, extra: Mapping[str, str] | None = None) -> di
     env["PULUMI_HOME"] = str(backend_dir / ".pulumi-home")
     env.setdefault("PULUMI_DIY_BACKEND_NO_LEGACY_WARNING", "true")
     env.update(extra or {})
-    return env
+    return mode_env(env, fast=fast)
 
 
 def select_stack(

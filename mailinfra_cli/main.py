@@ -1,10 +1,12 @@
 """`mailinfra`: one command for the whole mail stack, following the habits of `pulumi` itself (`--stack`,
 `--yes`, `--json`, exit codes a CI job can use).
 
-    mailinfra deploy [--stack dev] [--preview | --destroy]   the root project against the embedded emulator
+    mailinfra deploy [--stack dev] [--preview | --destroy] [--fast]
+                                                              the root project against the embedded emulator
     mailinfra drift [--stack S ...] [--json]                  what changed out of band (exit 0 / 1 / 2)
     mailinfra promote --from staging --to prod [--yes]        promote a proven stack (exit 0 / 1 / 2)
     mailinfra export [--service all] [--url URL] [--out DIR]  existing objects as a ready-to-run program
+    mailinfra recover --stack S                               repair a stack after a killed update
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import sys
 from collections.abc import Callable
 from types import ModuleType
 
-from . import deploy, drift, export, promote
+from . import deploy, drift, export, promote, recover
 
 # name -> the module providing add_arguments(parser) and run(args) -> exit code
-COMMANDS: dict[str, ModuleType] = {"deploy": deploy, "drift": drift, "promote": promote, "export": export}
+COMMANDS: dict[str, ModuleType] = {"deploy": deploy, "drift": drift, "promote": promote, "export": export,
+                                   "recover": recover}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -63,6 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", "-y", action="store_true", help="update the target after the preview")
     parser.add_argument("--cwd", "-C", type=Path, default=Path.cwd(), help="the project folder (default: here)")
     parser.add_argument("--json", "-j", action="store_true", help="print the result as JSON")
+    parser.add_argument("--fast", action="store_true",
+                        help="the target's update writes its state once at the end (see README: Fast mode)")
 
 
 def program_hash(project_dir: Path) -> str:
@@ -84,11 +86,11 @@ def _python_files(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def _workspace(cwd: Path) -> Any:
+def _workspace(cwd: Path, *, fast: bool = False) -> Any:
     from pulumi import automation as auto
 
     command = auto.PulumiCommand(root=str(Path(pulumi_binary()).parent.parent), skip_version_check=True)
-    return auto.LocalWorkspace(work_dir=str(cwd), env_vars=cli_env(), pulumi_command=command)
+    return auto.LocalWorkspace(work_dir=str(cwd), env_vars=cli_env(fast=fast), pulumi_command=command)
 
 
 def _exported(stack: str, cwd: Path) -> dict[str, Any]:
@@ -183,7 +185,7 @@ def _project_name(cwd: Path) -> str:
 def promote(args: argparse.Namespace, echo: Callable[[str], None]) -> Promotion:
     cwd = args.cwd.resolve()
     promotion = Promotion(args.source, args.target, program_hash=program_hash(cwd))
-    workspace = _workspace(cwd)
+    workspace = _workspace(cwd, fast=getattr(args, "fast", False))
     from pulumi import automation as auto
 
     try:

@@ -449,29 +449,49 @@ class CrudProvider(ResourceProvider):
             _ADOPTED.add(key)
 
     def _create_once(self, client: ApiClient, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """POST, and after an ambiguous failure look the object up instead of creating a duplicate."""
+        """POST, idempotently: the object may already exist because an earlier run made it and then lost its
+        answer (a dropped connection, a killed CLI, state not yet written). So after an ambiguous failure, or a
+        refusal of the name as taken, the object this resource would create is looked up: when it matches the
+        inputs it is taken over instead of duplicated; when it differs the create stops and says where."""
         body = self.payload(args, inputs)
-        for attempt in range(self.max_ambiguous_retries):
+        for attempt in range(self.max_ambiguous_retries + 1):
             try:
                 return self.send_create(client, body, inputs)
             except errors.AmbiguousWriteError:
+                if attempt == self.max_ambiguous_retries:
+                    raise
                 time.sleep(min(2.0, 0.25 * 2**attempt))  # let a struggling server settle first
                 found = self.find_existing(client, inputs)
+                if found is not None:
+                    return self._take_over(client, args, inputs, found, "its creation's answer was lost")
+            except (errors.InUseError, errors.ValidationError) as refusal:
+                found = self.find_existing(client, inputs)
                 if found is None:
-                    continue
-                if not self.matches(inputs, found):
-                    raise errors.MailinfraError(
-                        f"the answer to creating {self.spec.title} {inputs.get(self.spec.name_field or '')!r} "
-                        "was lost, and an object by that name exists but differs from the inputs; if it is "
-                        "yours to manage, set adopt_existing=True"
-                    ) from None
-                return found
-        return self.send_create(client, body, inputs)
+                    raise
+                return self._take_over(client, args, inputs, found, str(refusal))
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
-    def matches(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
-        """Whether `record` is what creating `inputs` would have made (same values as the API sees them)."""
-        outs = self.outputs(inputs, record)
-        return all(canonical(outs.get(k)) == canonical(v) for k, v in self.desired(inputs).items())
+    def _take_over(
+        self, client: ApiClient, args: BaseModel, inputs: Mapping[str, Any], found: Mapping[str, Any], why: str
+    ) -> dict[str, Any]:
+        """Take over `found`, the object creating `inputs` would make, if it matches them; else refuse."""
+        id_ = str(found["id"])
+        label = repr(inputs.get(self.spec.name_field)) if self.spec.name_field else id_
+        differing = self.differences(inputs, found)
+        if differing:
+            raise errors.MailinfraError(
+                f"{self.spec.title} {label} already exists (id {id_}) and differs from the inputs in "
+                f"{', '.join(differing)}; nothing was changed. If it is yours to manage, set adopt_existing=True "
+                f"(the inputs are then applied to it); otherwise declare it differently ({why})")
+        self._claim_adoption(client, inputs, id_)
+        if self.spec.secret_paths:  # a write-only secret cannot be compared: apply the inputs' own
+            return self.send_update(client, id_, {}, inputs, args)
+        return dict(found)
+
+    def differences(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> list[str]:
+        """The inputs whose value `record` does not have, as the next preview would compare them: [] when
+        creating `inputs` would have made `record`."""
+        return changed_keys(self.outputs(inputs, record), inputs, list(self.spec.input_keys))
 
     @redacting
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -505,4 +525,16 @@ class CrudProvider(ResourceProvider):
             client.request("DELETE", client.path(self.object_path(inputs, id_)), headers=self.headers(inputs))
         except errors.NotFoundError:
             return  # already gone: deleting it succeeded
+        except (errors.ValidationError, errors.InUseError):
+            # Refused, maybe because an earlier run deleted it and lost the answer ("already deleted")
+            if not self.exists(client, id_, inputs):
+                return
+            raise
+
+    def exists(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> bool:
+        """Whether the object is still there (and not soft-deleted)."""
+        try:
+            return not self.is_gone(self.fetch(client, id_, inputs))
+        except errors.NotFoundError:
+            return False
 

@@ -942,7 +942,21 @@ class SenderRulesProvider(CrudProvider):
         return self.owned(client, list(news.get("rules") or []), ids, path_of) | {"id": id_}
 
     def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
-        return None  # a lost bulk answer is not retried blindly: the 409 of a second POST names the rule
+        """The rules an earlier run added and lost the answer to: found when every one is in its owner's list."""
+        path_of = self.owner_paths(client)
+        rules = list(inputs.get("rules") or [])
+        ids: dict[str, str] = {}
+        for rule in rules:
+            value = str(rule.get("value", "")).lower()
+            try:
+                listed = client.list_all(path_of(str(rule.get("owner", "")).lower()), "rules", value=value)
+                found = next((r for r in listed if str(r.get("value", "")).lower() == value), None)
+            except NotFoundError:
+                return None
+            if found is None:
+                return None
+            ids[self.key(rule)] = str(found["id"])
+        return {"id": ",".join(sorted(ids.values())) or "empty", **self.owned(client, rules, ids, path_of)}
 
     @redacting
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -1018,6 +1032,22 @@ class AdminTokenProvider(CrudProvider):
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         return self.unwrap(self.listed_item(client, id_, inputs))  # not listed: revoked
+
+    def _create_once(self, client: ApiClient, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Names need not be unique, and a token cannot be taken over (its value is answered once): a never-used
+        token of this name and expiry is what an interrupted create left behind, so it is revoked first rather
+        than left working, unrecorded, beside the new one."""
+        def seconds(expiry: Any) -> int | None:
+            return parse_expiry(expiry) // 1000 if isinstance(expiry, str) else None
+
+        wanted = (str(canonical(inputs.get("name"))), seconds(canonical(inputs.get("expiration"))))
+        for token in client.list_all(self.collection_path(inputs), self.spec.items_key):
+            record = self.unwrap(token)
+            found = (str(record.get("name")), seconds(record.get("expiration")))
+            if found == wanted and record.get("last_use") is None:
+                with contextlib.suppress(NotFoundError):
+                    client.request("DELETE", client.path(self.object_path(inputs, str(record["id"]))))
+        return super()._create_once(client, args, inputs)
 
     def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
         outs = super().outputs(inputs, record)

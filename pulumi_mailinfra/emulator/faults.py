@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ADMIN_PREFIX = "/_emulator"
@@ -197,7 +198,10 @@ class FaultMiddleware:
             await asyncio.sleep(delay / 1000)
         terminal = next((r for r in rules if r.kind != "latency"), None)
         if terminal is None:
-            await self.app(scope, receive, send)
+            try:
+                await self.app(scope, receive, send)
+            except ClientDisconnect:
+                return  # the client went away before its body arrived (a killed CLI): nothing applied, no one to answer
         elif terminal.kind == "status":
             await _send_status(send, terminal)
         else:

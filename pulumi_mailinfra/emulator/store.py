@@ -92,6 +92,11 @@ class ObjectStore:
                              (f"{self._namespace}/seq/{sequence}", str(self._seq[sequence])))
         return self._seq[sequence]
 
+    def inventory(self) -> dict[str, list[dict]]:
+        """Every stored object by kind (copies): what the emulator holds, for campaigns and tests to compare."""
+        with self._lock:
+            return {kind: json.loads(json.dumps(list(docs.values()))) for kind, docs in self._objects.items()}
+
     def reset(self) -> None:
         """Forget every record and restart all id sequences."""
         with self._write():

@@ -316,8 +316,10 @@ class ThrottlingRuleProvider(CrudProvider):
             try:
                 return write()
             except ValidationError:
-                held = {d for rule in self.template_rules(client, inputs) if str(rule.get("id")) != str(id_)
-                        for d in _rule_key(rule)}
+                others = [rule for rule in self.template_rules(client, inputs) if str(rule.get("id")) != str(id_)]
+                if id_ is None and any(_rule_key(rule) == _rule_key(inputs) for rule in others):
+                    raise  # a rule with exactly our domains: create takes it over or says how it differs
+                held = {d for rule in others for d in _rule_key(rule)}
                 if not held & _rule_key(inputs) or time.monotonic() + delay > deadline:
                     raise
                 time.sleep(delay)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
 
@@ -92,11 +93,13 @@ def test_bad_input_fails_at_preview_naming_the_field_and_sends_nothing(
 
 
 def state_file_text(pulumi_env: dict[str, str], project: str) -> str:
-    """The raw state files of a project on the local file backend, as they sit on disk."""
+    """The state files of a project on the local file backend (and their backups), gzip-compressed or not, read
+    whole."""
     backend = Path(pulumi_env["PULUMI_BACKEND_URL"].removeprefix("file://"))
-    files = sorted((backend / ".pulumi" / "stacks" / project).glob("*.json"))
+    files = sorted(f for f in (backend / ".pulumi" / "stacks" / project).iterdir() if ".json" in f.name
+                   and not f.name.endswith(".attrs"))
     assert files, "no state file written"
-    return "".join(f.read_text() for f in files)
+    return "".join((gzip.decompress(f.read_bytes()) if ".gz" in f.name else f.read_bytes()).decode() for f in files)
 
 
 def test_password_never_in_state_or_preview_text(

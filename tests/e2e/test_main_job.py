@@ -47,8 +47,11 @@ def test_main_job_up_twice_then_destroy(tmp_path: Path) -> None:
     finally:
         backend.close()
         cleanmail.close()
-    again = deploy(tmp_path)  # the soft-deleted domain is restored, not refused
+    again = deploy(tmp_path, "--fast")  # the soft-deleted domain is restored, not refused; state written at the end
     assert "+ 18 created" in again
+    state = list((tmp_path / "backend" / ".pulumi" / "stacks").rglob("dev.json*"))
+    assert [f.name for f in state if not f.name.endswith((".bak", ".attrs"))] == ["dev.json.gz"]  # gzip by default
+    assert "18 unchanged" in deploy(tmp_path)  # the default mode reads what fast mode wrote
 
 
 def test_main_job_stacks_side_by_side_on_one_emulator(tmp_path: Path) -> None:
