@@ -33,6 +33,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mailinfra_cli.devtools import offline_env
@@ -111,27 +113,32 @@ class Run:
 
 
 class Project:
-    """bench/campaign in its own folder and file backend, driven by the plain `pulumi` CLI, against `server`."""
+    """A project (bench/campaign by default) in its own folder and file backend, driven by the plain `pulumi` CLI,
+    against the emulator at `url`."""
 
-    def __init__(self, root: Path, server: EmulatorServer, fast: bool, units: int = 1) -> None:
+    def __init__(self, root: Path, url: str, fast: bool, units: int = 1, source: Path = CAMPAIGN_PROJECT,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.dir = root / "project"
-        shutil.copytree(CAMPAIGN_PROJECT, self.dir, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(source, self.dir, ignore=shutil.ignore_patterns("__pycache__"))
+        bench = Path(__file__).resolve().parent
         self.env = offline_env(root / "backend", fast=fast, extra={
-            "GREENARROW_URL": server.url, "GREENARROW_USERNAME": GA_USER, "GREENARROW_PASSWORD": GA_PASSWORD,
-            "CLEANMAIL_URL": f"{server.url}/cleanmail", "CLEANMAIL_TOKEN": CM_TOKEN,
-            "ELEMTA_URL": f"{server.url}/elemta", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+            "GREENARROW_URL": url, "GREENARROW_USERNAME": GA_USER, "GREENARROW_PASSWORD": GA_PASSWORD,
+            "CLEANMAIL_URL": f"{url}/cleanmail", "CLEANMAIL_TOKEN": CM_TOKEN, "ELEMTA_URL": f"{url}/elemta",
+            "PYTHONPATH": os.pathsep.join([str(bench.parent), str(bench)]), **(extra_env or {})})
         self.pulumi = shutil.which("pulumi", path=self.env["PATH"]) or "pulumi"
+        self.project = str(yaml.safe_load((self.dir / "Pulumi.yaml").read_text())["name"])
         self.cli(["stack", "init"], check=True)
-        self.cli(["config", "set", "units", str(units)], check=True)
-        self.set_revision(1)
+        if source == CAMPAIGN_PROJECT:
+            self.cli(["config", "set", "units", str(units)], check=True)
+            self.set_revision(1)
 
     def set_revision(self, revision: int) -> None:
         self.cli(["config", "set", "revision", str(revision)], check=True)
 
     def cli(self, args: list[str], *, check: bool = False, kill_when: Callable[[], bool] | None = None,
-            timeout: float = 900) -> Run:
+            timeout: float = 3600, marker: str | None = None) -> Run:
         """`pulumi <args>`; with `kill_when`, SIGKILLed (with every process it started) as soon as that is true."""
-        run_id = f"{os.getpid()}-{time.monotonic_ns()}"
+        run_id = marker or f"{os.getpid()}-{time.monotonic_ns()}"
         env = {**self.env, MARKER: run_id}
         started = time.perf_counter()
         killed = False
@@ -196,7 +203,7 @@ def reference(fast: bool, workdir: Path) -> Reference:
     ref = Reference()
     server = _server()
     try:
-        project = Project(workdir / f"reference-{'fast' if fast else 'default'}", server, fast)
+        project = Project(workdir / f"reference-{'fast' if fast else 'default'}", server.url, fast)
         ref.holds["before"] = inventory(server)
         for op, action in (("up", project.up), ("update", project.up), ("destroy", project.destroy)):
             if op == "update":
@@ -262,7 +269,7 @@ def one_seed(mode: str, seed: int, ref: Reference, workdir: Path, log: Any = pri
     rng = random.Random(f"{mode}/{seed}")
     server = _server()
     try:
-        project = Project(workdir / f"{mode}-{seed}", server, fast)
+        project = Project(workdir / f"{mode}-{seed}", server.url, fast)
         for op in OPS:
             if op == "update":
                 project.set_revision(2)

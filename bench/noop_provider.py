@@ -62,8 +62,9 @@ class NoopUserProvider(NoopProvider):
 
 
 class NoopResource(pulumi.dynamic.Resource, module="bench", name="Noop"):
-    def __init__(self, name: str, props: dict[str, Any], provider: type[NoopProvider] = NoopProvider) -> None:
+    def __init__(self, name: str, props: dict[str, Any], provider: type[NoopProvider] = NoopProvider,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         # The SDK re-wraps this on every serialisation and never restores it (RecursionError past a few
         # hundred resources); reset it so the floor can reach N=500 while paying dill per resource.
         pickle._Pickler._batch_setitems = _ORIGINAL_BATCH_SETITEMS  # type: ignore[attr-defined]
-        super().__init__(provider(), name, props)
+        super().__init__(provider(), name, props, opts)

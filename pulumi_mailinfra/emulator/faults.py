@@ -28,6 +28,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -121,6 +122,7 @@ class FaultController:
         self._ids = itertools.count(1)
         self._by_method: Counter[str] = Counter()
         self._by_route: Counter[str] = Counter()
+        self._busy_seconds = 0.0  # time spent answering API requests (latency included), for benchmarks
 
     def add(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         rule = FaultRule.parse(spec)
@@ -164,18 +166,24 @@ class FaultController:
             self._by_method[method] += 1
             self._by_route[f"{method} {_ID_SEGMENT.sub('/{id}', path)}"] += 1
 
+    def served(self, seconds: float) -> None:
+        with self._lock:
+            self._busy_seconds += seconds
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "requests": sum(self._by_method.values()),
                 "by_method": dict(self._by_method),
                 "by_route": dict(self._by_route),
+                "busy_seconds": round(self._busy_seconds, 6),
             }
 
     def reset_stats(self) -> None:
         with self._lock:
             self._by_method.clear()
             self._by_route.clear()
+            self._busy_seconds = 0.0
 
 
 class FaultMiddleware:
@@ -190,6 +198,13 @@ class FaultMiddleware:
         if scope["type"] != "http" or path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
+        try:
+            await self._serve(scope, receive, send, path)
+        finally:
+            self.controller.served(time.perf_counter() - started)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         method = scope["method"]
         self.controller.count(method, path)
         rules = self.controller.take(method, path)

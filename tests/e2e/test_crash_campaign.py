@@ -34,7 +34,7 @@ def test_the_comparison_sees_a_duplicate_and_a_missing_object(tmp_path: Path) ->
     """The campaign's check is not blind: an object made beside the stack, or one removed, is reported."""
     server = crash_campaign._server()
     try:
-        project = crash_campaign.Project(tmp_path / "p", server, fast=True)
+        project = crash_campaign.Project(tmp_path / "p", server.url, fast=True)
         project.up(check=True)
         reference = crash_campaign.inventory(server)
         api = server.cleanmail
@@ -42,7 +42,7 @@ def test_the_comparison_sees_a_duplicate_and_a_missing_object(tmp_path: Path) ->
         api.create_user({"email": "stray@unit0.campaign.example", "status": "ENABLED", "domainId": domain["id"]})
         counts, _, problems = crash_campaign._check(project, server, reference, "up")
         assert counts["orphans"] == 1 and any("stray@unit0" in p for p in problems)
-        relay = server.greenarrow.inventory()["relay_server"][0]
+        relay = next(r for r in server.greenarrow.inventory()["relay_server"] if r["name"].startswith("primary"))
         server.greenarrow.delete_relay_server(relay["id"])
         counts, empty, problems = crash_campaign._check(project, server, reference, "up")
         assert counts["missing"] == 1 and not empty  # the refresh preview sees the relay gone and recreates it

@@ -1,0 +1,309 @@
+"""Scaling benchmark: `up`, no-op `preview`, `refresh` and `destroy` of bench/campaign (every resource type of the
+three services, grown with `units`) at N = 50, 200, 500 and 2000 resources, in the default mode and in fast mode
+(PULUMI_SKIP_CHECKPOINTS), beside
+
+- the engine floor in the same mode: the same resources (names, dependencies, inputs and outputs, read from the
+  real stack's export) through a no-op dynamic provider (bench/floor): what the engine costs by itself;
+- the API time: what the emulator spent answering the real run's requests (its injected latency included),
+  divided by the provider's 4 worker threads: no client sending the same requests can be faster.
+
+Per op: seconds, per-resource milliseconds (so the growth is visible), requests, state bytes on disk (gzip on,
+as in our commands) and per resource uncompressed, and the peak memory of each process (the CLI, the Python
+language host's program, the dynamic provider, the emulator). One command, plain `pulumi` CLI, file backend:
+
+    .venv/bin/python bench/bench_scale.py                         # full: N 50 200 500 2000, both modes
+    .venv/bin/python bench/bench_scale.py --sizes 50 --latency-ms 1  # the smoke run CI does
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from crash_campaign import CM_TOKEN, GA_PASSWORD, GA_USER, Project
+
+BENCH = Path(__file__).resolve().parent
+
+OPS = ("up", "preview", "refresh", "destroy")
+FIXED, PER_UNIT = 7, 22  # bench/campaign: 7 resources once, 22 per unit (the Pulumi stack itself not counted)
+WORKER_THREADS = 4  # the dynamic provider server's
+PROCESS_KINDS = ("cli", "program", "provider", "emulator")
+
+
+def units_for(n: int) -> int:
+    return max(1, round((n - FIXED) / PER_UNIT))
+
+
+class Emulator:
+    """The emulator in its own process (so its memory is its own), with a fixed latency per request."""
+
+    def __init__(self, latency_ms: float) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pulumi_mailinfra.emulator", "--port", str(port), "--ga-username", GA_USER,
+             "--ga-password", GA_PASSWORD, "--cleanmail-token", CM_TOKEN, "--latency-ms", str(latency_ms),
+             "--elemta-delivery-delay", "0.05"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.admin = httpx.Client(base_url=f"{self.url}/_emulator", timeout=30)
+        for _ in range(200):
+            try:
+                self.admin.get("/stats")
+                return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError("the emulator did not start")
+
+    def stats(self) -> dict[str, Any]:
+        return self.admin.get("/stats").json()
+
+    def reset_stats(self) -> None:
+        self.admin.post("/stats/reset")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def _peak_kb(pid: int | str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class PeakMemory:
+    """Polls the processes of one run (found by the run's marker in their environment) and keeps each kind's
+    peak resident memory (VmHWM)."""
+
+    def __init__(self, marker: str, emulator_pid: int) -> None:
+        self.needle = f"MAILINFRA_CAMPAIGN_RUN={marker}".encode()
+        self.emulator_pid = emulator_pid
+        self.peak_kb = dict.fromkeys(PROCESS_KINDS, 0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_kb["emulator"] = _peak_kb(self.emulator_pid)
+
+    @staticmethod
+    def kind(cmdline: bytes) -> str | None:
+        if b"pulumi.dynamic" in cmdline:
+            return "provider"
+        if b"pulumi-language-python-exec" in cmdline:
+            return "program"
+        first = cmdline.split(b"\0", 1)[0]
+        return "cli" if first.endswith(b"/pulumi") else None
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    if self.needle not in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                        continue
+                    kind = self.kind(Path(f"/proc/{pid}/cmdline").read_bytes())
+                except OSError:
+                    continue
+                if kind:
+                    self.peak_kb[kind] = max(self.peak_kb[kind], _peak_kb(pid))
+
+
+def state_sizes(project: Project) -> tuple[int, int]:
+    """(bytes on disk, bytes uncompressed) of the stack's state file."""
+    backend = Path(project.env["PULUMI_BACKEND_URL"].removeprefix("file://"))
+    folder = backend / ".pulumi" / "stacks" / project.project
+    for name, packed in (("campaign.json.gz", True), ("campaign.json", False)):
+        path = folder / name
+        if path.exists():
+            raw = path.read_bytes()
+            return len(raw), len(gzip.decompress(raw)) if packed else len(raw)
+    return 0, 0
+
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+def _plain(value: Any) -> Any:
+    """An exported value with each secret (`{sig, ciphertext}`) as its ciphertext: about as many bytes, no secret."""
+    if isinstance(value, dict):
+        return value.get("ciphertext", "") if SECRET_SIG in value else {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":")))
+
+
+def state_by_type(deployment: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per resource type: how many, and the mean bytes of a resource's inputs, outputs and whole state entry
+    (compact JSON; the entry adds URN, dependencies, the program's stack trace on newer SDKs, ...)."""
+    found: dict[str, list[tuple[int, int, int]]] = {}
+    for resource in deployment.get("resources") or []:
+        kind = str(resource.get("type", ""))
+        if not kind.startswith("pulumi-python:dynamic"):
+            continue
+        found.setdefault(kind.rsplit(":", 1)[1], []).append(
+            (_size(resource.get("inputs") or {}), _size(resource.get("outputs") or {}), _size(resource)))
+    return {kind: {"count": len(rows), "inputs": sum(r[0] for r in rows) / len(rows),
+                   "outputs": sum(r[1] for r in rows) / len(rows), "entry": sum(r[2] for r in rows) / len(rows)}
+            for kind, rows in sorted(found.items())}
+
+
+def floor_spec(project: Project) -> list[dict[str, Any]]:
+    """The real stack's dynamic resources as the floor declares them: name, inputs+outputs, dependencies."""
+    deployment = json.loads(project.cli(["stack", "export"], check=True).output)["deployment"]
+    project.state_by_type = state_by_type(deployment)  # type: ignore[attr-defined]
+    spec = []
+    for resource in deployment.get("resources") or []:
+        if not str(resource.get("type", "")).startswith("pulumi-python:dynamic"):
+            continue
+        props = {k: _plain(v) for k, v in (resource.get("outputs") or {}).items() if k != "__provider"}
+        spec.append({"name": resource["urn"].rsplit("::", 1)[1], "props": props,
+                     "depends_on": [urn.rsplit("::", 1)[1] for urn in resource.get("dependencies") or []]})
+    return spec
+
+
+def measure(project: Project, emulator: Emulator, resources: int) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    commands = {"up": ["up", "--yes", "--skip-preview"], "preview": ["preview", "--expect-no-changes"],
+                "refresh": ["refresh", "--yes", "--skip-preview"], "destroy": ["destroy", "--yes", "--skip-preview"]}
+    for op in OPS:
+        emulator.reset_stats()
+        marker = f"scale-{os.getpid()}-{time.monotonic_ns()}"
+        with PeakMemory(marker, emulator.proc.pid) as memory:
+            run = project.cli([*commands[op], "--suppress-progress", "--color", "never"], check=True, marker=marker)
+        stats = emulator.stats()
+        results[op] = {"seconds": run.seconds, "requests": stats["requests"],
+                       "api_seconds": stats["busy_seconds"] / WORKER_THREADS,
+                       "peak_mb": {k: v / 1024 for k, v in memory.peak_kb.items()}}
+        if op == "up":
+            on_disk, whole = state_sizes(project)
+            results[op] |= {"state_disk_bytes": on_disk, "state_bytes_per_resource": whole / resources}
+            results[op]["floor_spec"] = floor_spec(project)
+            results[op]["state_by_type"] = project.state_by_type  # type: ignore[attr-defined]
+    return results
+
+
+def run_size(n: int, fast: bool, latency_ms: float, workdir: Path) -> dict[str, Any]:
+    mode = "fast" if fast else "default"
+    units = units_for(n)
+    resources = FIXED + PER_UNIT * units
+    emulator = Emulator(latency_ms)
+    try:
+        real = Project(workdir / f"real-{mode}-{n}", emulator.url, fast, units=units)
+        real_results = measure(real, emulator, resources)
+        spec_path = workdir / f"floor-{mode}-{n}.json"
+        spec_path.write_text(json.dumps(real_results["up"].pop("floor_spec")))
+        floor = Project(workdir / f"floor-{mode}-{n}", emulator.url, fast, source=BENCH / "floor",
+                        extra_env={"MAILINFRA_FLOOR_SPEC": str(spec_path)})
+        floor_results = measure(floor, emulator, resources)
+        floor_results["up"].pop("floor_spec")
+    finally:
+        emulator.stop()
+    return {"n": resources, "mode": mode, "real": real_results, "floor": floor_results}
+
+
+def table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = ["| N | mode | op | real s | floor s | real/floor | API s | real ms/res | floor ms/res | requests "
+             "| state on disk KB (real/floor) | state B/res (real/floor) | peak MB real: CLI/program/provider/emulator "
+             "| peak MB floor: CLI/program/provider |",
+             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|"]
+    for row in rows:
+        n = row["n"]
+        for op in OPS:
+            r, f = row["real"][op], row["floor"][op]
+            state = disk = ""
+            if op == "up":
+                disk = f"{r['state_disk_bytes'] / 1024:.0f}/{f['state_disk_bytes'] / 1024:.0f}"
+                state = f"{r['state_bytes_per_resource']:.0f}/{f['state_bytes_per_resource']:.0f}"
+            rm, fm = r["peak_mb"], f["peak_mb"]
+            lines.append(
+                f"| {n} | {row['mode']} | {op} | {r['seconds']:.2f} | {f['seconds']:.2f} | "
+                f"{r['seconds'] / f['seconds']:.2f} | {r['api_seconds']:.2f} | {1000 * r['seconds'] / n:.1f} | "
+                f"{1000 * f['seconds'] / n:.1f} | {r['requests']} | {disk} | {state} | "
+                f"{rm['cli']:.0f}/{rm['program']:.0f}/{rm['provider']:.0f}/{rm['emulator']:.0f} | "
+                f"{fm['cli']:.0f}/{fm['program']:.0f}/{fm['provider']:.0f} |")
+    return lines
+
+
+def type_table(row: dict[str, Any]) -> list[str]:
+    """Bytes of state per resource, per type (the real stack at one N)."""
+    lines = ["| type | resources | inputs B | outputs B | whole entry B |", "|---|---:|---:|---:|---:|"]
+    for kind, size in row["real"]["up"]["state_by_type"].items():
+        lines.append(f"| {kind} | {size['count']} | {size['inputs']:.0f} | {size['outputs']:.0f} | "
+                     f"{size['entry']:.0f} |")
+    return lines
+
+
+def targets(rows: list[dict[str, Any]]) -> list[str]:
+    """The issue's targets, computed from the rows measured."""
+    found = []
+    by = {(row["mode"], row["n"]): row for row in rows}
+    for (mode, n), row in sorted(by.items()):
+        ratio = row["real"]["up"]["seconds"] / row["floor"]["up"]["seconds"]
+        found.append(f"- {mode} N={n}: up {ratio:.2f}x the engine floor; no-op preview "
+                     f"{row['real']['preview']['requests']} requests")
+    for mode in ("fast", "default"):
+        sizes = sorted(n for m, n in by if m == mode)
+        if len(sizes) > 1:
+            small, large = by[(mode, sizes[0])], by[(mode, sizes[-1])]
+            per = [r["real"]["up"]["seconds"] / r["n"] for r in (small, large)]
+            found.append(f"- {mode}: up per resource at N={sizes[-1]} is {per[1] / per[0]:.2f}x that at "
+                         f"N={sizes[0]} ({1000 * per[1]:.1f} vs {1000 * per[0]:.1f} ms)")
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 500, 2000])
+    parser.add_argument("--modes", nargs="+", choices=("default", "fast"), default=["fast", "default"])
+    parser.add_argument("--latency-ms", type=float, default=5.0)
+    parser.add_argument("--out", type=Path, default=BENCH / "results" / "scale.md")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="mailinfra-scale-"))
+    rows = []
+    for mode in args.modes:
+        for n in args.sizes:
+            rows.append(run_size(n, mode == "fast", args.latency_ms, workdir))
+            print("\n".join(table(rows[-1:])[2:]), flush=True)
+    first = rows[0]
+    text = "\n".join([f"latency {args.latency_ms} ms per request; bench/campaign with `units` = (N - {FIXED}) / "
+                      f"{PER_UNIT}", "", *table(rows), "", *targets(rows), "",
+                      f"State per resource type (N={first['n']}, {first['mode']} mode):", "",
+                      *type_table(first)]) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
