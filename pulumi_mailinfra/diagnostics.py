@@ -32,6 +32,13 @@ class EngineLogHandler(logging.Handler):
         self._request = engine_pb2.LogRequest
         self._engine = engine_pb2_grpc.EngineStub(grpc.insecure_channel(engine_address))
 
+    def handle(self, record: logging.LogRecord) -> bool:
+        # Without the handler's lock, which `logging` holds around `emit`: a Log call is a round trip to the
+        # engine, and the provider's 4 worker threads would make theirs one at a time (the stub is thread-safe).
+        if self.filter(record):
+            self.emit(record)
+        return True
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
             self._engine.Log(self._request(severity=self._severity, message=self.format(record)), timeout=5)

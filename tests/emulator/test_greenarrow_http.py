@@ -430,6 +430,7 @@ def test_stats_counter(client: httpx.Client) -> None:
     client.post(f"{API}/routes", json={"route": {"name": "r", "requested_target_daily_volume": 1}})
     client.get("/_emulator/faults")  # admin calls are not counted
     stats = client.get("/_emulator/stats").json()
+    assert 0 < stats.pop("busy_seconds") < 5  # the time spent answering them
     assert stats == {
         "requests": 4,
         "by_method": {"GET": 3, "POST": 1},
@@ -439,7 +440,8 @@ def test_stats_counter(client: httpx.Client) -> None:
             "POST /ga/api/v3/eng/routes": 1,
         },
     }
-    assert client.post("/_emulator/stats/reset").json() == {"requests": 0, "by_method": {}, "by_route": {}}
+    assert client.post("/_emulator/stats/reset").json() == {"requests": 0, "by_method": {}, "by_route": {},
+                                                            "busy_seconds": 0.0}
 
 
 def test_global_latency_and_initial_faults() -> None:
