@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import inspect
 import pickle
+import sys
 import threading
+import typing
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -132,6 +136,17 @@ class MailinfraResource(pulumi.dynamic.Resource):
     """Registers `props` with the provider; every computed output becomes an attribute. The generated
     resource classes call `_register` with what their overloads accept: `(name, args, opts)` or
     `(name, opts, **fields)`."""
+
+    def __init_subclass__(cls, module: str = "", name: str = "Resource") -> None:
+        super().__init_subclass__(module=module, name=name)
+        # The SDK reads a resource class's output types from its annotations on every registration
+        # (`get_type_hints`, evaluating each string annotation again): evaluate them once, here.
+        own = inspect.get_annotations(cls)
+        if any(isinstance(annotation, str) for annotation in own.values()):
+            holder = type(cls.__name__, (), {"__annotations__": dict(own)})
+            with contextlib.suppress(Exception):  # a name not importable yet: left to the SDK, as before
+                cls.__annotations__ = typing.get_type_hints(
+                    holder, globalns=vars(sys.modules[cls.__module__]), localns={"Output": pulumi.Output})
 
     def _register(
         self, provider: CrudProvider, args_type: type, resource_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
