@@ -742,3 +742,69 @@ def test_tasks_and_temporary_tokens(emulator: Emulator) -> None:
         tasks.temporary_auth_token("jon@got.com", 0, client=api)
     with pytest.raises(errors.MailinfraError, match="username"):
         tasks.temporary_auth_token("jon", client=api)
+
+
+# ----- idempotent creates: a second create of the same inputs (an earlier run's answer or state was lost) ----------
+def _created_twice_inputs(kind: str, domain_id: str, admin_id: str) -> tuple[type, dict[str, Any], str]:
+    """The provider, the inputs and the list that must not grow, for each kind whose object the API makes."""
+    cases: dict[str, tuple[type, dict[str, Any], str]] = {
+        "policy": (DomainPolicyProvider, {"domain_id": domain_id, "name": "execs", "quarantine": True,
+                                          "retention": False, "incoming": True}, "/domains/{d}/policies"),
+        "alias": (DomainAliasProvider, {"domain_id": domain_id, "name": "got.biz"}, "/domains/{d}/aliases"),
+        "user": (UserProvider, {"domain_id": domain_id, "email": "kim@got.com", "password": "kim-pw-Secret1"},
+                 "/domains/{d}/users"),
+        "email_alias": (EmailAliasProvider, {"domain_id": domain_id, "email": "team@got.com",
+                                             "recipients": ["a@x.net"]}, "/domains/{d}/groups"),
+        "attachment_filter": (AttachmentFilterProvider, {"domain_id": domain_id, "action": "DENY",
+                                                         "check_type": "FILENAME", "filter": "[.]exe$"},
+                              "/domains/{d}/filters/attachments"),
+        "uri_filter": (UriBlFilterProvider, {"domain_id": domain_id, "action": "BLACKLIST_URI_HOST",
+                                             "filter": "bad.example"}, "/domains/{d}/filters/uris"),
+        "sender_rule": (DomainSenderRuleProvider, {"domain_id": domain_id, "value": "spam.example", "type": "BLOCK"},
+                        "/domains/{d}/wblist"),
+        "dkim": (DomainDkimProvider, {"domain_id": domain_id, "selector": "protect"}, "/domains/{d}/dkim"),
+        "domain_admin": (DomainAdminProvider, {"domain_id": domain_id, "login": "sec", "display_name": "Sec",
+                                               "email": "sec@got.com", "password": "sec-pw-Secret1",
+                                               "permissions": ["DOMAIN_READ"]}, "/domains/{d}/admins"),
+        "token": (AdminTokenProvider, {"admin_id": admin_id, "name": "ci"}, "/admins/{a}/tokens"),
+    }
+    return cases[kind]
+
+
+@pytest.mark.parametrize("kind", ["policy", "alias", "user", "email_alias", "attachment_filter", "uri_filter",
+                                  "sender_rule", "dkim", "domain_admin", "token"])
+def test_creating_again_what_exists_takes_it_over_instead_of_duplicating(emulator: Emulator, kind: str) -> None:
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    admin = Engine(configured(DomainAdminProvider, emulator)).create(
+        {"domain_id": got.id, "login": "owner", "display_name": "Owner", "email": "owner@got.com",
+         "password": "owner-pw-Secret1", "permissions": ["DOMAIN_READ"]})
+    provider_class, inputs, listed = _created_twice_inputs(kind, got.id, admin.id)
+    path = listed.format(d=got.id, a=admin.id)
+    first = Engine(configured(provider_class, emulator)).create(inputs)
+    count = len(api.get(path))
+    again = Engine(configured(provider_class, emulator)).create(inputs)  # a fresh provider: the state was lost
+    assert len(api.get(path)) == count  # no duplicate
+    if kind == "token":  # a token's value is answered once: the never-used leftover is revoked, a new one made
+        assert again.id != first.id and [t["id"] for t in api.get(path)] == [again.id]
+    else:
+        assert again.id == first.id and not again.changes()
+
+
+def test_creating_what_exists_but_differs_changes_nothing_and_names_the_fields(emulator: Emulator) -> None:
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    inputs = {"domain_id": got.id, "name": "execs", "quarantine": True, "retention": False, "incoming": True}
+    first = Engine(configured(DomainPolicyProvider, emulator)).create(inputs)
+    before = api.get(f"/policies/{first.id}")
+    with pytest.raises(errors.MailinfraError, match=r"differs from the inputs in quarantine, spam_score.*409"):
+        Engine(configured(DomainPolicyProvider, emulator)).create({**inputs, "quarantine": False, "spam_score": 2.0})
+    assert api.get(f"/policies/{first.id}") == before and len(api.get(f"/domains/{got.id}/policies")) == 2
+
+
+def test_deleting_an_object_already_deleted_succeeds(emulator: Emulator) -> None:
+    provider = configured(DomainProvider, emulator)
+    got = Engine(provider).create(domain())
+    provider.delete(got.id, got.outputs)
+    provider.delete(got.id, got.outputs)  # the API refuses (422 already deleted): gone is what was wanted
+    assert emulator.cleanmail().get(f"/domains/{got.id}")["status"] == "DELETED"

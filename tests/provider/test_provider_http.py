@@ -15,7 +15,7 @@ from pulumi_mailinfra.greenarrow.providers import (
     ThrottlingTemplateProvider,
 )
 from tests.conftest import Emulator
-from tests.provider.harness import configured
+from tests.provider.harness import Engine, configured
 
 RELAY: dict[str, Any] = {
     "name": "relay-1",
@@ -201,3 +201,35 @@ def test_template_update_plans_against_live_rules(emulator: Emulator) -> None:
     live = ga.get(base_path)["throttling_template"]["rules"]
     assert sorted(r["domains"] for r in live) == [["b.com", "y.com"], ["c.com"]]
     assert provider.read(created.id, updated.outs).outs == updated.outs
+
+
+@pytest.mark.parametrize("kind", ["relay", "template", "rule", "route"])
+def test_creating_again_what_exists_takes_it_over_instead_of_duplicating(emulator: Emulator, kind: str) -> None:
+    """The state of a create was lost (a killed `up`): the next create finds the object and takes it over."""
+    template = Engine(configured(ThrottlingTemplateProvider, emulator)).create(
+        {"name": "partner", "default": {"max_concurrent_connections": 4, "max_messages_per_hour": 0}})
+    provider_class, inputs, listed, key = {
+        "relay": (RelayServerProvider, dict(RELAY), "/relay_servers", "relay_servers"),
+        "template": (ThrottlingTemplateProvider, {"name": "standard", "default": {"max_concurrent_connections": 10,
+                     "max_messages_per_hour": 0}, "rules": [RULE]}, "/throttling_templates", "throttling_templates"),
+        "rule": (ThrottlingRuleProvider, {**RULE, "template_id": template.id}, None, None),
+        "route": (RouteProvider, {"name": "main", "requested_target_daily_volume": 1000}, "/routes", "routes"),
+    }[kind]
+    client = emulator.client()
+
+    def count() -> int:
+        if listed is None:
+            return len(client.get(f"/ga/api/v3/eng/throttling_templates/{template.id}")["throttling_template"]["rules"])
+        return len(list(client.list_all(listed, key)))
+
+    first = Engine(configured(provider_class, emulator)).create(inputs)
+    before = count()
+    again = Engine(configured(provider_class, emulator)).create(inputs)
+    assert (again.id, count()) == (first.id, before) and not again.changes()
+    with pytest.raises(errors.MailinfraError, match="differs from the inputs"):
+        changed = {**inputs, "requested_target_daily_volume": 2000} if kind == "route" else \
+            {**inputs, "max_concurrent_connections": 9} if kind == "rule" else \
+            {**inputs, "default": {"max_concurrent_connections": 9, "max_messages_per_hour": 0}} if kind == "template" \
+            else {**inputs, "throttle_limits": {"max_concurrent_connections": 9, "max_messages_per_hour": 0}}
+        Engine(configured(provider_class, emulator)).create(changed)
+    assert count() == before
