@@ -2,8 +2,10 @@
 
     mailinfra recover --stack dev [--cwd DIR]
 
-1. The lock the killed run left on a file backend is removed, once its process is known to be gone (a run
-   still alive on this machine is never unlocked; another machine's lock is named, not touched).
+1. On a file backend: a metadata file (`<state>.attrs`) the killed run left half-written is removed (the
+   backend writes it in place, not atomically: every command would fail `failed to load checkpoint: EOF`), and
+   the run's lock is removed once its process is known to be gone (a run still alive on this machine is never
+   unlocked; another machine's lock is named, not touched).
 2. `pulumi refresh --clear-pending-creates`: the state is read back from the APIs, and the creates the engine
    recorded as started but never finished are dropped from it.
 Then run the update again (`pulumi up`, `mailinfra deploy`): every create takes over the object the killed run
@@ -59,6 +61,20 @@ def stale_locks(backend_url: str, project: str, stack: str) -> tuple[list[Path],
     return stale, held
 
 
+def torn_metadata(backend_url: str) -> list[Path]:
+    """The file backend's `.attrs` sidecars that are not whole JSON. Its storage layer (gocloud's fileblob)
+    writes the state file atomically (a temporary file renamed) but the `<file>.attrs` beside it in place: a run
+    killed in between leaves it empty, and every later command fails `failed to load checkpoint: EOF`. Without
+    the sidecar a file reads with default attributes."""
+    torn = []
+    for sidecar in sorted((Path(backend_url.removeprefix("file://")).expanduser() / ".pulumi").rglob("*.attrs")):
+        try:
+            json.loads(sidecar.read_text() or "x")
+        except (OSError, ValueError):
+            torn.append(sidecar)
+    return torn
+
+
 def _project(cwd: Path) -> str:
     import yaml
 
@@ -71,6 +87,9 @@ def recover(stack: str, cwd: Path) -> list[str]:
     steps: list[str] = []
     backend = json.loads(run_pulumi(["whoami", "--json"], cwd, env).stdout or "{}").get("url", "")
     if str(backend).startswith("file://"):
+        for sidecar in torn_metadata(backend):
+            sidecar.unlink(missing_ok=True)
+            steps.append(f"removed a metadata file the killed run left half-written ({sidecar.name})")
         stale, held = stale_locks(backend, _project(cwd), stack)
         if held:
             raise CommandFailed(["recover"], f"stack {stack!r} is locked by a run that may still be going: "

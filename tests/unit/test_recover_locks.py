@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mailinfra_cli.recover import stale_locks
+from mailinfra_cli.recover import stale_locks, torn_metadata
 
 
 def _lock(folder: Path, name: str, pid: int, host: str) -> Path:
@@ -32,3 +32,13 @@ def test_only_a_dead_local_runs_lock_is_stale(tmp_path: Path) -> None:
     assert sorted(p.name for p in stale) == [gone.name, "torn.json"]
     assert len(held) == 2 and any(f"pid {os.getpid()}" in h for h in held) and any("another-host" in h for h in held)
     assert stale_locks(f"file://{tmp_path}", "proj", "prod") == ([], [])  # another stack's locks are not looked at
+
+
+def test_a_half_written_metadata_file_is_found_and_a_whole_one_kept(tmp_path: Path) -> None:
+    stacks = tmp_path / ".pulumi" / "stacks" / "proj"
+    stacks.mkdir(parents=True)
+    (stacks / "dev.json.gz.attrs").write_text("")  # what a run killed inside the backend's attribute write leaves
+    (stacks / "prod.json.gz.attrs").write_text('{"user.content_type": "application/octet-stream"')
+    (stacks / "qa.json.gz.attrs").write_text('{"user.content_type": "application/octet-stream", "md5": null}\n')
+    torn = torn_metadata(f"file://{tmp_path}")
+    assert [p.name for p in torn] == ["dev.json.gz.attrs", "prod.json.gz.attrs"]
