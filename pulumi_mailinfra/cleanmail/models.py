@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-from ..validation import _EMAIL, EmailAddress, Port, Rule, StrictModel, _whole_int, known_values_error
+from ..validation import _EMAIL, EmailAddress, LazyModel, Port, Rule, StrictModel, _whole_int, known_values_error
 
 
 class CleanmailModel(StrictModel):
@@ -185,7 +185,7 @@ class DomainModel(CleanmailModel):
                             "the API skips its check of the domain's MX records.")
 
 
-class DomainOutputs(BaseModel):
+class DomainOutputs(LazyModel):
     default_policy_id: str = Field(description="The id of the default policy the API created with the domain.")
     active_users_count: int = Field(alias="activeUsersCount", description="Number of active users.")
     policies_count: int = Field(alias="policiesCount", description="Number of policies of the domain.")
@@ -325,7 +325,7 @@ class DkimModel(CleanmailModel):
         return data
 
 
-class DkimOutputs(BaseModel):
+class DkimOutputs(LazyModel):
     dns_record_name: str = Field(description="The TXT record's name, `<selector>._domainkey.<domain>`.")
     txt_value: str = Field(description="The TXT record's value, `v=DKIM1; p=<public key>`.")
     records: list[str] = Field(description="Every TXT line the API gives (the domain and each of its aliases).")
@@ -343,7 +343,7 @@ class DefaultPolicyModel(PolicyModel):
     outgoing: bool | None = Field(default=None, description="Outgoing service.")  # type: ignore[assignment]
 
 
-class DefaultPolicyOutputs(BaseModel):
+class DefaultPolicyOutputs(LazyModel):
     original: dict[str, Any] = Field(description="The settings the policy had when taken over; restored on delete.")
 
 
@@ -352,7 +352,7 @@ class DomainAliasesModel(CleanmailModel):
     names: list[DomainName] = Field(description="Every alias of the domain (authoritative: others are removed).")
 
 
-class DomainAliasesOutputs(BaseModel):
+class DomainAliasesOutputs(LazyModel):
     alias_ids: dict[str, str] = Field(description="The API's id of each alias, by name.")
 
 
@@ -383,7 +383,7 @@ class UserModel(CleanmailModel):
                                     "password). Runs once, at creation: changing it later sends nothing.")
 
 
-class UserOutputs(BaseModel):
+class UserOutputs(LazyModel):
     creation_date: int = Field(alias="creationDate", description="When the account was created (epoch ms).")
 
 
@@ -401,7 +401,7 @@ class EmailAliasModel(CleanmailModel):
                                            "accounts of the domain, other aliases or external addresses (a set).")
 
 
-class EmailAliasOutputs(BaseModel):
+class EmailAliasOutputs(LazyModel):
     recipient_ids: dict[str, str] = Field(description="The API's id of each recipient, by address.")
 
 
@@ -421,7 +421,7 @@ class UserOptionModel(CleanmailModel):
     value: Annotated[str, Field(max_length=4000)] = Field(description="Its value at user scope.")
 
 
-class OptionOutputs(BaseModel):
+class OptionOutputs(LazyModel):
     parent_value: str | None = Field(alias="parentValue", description="The inherited value, which applies again "
                                      "once this resource is deleted.")
 
@@ -473,7 +473,7 @@ class UriBlFilterModel(CleanmailModel):
     description: Text | None = Field(default=None, description="Why the rule exists.")
 
 
-class FilterOutputs(BaseModel):
+class FilterOutputs(LazyModel):
     priority: int | None = Field(default=None, description="The rule's rank among its domain's rules (the API's).")
     scope: str | None = Field(default=None, description="The name of the rule's domain, as the API answers it.")
     created_date: int | None = Field(default=None, alias="createdDate", description="When the rule was created "
@@ -575,14 +575,14 @@ class MailboxSenderRulesModel(CleanmailModel):
     rules: SenderRuleList = Field(description="Every rule of the mailbox's list (authoritative).")
 
 
-class SenderRuleOutputs(BaseModel):
+class SenderRuleOutputs(LazyModel):
     owner: str | None = Field(default=None, description="The rule's owner as the API names it: the domain's name "
                               "or the mailbox's address.")
     created_date: int | None = Field(default=None, alias="createdDate", description="When the rule was created "
                                      "(epoch ms).")
 
 
-class SenderRulesOutputs(BaseModel):
+class SenderRulesOutputs(LazyModel):
     rule_ids: dict[str, str] = Field(description="The API's id of each rule, by sender.")
 
 
@@ -615,7 +615,7 @@ class SenderRulesModel(CleanmailModel):
         "managed: other rules of the same owners are left alone.")
 
 
-class OwnedRulesOutputs(BaseModel):
+class OwnedRulesOutputs(LazyModel):
     rule_ids: dict[str, str] = Field(description="The API's id of each rule, by `<owner>/<sender>`.")
 
 
@@ -639,7 +639,7 @@ class DomainUsersAccessModel(CleanmailModel):
         "platform's names: `cleanmail.user_permissions(domain_id)` lists them.")
 
 
-class DomainUsersAccessOutputs(BaseModel):
+class DomainUsersAccessOutputs(LazyModel):
     available_permissions: list[str] = Field(description="Every permission the domain's end users could be given.")
 
 
@@ -652,7 +652,7 @@ class AdminTokenModel(CleanmailModel):
                                       "`2027-12-31T00:00:00Z`); left out: never.")
 
 
-class AdminTokenOutputs(BaseModel):
+class AdminTokenOutputs(LazyModel):
     value: str | None = Field(default=None, description="The token to send as `Authorization: Bearer`, e.g. as "
                               "another stack's `mailinfra:cleanmailToken`. The API answers it once, at creation.")
     created_at: int | None = Field(default=None, alias="createdAt", description="When the token was created "
@@ -710,7 +710,7 @@ class DomainAdminModel(CleanmailModel):
         return data
 
 
-class DomainAdminOutputs(BaseModel):
+class DomainAdminOutputs(LazyModel):
     account_login: str | None = Field(default=None, description="The account's login (also when given by "
                                       "`admin_id`).")
     totp: bool | None = Field(default=None, description="Whether the account signs in with a second factor.")
@@ -736,7 +736,7 @@ class AdminModel(CleanmailModel):
                                         "API cannot turn it on (that is the user's own QR-code flow).")
 
 
-class AdminOutputs(BaseModel):
+class AdminOutputs(LazyModel):
     login: str | None = Field(default=None, description="The account's login.")
     sys_admin: bool | None = Field(default=None, alias="sysAdmin", description="Whether the account is a system "
                                    "administrator.")

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field, model_validator
 
-from ..validation import EmailAddress, StrictModel
+from ..validation import EmailAddress, LazyModel, StrictModel
 
 
 def _null_as_empty_list(value: Any) -> Any:
@@ -44,8 +44,8 @@ def real_queue_name(queue: str) -> str:
     return "active" if queue.lower() == "pending" else queue.lower()
 
 
-class ElemtaModel(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+class ElemtaModel(LazyModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class MemoryStats(ElemtaModel):
@@ -230,7 +230,7 @@ class DeliveryCheckModel(StrictModel):
         default=1.0, description="How often the queue is looked at while waiting (seconds, 0.05 to 60).")
 
 
-class DeliveryCheckOutputs(BaseModel):
+class DeliveryCheckOutputs(LazyModel):
     message_id: str = Field(description="The id the server gave the last test message.")
     state: str = Field(description="How the last check ended: `delivered` or `queued`.")
     duration_seconds: float = Field(description="How long the last check took, from sending to its end.")

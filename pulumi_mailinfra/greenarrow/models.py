@@ -9,11 +9,12 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, model_serializer, model_validator
+from pydantic import BeforeValidator, Field, model_serializer, model_validator
 
 from ..validation import (
     Hostname,
     IPv4,
+    LazyModel,
     NonNegativeInt,
     Port,
     PositiveInt,
@@ -213,7 +214,7 @@ class ThrottlingTemplateModel(StrictModel):
         return data
 
 
-class ThrottlingTemplateOutputs(BaseModel):
+class ThrottlingTemplateOutputs(LazyModel):
     rule_ids: list[int] = Field(description="The API id of each rule, in `rules` order (empty without `rules`).")
 
 
@@ -259,12 +260,12 @@ class RouteModel(StrictModel):
     )
 
 
-class RoutingRuleModel(BaseModel):
+class RoutingRuleModel(LazyModel):
     id: int
     name: str
 
 
-class RouteOutputs(BaseModel):
+class RouteOutputs(LazyModel):
     recommended_max_daily_volume: int = Field(
         description="The daily volume the provisioned IP addresses can send, across all recipient domains."
     )
