@@ -1000,6 +1000,12 @@ class DomainUsersAccessProvider(_WholeValueProvider):
             client.request("PUT", client.path(self.collection_path(self.inputs_of(props))), json=[])
 
 
+# Tokens this provider process created: a second token resource of the same name in one deployment must not
+# take the first one's fresh token for an interrupted create's leftover.
+_TOKENS_MADE: set[str] = set()
+_TOKENS_LOCK = threading.Lock()
+
+
 class AdminTokenProvider(CrudProvider):
     """A personal token: created, listed (without its value), revoked; never changed, so every input replaces
     it. Its value comes once, in the creation's answer, and is kept in state as a secret output."""
@@ -1044,10 +1050,15 @@ class AdminTokenProvider(CrudProvider):
         for token in client.list_all(self.collection_path(inputs), self.spec.items_key):
             record = self.unwrap(token)
             found = (str(record.get("name")), seconds(record.get("expiration")))
-            if found == wanted and record.get("last_use") is None:
+            with _TOKENS_LOCK:
+                made_here = str(record["id"]) in _TOKENS_MADE  # another resource's, in this very deployment
+            if found == wanted and record.get("last_use") is None and not made_here:
                 with contextlib.suppress(NotFoundError):
                     client.request("DELETE", client.path(self.object_path(inputs, str(record["id"]))))
-        return super()._create_once(client, args, inputs)
+        made = super()._create_once(client, args, inputs)
+        with _TOKENS_LOCK:
+            _TOKENS_MADE.add(str(made["id"]))
+        return made
 
     def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
         outs = super().outputs(inputs, record)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from pulumi_mailinfra import errors
+from pulumi_mailinfra.cleanmail import providers as cleanmail_providers
 from pulumi_mailinfra.cleanmail.providers import (
     AdminProvider,
     AdminTokenProvider,
@@ -783,6 +784,11 @@ def test_creating_again_what_exists_takes_it_over_instead_of_duplicating(emulato
     path = listed.format(d=got.id, a=admin.id)
     first = Engine(configured(provider_class, emulator)).create(inputs)
     count = len(api.get(path))
+    if kind == "token":  # a second token resource of that name in the same deployment keeps the first's token
+        sibling = Engine(configured(provider_class, emulator)).create(inputs)
+        assert {t["id"] for t in api.get(path)} == {first.id, sibling.id}
+        sibling.provider.delete(sibling.id, sibling.outputs)
+        cleanmail_providers._TOKENS_MADE.clear()  # what a killed run's provider process knew dies with it
     again = Engine(configured(provider_class, emulator)).create(inputs)  # a fresh provider: the state was lost
     assert len(api.get(path)) == count  # no duplicate
     if kind == "token":  # a token's value is answered once: the never-used leftover is revoked, a new one made
