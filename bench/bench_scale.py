@@ -18,14 +18,12 @@ language host's program, the dynamic provider, the emulator). One command, plain
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,10 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crash_campaign import CM_TOKEN, GA_PASSWORD, GA_USER, Project
+from crash_campaign import CM_TOKEN, GA_PASSWORD, GA_USER, MARKER, Project
+from harness import PeakRss, peak_kb, state_sizes
+
+from mailinfra_cli.pulumi_cli import SECRET_SIG
 
 BENCH = Path(__file__).resolve().parent
 
@@ -81,71 +82,35 @@ class Emulator:
         self.proc.wait(timeout=30)
 
 
-def _peak_kb(pid: int | str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+def process_kind(cmdline: bytes) -> str | None:
+    """Which of PROCESS_KINDS a process of a run is, from its command line."""
+    if b"pulumi.dynamic" in cmdline:
+        return "provider"
+    if b"pulumi-language-python-exec" in cmdline:
+        return "program"
+    first = cmdline.split(b"\0", 1)[0]
+    return "cli" if first.endswith(b"/pulumi") else None
 
 
-class PeakMemory:
-    """Polls the processes of one run (found by the run's marker in their environment) and keeps each kind's
-    peak resident memory (VmHWM)."""
+class PeakMemory(PeakRss):
+    """The peak resident memory of each process of one run (found by the run's marker in their environment) and
+    of the emulator."""
 
     def __init__(self, marker: str, emulator_pid: int) -> None:
-        self.needle = f"MAILINFRA_CAMPAIGN_RUN={marker}".encode()
-        self.emulator_pid = emulator_pid
-        self.peak_kb = dict.fromkeys(PROCESS_KINDS, 0)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        needle = f"{MARKER}={marker}".encode()
 
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
+        def kind_of(pid: str) -> str | None:
+            if needle not in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                return None
+            return process_kind(Path(f"/proc/{pid}/cmdline").read_bytes())
+
+        super().__init__(kind_of)
+        self.emulator_pid = emulator_pid
 
     def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak_kb["emulator"] = _peak_kb(self.emulator_pid)
-
-    @staticmethod
-    def kind(cmdline: bytes) -> str | None:
-        if b"pulumi.dynamic" in cmdline:
-            return "provider"
-        if b"pulumi-language-python-exec" in cmdline:
-            return "program"
-        first = cmdline.split(b"\0", 1)[0]
-        return "cli" if first.endswith(b"/pulumi") else None
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            for pid in filter(str.isdigit, os.listdir("/proc")):
-                try:
-                    if self.needle not in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
-                        continue
-                    kind = self.kind(Path(f"/proc/{pid}/cmdline").read_bytes())
-                except OSError:
-                    continue
-                if kind:
-                    self.peak_kb[kind] = max(self.peak_kb[kind], _peak_kb(pid))
-
-
-def state_sizes(project: Project) -> tuple[int, int]:
-    """(bytes on disk, bytes uncompressed) of the stack's state file."""
-    backend = Path(project.env["PULUMI_BACKEND_URL"].removeprefix("file://"))
-    folder = backend / ".pulumi" / "stacks" / project.project
-    for name, packed in (("campaign.json.gz", True), ("campaign.json", False)):
-        path = folder / name
-        if path.exists():
-            raw = path.read_bytes()
-            return len(raw), len(gzip.decompress(raw)) if packed else len(raw)
-    return 0, 0
-
-
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
+        super().__exit__()
+        self.peaks_kb["emulator"] = peak_kb(self.emulator_pid)
+        self.peaks_kb = {kind: self.peaks_kb.get(kind, 0) for kind in PROCESS_KINDS}
 
 
 def _plain(value: Any) -> Any:
@@ -202,9 +167,9 @@ def measure(project: Project, emulator: Emulator, resources: int) -> dict[str, d
         stats = emulator.stats()
         results[op] = {"seconds": run.seconds, "requests": stats["requests"],
                        "api_seconds": stats["busy_seconds"] / WORKER_THREADS,
-                       "peak_mb": {k: v / 1024 for k, v in memory.peak_kb.items()}}
+                       "peak_mb": {k: v / 1024 for k, v in memory.peaks_kb.items()}}
         if op == "up":
-            on_disk, whole = state_sizes(project)
+            on_disk, whole = state_sizes(project.env, project.project)
             results[op] |= {"state_disk_bytes": on_disk, "state_bytes_per_resource": whole / resources}
             results[op]["floor_spec"] = floor_spec(project)
             results[op]["state_by_type"] = project.state_by_type  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ uninterrupted run sends.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -33,11 +34,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mailinfra_cli.devtools import offline_env
+from mailinfra_cli.pulumi_cli import project_name
 from pulumi_mailinfra.emulator import EmulatorServer
 
 CAMPAIGN_PROJECT = Path(__file__).resolve().parent / "campaign"
@@ -93,15 +93,25 @@ def _diff(got: Counter[str], want: Counter[str]) -> list[str]:
     return [line[:2000] for line in extra + missing]
 
 
-def _kill_marked(run_id: str) -> None:
-    """SIGKILL every process carrying this run's marker (the CLI, the language host, the program, providers)."""
+def marked_pids(run_id: str) -> list[int]:
+    """The processes carrying this run's marker in their environment (the CLI, the language host, the program,
+    providers)."""
     needle = f"{MARKER}={run_id}".encode()
+    found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             if needle in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
-                os.kill(int(pid), signal.SIGKILL)
+                found.append(int(pid))
         except OSError:
             continue
+    return found
+
+
+def _kill_marked(run_id: str) -> None:
+    """SIGKILL every process of this run."""
+    for pid in marked_pids(run_id):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 @dataclass
@@ -126,7 +136,7 @@ class Project:
             "CLEANMAIL_URL": f"{url}/cleanmail", "CLEANMAIL_TOKEN": CM_TOKEN, "ELEMTA_URL": f"{url}/elemta",
             "PYTHONPATH": os.pathsep.join([str(bench.parent), str(bench)]), **(extra_env or {})})
         self.pulumi = shutil.which("pulumi", path=self.env["PATH"]) or "pulumi"
-        self.project = str(yaml.safe_load((self.dir / "Pulumi.yaml").read_text())["name"])
+        self.project = project_name(self.dir)
         self.cli(["stack", "init"], check=True)
         if source == CAMPAIGN_PROJECT:
             self.cli(["config", "set", "units", str(units)], check=True)

@@ -3,6 +3,7 @@ dynamic-provider process's peak memory and the state's size, and the results tab
 
 from __future__ import annotations
 
+import gzip
 import os
 import threading
 import time
@@ -15,13 +16,34 @@ import httpx
 OPS = ("up", "preview", "refresh", "destroy")
 
 
-class PeakRss:
-    """Polls /proc for the dynamic-provider process (`python -m pulumi.dynamic`) and keeps its VmHWM."""
+def peak_kb(pid: int | str) -> int:
+    """A process's peak resident memory (VmHWM), 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
-    def __init__(self) -> None:
-        self.peak_kb = 0
+
+def _dynamic_provider(pid: str) -> str | None:
+    return "provider" if b"pulumi.dynamic" in Path(f"/proc/{pid}/cmdline").read_bytes() else None
+
+
+class PeakRss:
+    """Polls /proc and keeps the peak resident memory (VmHWM) of each kind of process `kind_of(pid)` names (None:
+    not watched); by default the dynamic-provider process (`python -m pulumi.dynamic`), as `peak_kb`."""
+
+    def __init__(self, kind_of: Callable[[str], str | None] = _dynamic_provider) -> None:
+        self.kind_of = kind_of
+        self.peaks_kb: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def peak_kb(self) -> int:
+        return self.peaks_kb.get("provider", 0)
 
     def __enter__(self) -> PeakRss:
         self._thread.start()
@@ -33,23 +55,24 @@ class PeakRss:
 
     def _run(self) -> None:
         while not self._stop.wait(0.05):
-            for pid in os.listdir("/proc"):
-                if not pid.isdigit():
-                    continue
+            for pid in filter(str.isdigit, os.listdir("/proc")):
                 try:
-                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-                    if b"pulumi.dynamic" not in cmdline:
-                        continue
-                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                        if line.startswith("VmHWM:"):
-                            self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                    kind = self.kind_of(pid)
                 except OSError:
                     continue
+                if kind:
+                    self.peaks_kb[kind] = max(self.peaks_kb.get(kind, 0), peak_kb(pid))
 
 
-def state_bytes(env: dict[str, str], project: str) -> int:
-    backend = Path(env["PULUMI_BACKEND_URL"].removeprefix("file://"))
-    return sum(f.stat().st_size for f in (backend / ".pulumi" / "stacks" / project).glob("*.json"))
+def state_sizes(env: dict[str, str], project: str) -> tuple[int, int]:
+    """(bytes on disk, bytes of JSON) of a project's state files on the file backend, gzip-compressed or not."""
+    folder = Path(env["PULUMI_BACKEND_URL"].removeprefix("file://")) / ".pulumi" / "stacks" / project
+    on_disk = whole = 0
+    for path in [*folder.glob("*.json"), *folder.glob("*.json.gz")]:
+        raw = path.read_bytes()
+        on_disk += len(raw)
+        whole += len(gzip.decompress(raw)) if path.suffix == ".gz" else len(raw)
+    return on_disk, whole
 
 
 def measure(
@@ -70,7 +93,7 @@ def measure(
         results[op] = {"seconds": elapsed, "requests": admin.get("/stats").json()["requests"],
                        "peak_rss_mb": rss.peak_kb / 1024}
         if op == "up":
-            results[op]["state_bytes_per_resource"] = state_bytes(env, project) / resources
+            results[op]["state_bytes_per_resource"] = state_sizes(env, project)[1] / resources
     return results
 
 

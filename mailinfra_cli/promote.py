@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import drift
-from .pulumi_cli import CommandFailed, cli_env, pulumi_binary, run_pulumi
+from .pulumi_cli import CommandFailed, cli_env, project_name, pulumi_binary, run_pulumi
 
 PROMOTED, REFUSED, FAILED = 0, 1, 2
 DELIVERY_CHECK_TYPE = "pulumi-python:dynamic/elemta:DeliveryCheck"
@@ -176,12 +176,6 @@ def config_changes(source: dict[str, Any], target: dict[str, Any]) -> list[Confi
     return changes
 
 
-def _project_name(cwd: Path) -> str:
-    import yaml  # a dependency of the pulumi SDK
-
-    return str((yaml.safe_load((cwd / "Pulumi.yaml").read_text()) or {}).get("name", ""))
-
-
 def promote(args: argparse.Namespace, echo: Callable[[str], None]) -> Promotion:
     cwd = args.cwd.resolve()
     promotion = Promotion(args.source, args.target, program_hash=program_hash(cwd))
@@ -195,7 +189,7 @@ def promote(args: argparse.Namespace, echo: Callable[[str], None]) -> Promotion:
         check_delivery(promotion, deployment)
         source_config = workspace.get_all_config(args.source)
         target_config = workspace.get_all_config(args.target)
-        check_gate(promotion, target_config, _project_name(cwd))
+        check_gate(promotion, target_config, project_name(cwd))
     except Refused as refused:
         promotion.reason = str(refused)
         return promotion

@@ -69,6 +69,13 @@ def cli_env(extra: Mapping[str, str] | None = None, *, fast: bool = False) -> di
     return mode_env(env, fast=fast)
 
 
+def project_name(cwd: Path) -> str:
+    """The `name` in the project's Pulumi.yaml."""
+    import yaml  # a dependency of the pulumi SDK
+
+    return str((yaml.safe_load((cwd / "Pulumi.yaml").read_text()) or {}).get("name", ""))
+
+
 def _failure_text(result: subprocess.CompletedProcess[str]) -> str:
     lines = [line.strip() for line in (result.stderr + "\n" + result.stdout).splitlines() if line.strip()]
     errors = [line for line in lines if line.lower().startswith("error:")]

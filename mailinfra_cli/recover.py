@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .pulumi_cli import CommandFailed, cli_env, run_pulumi
+from .pulumi_cli import CommandFailed, cli_env, project_name, run_pulumi
 
 READY, FAILED = 0, 2
 
@@ -75,12 +75,6 @@ def torn_metadata(backend_url: str) -> list[Path]:
     return torn
 
 
-def _project(cwd: Path) -> str:
-    import yaml
-
-    return str((yaml.safe_load((cwd / "Pulumi.yaml").read_text()) or {}).get("name", ""))
-
-
 def recover(stack: str, cwd: Path) -> list[str]:
     """Unlock and refresh `stack`; the steps taken. CommandFailed when it cannot be repaired."""
     env = cli_env()
@@ -90,7 +84,7 @@ def recover(stack: str, cwd: Path) -> list[str]:
         for sidecar in torn_metadata(backend):
             sidecar.unlink(missing_ok=True)
             steps.append(f"removed a metadata file the killed run left half-written ({sidecar.name})")
-        stale, held = stale_locks(backend, _project(cwd), stack)
+        stale, held = stale_locks(backend, project_name(cwd), stack)
         if held:
             raise CommandFailed(["recover"], f"stack {stack!r} is locked by a run that may still be going: "
                                 f"{'; '.join(held)}; wait for it, or run `pulumi cancel` once sure it is gone")
