@@ -1,6 +1,7 @@
 """The engine floor: the resources of a real stack (read from its `pulumi stack export`, the file named by
 MAILINFRA_FLOOR_SPEC) declared again through a no-op dynamic provider, with the same logical names, the same
-dependencies and the same inputs and outputs (so the same state size). What remains is the engine's own cost."""
+dependencies and the same inputs and outputs (so the same state size), secrets kept secret (the engine encrypts
+them at every checkpoint). What remains is the engine's own cost."""
 
 import json
 import os
@@ -8,8 +9,22 @@ import os
 import pulumi
 from noop_provider import NoopResource
 
+FLOOR_SECRET = "__floor_secret__"  # how bench_scale.py writes a value that was a secret in the real stack
+
+
+def revive(value: object) -> object:
+    if isinstance(value, dict):
+        if FLOOR_SECRET in value:
+            return pulumi.Output.secret(value[FLOOR_SECRET])
+        return {k: revive(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [revive(v) for v in value]
+    return value
+
+
 spec = json.loads(open(os.environ["MAILINFRA_FLOOR_SPEC"]).read())  # noqa: SIM115 - read once at start
 made: dict[str, NoopResource] = {}
 for item in spec:  # in the export's order: a resource comes after what it depends on
     depends = [made[name] for name in item["depends_on"] if name in made]
-    made[item["name"]] = NoopResource(item["name"], item["props"], opts=pulumi.ResourceOptions(depends_on=depends))
+    options = pulumi.ResourceOptions(depends_on=depends)
+    made[item["name"]] = NoopResource(item["name"], revive(item["props"]), opts=options)

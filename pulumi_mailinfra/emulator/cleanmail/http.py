@@ -12,9 +12,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from ..routing import error_route
+from ..routing import error_route, on_loop
 from .backend import CleanmailBackend, CleanmailError, NotFound
 from .mailbox_http import add_mailbox_routes
 from .web import json_body, listing
@@ -46,7 +45,7 @@ def bearer_auth(tokens: Iterable[str], backend: CleanmailBackend | None = None) 
     without write permissions: 403 on anything but GET."""
     accepted = [(t.removesuffix(":readonly").encode(), t.endswith(":readonly")) for t in tokens]
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:  # async: no worker-thread hop
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         given = value.strip().encode()
         if scheme.lower() != "bearer" or not given:
@@ -71,7 +70,7 @@ def cleanmail_router(backend: CleanmailBackend, *, tokens: Iterable[str] = ("cle
                 "Access-Control-Expose-Headers": "Content-Location"}
 
     def call(fn: Callable[..., Any], *args: Any) -> Any:
-        return run_in_threadpool(fn, *args)
+        return on_loop(fn, *args)
 
     @router.post("/domains")
     async def create_domain(request: Request) -> JSONResponse:

@@ -15,9 +15,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
-from starlette.concurrency import run_in_threadpool
 
-from ..routing import error_route
+from ..routing import error_route, on_loop
 from .backend import ElemtaBackend, ElemtaError
 
 PREFIX = "/elemta/api"
@@ -82,7 +81,7 @@ def elemta_router(backend: ElemtaBackend, *, users: Iterable[str] = (), api_keys
     credentials = Credentials(users, api_keys)
 
     def call(fn: Callable[..., Any], *args: Any) -> Any:
-        return run_in_threadpool(fn, *args)
+        return on_loop(fn, *args)
 
     @router.get("/health")
     async def health() -> JSONResponse:

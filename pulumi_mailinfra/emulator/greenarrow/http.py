@@ -21,9 +21,8 @@ from typing import Any, ClassVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from ..routing import error_route
+from ..routing import error_route, on_loop
 from .backend import GreenArrowBackend, GreenArrowError, NotFound, ValidationFailed
 
 PREFIX = "/ga/api/v3/eng"
@@ -57,7 +56,7 @@ def basic_auth(username: str, password: str) -> Callable[[Request], None]:
     """A dependency accepting only ``Authorization: Basic`` with these credentials."""
     expected = (username.encode(), password.encode())
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:  # async: no worker-thread hop
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "basic":
             raise Unauthorized("authentication required (HTTP Basic)")
@@ -96,7 +95,7 @@ def _endpoint(
                 raise ValidationFailed(["body: must be a JSON object"]) from None
             args.append(unwrap(body, body_key))
         kwargs = {name: request.query_params[name] for name in query if name in request.query_params}
-        result = await run_in_threadpool(call, *args, **kwargs)
+        result = await on_loop(call, *args, **kwargs)
         if result is None:
             result = deleted
         return JSONResponse(envelope(result) if wrap else result)
