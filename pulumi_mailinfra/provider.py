@@ -38,7 +38,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.fields import FieldInfo
 
 from . import errors
-from .config import CONFIG_NAMESPACE
+from .config import CONFIG_NAMESPACE, settings_problem
 from .diagnostics import install_engine_logging
 from .http import ApiClient
 from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile, to_wire
@@ -368,7 +368,11 @@ class CrudProvider(ResourceProvider):
         checked = to_wire(normalized(self.spec.model, inputs))
         if isinstance(candidate, str):
             checked[AUTONAME_KEY] = candidate  # kept in state: marks the name as chosen by us
-        return CheckResult(checked, [self.check_failure(path, reason, inputs) for path, reason in problems])
+        found = [self.check_failure(path, reason, inputs) for path, reason in problems]
+        settings = settings_problem(self.spec.service, getattr(self, "_raw_config", None))
+        if settings:
+            found.append(CheckFailure("", f"provider settings: {settings}"))
+        return CheckResult(checked, found)
 
     def autoname(self, candidate: str, olds: Mapping[str, Any]) -> tuple[str, str | None]:
         """The name of a resource given none: the one chosen before when there is one (so renaming the stack

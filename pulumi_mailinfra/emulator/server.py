@@ -37,7 +37,8 @@ _QUIET_DROPS = _QuietDrops()
 class EmulatorServer:
     """The emulator served by uvicorn from a daemon thread.
 
-    ``port=0`` picks a free port; ``url`` is known once ``start()`` returns. Extra keyword
+    ``port=0`` picks a free port; ``url`` is known once ``start()`` returns. ``tls``: a
+    ``(certificate file, key file)`` pair (PEM) to serve HTTPS instead of HTTP. Extra keyword
     arguments go to :func:`create_app` (``ga_username``, ``ga_password``, ``latency_ms``, ``faults``).
     """
 
@@ -48,9 +49,11 @@ class EmulatorServer:
         state_path: str | None = None,
         *,
         log_level: str = "warning",
+        tls: tuple[str, str] | None = None,
         **app_kwargs: Any,
     ) -> None:
         self.host = host
+        self.tls = tls
         self.port = port
         self.log_level = log_level
         self.app: FastAPI = create_app(state_path=state_path, **app_kwargs)
@@ -60,7 +63,7 @@ class EmulatorServer:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     @property
     def greenarrow(self) -> GreenArrowBackend:
@@ -99,6 +102,8 @@ class EmulatorServer:
             http="h11",
             lifespan="on",
             timeout_graceful_shutdown=5,
+            ssl_certfile=self.tls[0] if self.tls else None,
+            ssl_keyfile=self.tls[1] if self.tls else None,
         )
         self._server = uvicorn.Server(config)
         logging.getLogger("uvicorn.error").addFilter(_QUIET_DROPS)
@@ -169,10 +174,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--allow-remote-admin", action="store_true",
                         help="let other machines use the /_emulator admin endpoints (default: loopback only)")
+    parser.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (needs --tls-key)")
+    parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -183,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.port,
         args.state,
         log_level=args.log_level,
+        tls=(args.tls_cert, args.tls_key) if args.tls_cert else None,
         ga_username=args.ga_username,
         ga_password=args.ga_password,
         cleanmail_tokens=tuple(args.cleanmail_token or ("cleanmail-token",)),
