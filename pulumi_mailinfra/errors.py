@@ -65,6 +65,11 @@ class ServerError(ApiError):
     """HTTP 5xx still returned after every retry."""
 
 
+class UnexpectedResponseError(ApiError):
+    """The API answered something no documented answer looks like (an HTML page, JSON cut short, an envelope
+    saying it failed without saying why, an object of another shape)."""
+
+
 class AmbiguousWriteError(MailinfraError):
     """A non-idempotent request may or may not have been applied (connection lost after sending)."""
 

@@ -4,6 +4,7 @@ pagination, and a per-process client cache so providers reuse connections withou
 from __future__ import annotations
 
 import itertools
+import re
 import ssl
 import threading
 import time
@@ -92,6 +93,28 @@ def _certificate_rejected(exc: BaseException) -> ssl.SSLCertVerificationError | 
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+# The last request each thread sent and what came back, so a provider that cannot use an answer can say which
+# request it was (the dynamic provider runs operations on 4 worker threads).
+_LAST_EXCHANGE = threading.local()
+
+
+def last_exchange() -> str | None:
+    return getattr(_LAST_EXCHANGE, "value", None)
+
+
+def forget_last_exchange() -> None:
+    _LAST_EXCHANGE.value = None
+
+
+def describe_body(response: httpx.Response) -> str:
+    """A short, readable description of a body that is not the JSON expected: an HTML page by its title."""
+    kind = response.headers.get("content-type", "no content type").split(";")[0]
+    text = response.text
+    title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    shown = title.group(1).strip() if title else " ".join(text.split())
+    return f"{kind}, {len(response.content)} bytes: {shown[:120]!r}"
 
 
 class ApiClient:
@@ -206,7 +229,18 @@ class ApiClient:
                     f"{self.service} {method} {path}: connection lost after sending ({type(exc).__name__})"
                 ) from exc
             status = response.status_code
+            _LAST_EXCHANGE.value = f"{self.service} {method} {path} (HTTP {status})"
             log_request(self.service, method, path, status, time.monotonic() - started, number)
+            if response.is_success and not raw and not _is_json(response):
+                # Not an answer the API gives (a proxy's page, a body cut short): a read may be retried, a
+                # write may have been applied, so the caller looks the object up rather than repeat it.
+                error = errors.UnexpectedResponseError(
+                    self.service, method, path, status, "unexpected_response",
+                    [errors.redact(f"the answer is not JSON ({describe_body(response)})",
+                                   (self.settings.password, self.settings.token))])
+                if idempotent:
+                    raise _Retryable(error)
+                raise errors.AmbiguousWriteError(str(error)) from error
             if status == 429 or status >= 500:
                 error = self._error_from(response, method, path)
                 if status == 429 or idempotent:
@@ -214,7 +248,12 @@ class ApiClient:
                 raise errors.AmbiguousWriteError(str(error)) from error
             if raw and response.is_success:
                 return ApiResponse(response.content, status, response.headers)
-            return ApiResponse(self._unwrap(response, method, path), status, response.headers)
+            data = self._unwrap(response, method, path)
+            if isinstance(data, Mapping) and data.get("success") is False:  # a refusal dressed as a success
+                raise self._error(None, data.get("error_code") if isinstance(data.get("error_code"), str) else None,
+                                  error_messages(data, "the answer says success: false and gives no reason"),
+                                  method, path)
+            return ApiResponse(data, status, response.headers)
 
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(_Retryable),
@@ -293,6 +332,17 @@ def error_messages(body: Any, fallback: str) -> list[str]:
     elif isinstance(errors, list):
         found += [str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in errors]
     return list(dict.fromkeys(found)) or [fallback]
+
+
+def _is_json(response: httpx.Response) -> bool:
+    """An empty body (204) or one that parses as JSON."""
+    if not response.content.strip():
+        return True
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
 
 
 def _json_or_none(response: httpx.Response) -> Any:

@@ -40,7 +40,7 @@ from pydantic.fields import FieldInfo
 from . import errors
 from .config import CONFIG_NAMESPACE, settings_problem
 from .diagnostics import install_engine_logging
-from .http import ApiClient
+from .http import ApiClient, forget_last_exchange, last_exchange
 from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile, to_wire
 from .validation import failures
 from .wire import from_api
@@ -199,11 +199,17 @@ def _secret_values(spec: ResourceSpec, *bags: Mapping[str, Any] | None) -> list[
             for value in values_at(bag or {}, path) if isinstance(value, str) and value]
 
 
+def _one_line(text: str, limit: int = 400) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 def redacting(method: F) -> F:
     """Re-raise any failure with secret input values blanked out of its message."""
 
     @functools.wraps(method)
     def wrapper(self: CrudProvider, *args: Any) -> Any:
+        forget_last_exchange()
         try:
             return method(self, *args)
         except Exception as exc:
@@ -212,6 +218,12 @@ def redacting(method: F) -> F:
             text = errors.redact(str(exc), secrets)
             if text == str(exc) and isinstance(exc, errors.MailinfraError):
                 raise
+            answered = last_exchange()
+            if answered is not None and not isinstance(exc, errors.MailinfraError):
+                # Most likely an answer of a shape the API does not document: say which request it was.
+                raise errors.MailinfraError(
+                    f"{self.spec.title} {method.__name__}: could not use the answer to {answered}: "
+                    f"{type(exc).__name__}: {_one_line(text)}") from None
             raise errors.MailinfraError(f"{type(exc).__name__}: {text}") from None
 
     return wrapper  # type: ignore[return-value]
@@ -253,8 +265,9 @@ class CrudProvider(ResourceProvider):
         if wrapper and isinstance(data, Mapping) and isinstance(data.get(wrapper), Mapping):
             data = data[wrapper]
         elif not (isinstance(data, Mapping) and "id" in data):  # tolerate a service that drops the wrapper
-            shape = sorted(data) if isinstance(data, Mapping) else type(data).__name__
-            raise errors.MailinfraError(f"unexpected {self.spec.title} response shape: {shape}")
+            shape = f"the keys {sorted(data)}" if isinstance(data, Mapping) else f"a JSON {type(data).__name__}"
+            raise errors.MailinfraError(f"unexpected answer to {last_exchange() or 'a request'}: expected a "
+                                        f"{self.spec.title} (an object with an id), got {shape}")
         record = from_api(self.spec.model, data)
         return from_api(self.spec.outputs_model, record) if self.spec.outputs_model else record
 

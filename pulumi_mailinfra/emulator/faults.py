@@ -13,6 +13,10 @@ kinds:
 * ``drop_after_write``: let the request run (and change state), then send the response headers and
   only part of the body and close the connection: the client sees a transport error although the
   write happened. Needs a real server (``EmulatorServer``); in-process test clients may differ.
+* ``garbage``: answer ``status`` (default 200) with a body no API documents: ``body`` is ``html`` (a
+  proxy's error page), ``truncated_json``, ``success_false`` (the envelope with ``success: false`` and no
+  error) or ``wrong_shape`` (JSON of an unexpected shape). With ``"apply": true`` the request runs (and
+  changes state) first, as behind a proxy that mangles answers; else nothing is applied.
 
 ``times`` is how many matching requests a rule applies to (``null``: forever); ``method`` and
 ``path`` (a regular expression searched in the request path) are optional filters. Every matching
@@ -39,7 +43,14 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ADMIN_PREFIX = "/_emulator"
-KINDS = ("latency", "status", "drop_after_write")
+KINDS = ("latency", "status", "drop_after_write", "garbage")
+GARBAGE: dict[str, tuple[bytes, bytes]] = {  # body kind -> (content type, body)
+    "html": (b"text/html; charset=utf-8", b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
+             b"<body><h1>Bad Gateway</h1><hr><p>nginx</p></body></html>"),
+    "truncated_json": (b"application/json", b'{"success": true, "data": {"id": 41, "name": "rel'),
+    "success_false": (b"application/json", b'{"success": false, "data": null}'),
+    "wrong_shape": (b"application/json", b'{"unexpected": [1, 2, 3]}'),
+}
 ERROR_CODES = {
     429: "too_many_requests",
     500: "internal_error",
@@ -61,6 +72,8 @@ class FaultRule:
     latency_ms: float | None = None
     retry_after: float | None = None
     error_code: str | None = None
+    body: str | None = None
+    apply: bool = False
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
     @classmethod
@@ -68,7 +81,8 @@ class FaultRule:
         """Validate a rule dict; raises ``ValueError`` naming the bad field."""
         if not isinstance(spec, Mapping):
             raise ValueError("a fault rule must be a JSON object")
-        known = {"kind", "times", "method", "path", "status", "latency_ms", "retry_after", "error_code"}
+        known = {"kind", "times", "method", "path", "status", "latency_ms", "retry_after", "error_code", "body",
+                 "apply"}
         if unknown := sorted(set(spec) - known):
             raise ValueError(f"unknown fault field(s): {', '.join(unknown)}")
         if "kind" not in spec:
@@ -78,6 +92,14 @@ class FaultRule:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")
         if rule.kind == "status" and not (_int(rule.status) and 100 <= rule.status <= 599):  # type: ignore[operator]
             raise ValueError("status must be an integer from 100 to 599")
+        if rule.kind == "garbage":
+            if rule.body not in GARBAGE:
+                raise ValueError(f"body must be one of {', '.join(GARBAGE)}")
+            rule.status = 200 if rule.status is None else rule.status
+            if not (_int(rule.status) and 100 <= rule.status <= 599):
+                raise ValueError("status must be an integer from 100 to 599")
+        if not isinstance(rule.apply, bool):
+            raise ValueError("apply must be true or false")
         if rule.kind == "latency" and not _number(rule.latency_ms):
             raise ValueError("latency_ms must be a number >= 0")
         if rule.times is not None and not (_int(rule.times) and rule.times >= 1):
@@ -219,6 +241,10 @@ class FaultMiddleware:
                 return  # the client went away before its body arrived (a killed CLI): nothing applied, no one to answer
         elif terminal.kind == "status":
             await _send_status(send, terminal)
+        elif terminal.kind == "garbage":
+            if terminal.apply:
+                await self.app(scope, receive, _discard)
+            await _send_garbage(send, terminal)
         else:
             await self._drop_after_write(scope, receive, send)
 
@@ -241,6 +267,17 @@ class FaultMiddleware:
         await send({"type": "http.response.start", "status": start["status"], "headers": headers})
         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
         # Returning without finishing the body makes the server close the connection mid-response.
+
+
+async def _discard(_message: Message) -> None:
+    return None
+
+
+async def _send_garbage(send: Send, rule: FaultRule) -> None:
+    content_type, body = GARBAGE[rule.body or "html"]
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": rule.status or 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _send_status(send: Send, rule: FaultRule) -> None:
