@@ -250,7 +250,7 @@ class ApiClient:
                 return ApiResponse(response.content, status, response.headers)
             data = self._unwrap(response, method, path)
             if isinstance(data, Mapping) and data.get("success") is False:  # a refusal dressed as a success
-                raise self._error(None, data.get("error_code") if isinstance(data.get("error_code"), str) else None,
+                raise self._error(status, data.get("error_code") if isinstance(data.get("error_code"), str) else None,
                                   error_messages(data, "the answer says success: false and gives no reason"),
                                   method, path)
             return ApiResponse(data, status, response.headers)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import inspect
+import os
 import pickle
+import signal
 import sys
 import threading
 import typing
@@ -132,6 +134,24 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _exit_quietly(signum: int, _frame: object) -> None:
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(128 + signum)
+
+
+def quiet_cancellation() -> None:
+    """When a resource fails while the program still waits on others, the engine cancels the deployment and
+    interrupts the program with SIGINT; Python's language host then prints two KeyboardInterrupt tracebacks of
+    its own under the resource's clear error (upstream behaviour). The program has nothing left to do by then,
+    so it exits quietly instead. Only in a CLI-run program's main thread, and never over a handler the user set."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # an Automation API inline program: the host process's signals are not ours
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _exit_quietly)
+
+
 class MailinfraResource(pulumi.dynamic.Resource):
     """Registers `props` with the provider; every computed output becomes an attribute. The generated
     resource classes call `_register` with what their overloads accept: `(name, args, opts)` or
@@ -172,6 +192,7 @@ class MailinfraResource(pulumi.dynamic.Resource):
         *,
         adopt_existing: bool = False,
     ) -> None:
+        quiet_cancellation()
         spec = provider.spec
         props = plain(props)
         unknown = sorted(set(props) - set(spec.input_keys))

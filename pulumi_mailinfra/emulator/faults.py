@@ -18,7 +18,8 @@ kinds:
   error) or ``wrong_shape`` (JSON of an unexpected shape). With ``"apply": true`` the request runs (and
   changes state) first, as behind a proxy that mangles answers; else nothing is applied.
 
-``times`` is how many matching requests a rule applies to (``null``: forever); ``method`` and
+``times`` is how many matching requests a rule applies to (``null``: forever), ``skip`` how many matching
+requests it lets through first (default 0: a fault in the middle of a run, not only at its start); ``method`` and
 ``path`` (a regular expression searched in the request path) are optional filters. Every matching
 ``latency`` rule applies; of the ``status``/``drop_after_write`` rules only the first matching one.
 
@@ -74,6 +75,7 @@ class FaultRule:
     error_code: str | None = None
     body: str | None = None
     apply: bool = False
+    skip: int = 0
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
     @classmethod
@@ -82,7 +84,7 @@ class FaultRule:
         if not isinstance(spec, Mapping):
             raise ValueError("a fault rule must be a JSON object")
         known = {"kind", "times", "method", "path", "status", "latency_ms", "retry_after", "error_code", "body",
-                 "apply"}
+                 "apply", "skip"}
         if unknown := sorted(set(spec) - known):
             raise ValueError(f"unknown fault field(s): {', '.join(unknown)}")
         if "kind" not in spec:
@@ -104,6 +106,8 @@ class FaultRule:
             raise ValueError("latency_ms must be a number >= 0")
         if rule.times is not None and not (_int(rule.times) and rule.times >= 1):
             raise ValueError("times must be null or an integer >= 1")
+        if not (_int(rule.skip) and rule.skip >= 0):
+            raise ValueError("skip must be an integer >= 0")
         if rule.retry_after is not None and not _number(rule.retry_after):
             raise ValueError("retry_after must be a number >= 0")
         if rule.method is not None:
@@ -134,6 +138,14 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
 
 
+def _fired_key(rule: FaultRule) -> str:
+    if rule.kind == "status":
+        return f"status {rule.status}"
+    if rule.kind == "garbage":
+        return f"garbage {rule.body}"
+    return rule.kind
+
+
 class FaultController:
     """Active fault rules, a global latency and request counters. Thread-safe."""
 
@@ -145,6 +157,7 @@ class FaultController:
         self._by_method: Counter[str] = Counter()
         self._by_route: Counter[str] = Counter()
         self._busy_seconds = 0.0  # time spent answering API requests (latency included), for benchmarks
+        self._fired: Counter[str] = Counter()  # faults injected, by kind (latency rules included)
 
     def add(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         rule = FaultRule.parse(spec)
@@ -176,8 +189,12 @@ class FaultController:
             for rule in self._rules:
                 if not rule.matches(method, path) or (rule.kind != "latency" and terminal):
                     continue
+                if rule.skip > 0:
+                    rule.skip -= 1
+                    continue
                 terminal = terminal or rule.kind != "latency"
                 chosen.append(rule)
+                self._fired[_fired_key(rule)] += 1
                 if rule.times is not None:
                     rule.times -= 1
             self._rules = [r for r in self._rules if r.times is None or r.times > 0]
@@ -199,12 +216,14 @@ class FaultController:
                 "by_method": dict(self._by_method),
                 "by_route": dict(self._by_route),
                 "busy_seconds": round(self._busy_seconds, 6),
+                "faults_injected": dict(self._fired),
             }
 
     def reset_stats(self) -> None:
         with self._lock:
             self._by_method.clear()
             self._by_route.clear()
+            self._fired.clear()
             self._busy_seconds = 0.0
 
 

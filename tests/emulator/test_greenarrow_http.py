@@ -424,9 +424,11 @@ def test_fault_rules_validated_and_cleared(client: httpx.Client) -> None:
 
 
 def test_stats_counter(client: httpx.Client) -> None:
-    client.get(f"{API}/relay_servers")
-    client.get(f"{API}/relay_servers/5")
-    client.get(f"{API}/relay_servers/6")
+    # Lets the first matching GET through, then answers the next two with 503.
+    client.post("/_emulator/faults", json={"kind": "status", "status": 503, "method": "GET", "skip": 1, "times": 2})
+    assert client.get(f"{API}/relay_servers").status_code == 200
+    assert client.get(f"{API}/relay_servers/5").status_code == 503
+    assert client.get(f"{API}/relay_servers/6").status_code == 503
     client.post(f"{API}/routes", json={"route": {"name": "r", "requested_target_daily_volume": 1}})
     client.get("/_emulator/faults")  # admin calls are not counted
     stats = client.get("/_emulator/stats").json()
@@ -439,9 +441,10 @@ def test_stats_counter(client: httpx.Client) -> None:
             "GET /ga/api/v3/eng/relay_servers/{id}": 2,
             "POST /ga/api/v3/eng/routes": 1,
         },
+        "faults_injected": {"status 503": 2},
     }
     assert client.post("/_emulator/stats/reset").json() == {"requests": 0, "by_method": {}, "by_route": {},
-                                                            "busy_seconds": 0.0}
+                                                            "busy_seconds": 0.0, "faults_injected": {}}
 
 
 def test_global_latency_and_initial_faults() -> None:
