@@ -358,6 +358,8 @@ def _output_fields(spec: ResourceSpec) -> list[FieldDoc]:
 
 def adoptable(provider: type[CrudProvider]) -> bool:
     """Whether `adopt_existing` means anything: the provider can find an existing object to take over."""
+    if getattr(provider, "never_adopts", False):
+        return False
     return bool(provider.spec.name_field) or provider.find_existing is not CrudProvider.find_existing
 
 

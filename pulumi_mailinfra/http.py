@@ -148,6 +148,11 @@ class ApiClient:
             return body
         raise self._error(response.status_code, None, [response.text[:500]], method, path)
 
+    def _undocumented(self, response: httpx.Response, method: str, path: str) -> str | None:
+        """What makes a successful JSON answer one the API never gives, if anything (a service's documented
+        shapes); None when it is plausible."""
+        return None
+
     # ----- errors ---------------------------------------------------------------------------------
     def _error(
         self, status: int | None, code: str | None, messages: list[str], method: str, path: str
@@ -231,16 +236,19 @@ class ApiClient:
             status = response.status_code
             _LAST_EXCHANGE.value = f"{self.service} {method} {path} (HTTP {status})"
             log_request(self.service, method, path, status, time.monotonic() - started, number)
-            if response.is_success and not raw and not _is_json(response):
-                # Not an answer the API gives (a proxy's page, a body cut short): a read may be retried, a
-                # write may have been applied, so the caller looks the object up rather than repeat it.
-                error = errors.UnexpectedResponseError(
-                    self.service, method, path, status, "unexpected_response",
-                    [errors.redact(f"the answer is not JSON ({describe_body(response)})",
-                                   (self.settings.password, self.settings.token))])
-                if idempotent:
-                    raise _Retryable(error)
-                raise errors.AmbiguousWriteError(str(error)) from error
+            if response.is_success and not raw:
+                undocumented = "not JSON" if not _is_json(response) else self._undocumented(response, method, path)
+                if undocumented:
+                    # Not an answer the API gives (a proxy's page, a body cut short, another shape): a read may
+                    # be retried, a write may have been applied, so the caller looks the object up rather than
+                    # repeat it.
+                    error = errors.UnexpectedResponseError(
+                        self.service, method, path, status, "unexpected_response",
+                        [errors.redact(f"the answer is {undocumented} ({describe_body(response)})",
+                                       (self.settings.password, self.settings.token))])
+                    if idempotent:
+                        raise _Retryable(error)
+                    raise errors.AmbiguousWriteError(str(error)) from error
             if status == 429 or status >= 500:
                 error = self._error_from(response, method, path)
                 if status == 429 or idempotent:
@@ -334,22 +342,29 @@ def error_messages(body: Any, fallback: str) -> list[str]:
     return list(dict.fromkeys(found)) or [fallback]
 
 
+_NOT_JSON = object()
+
+
+def _parsed(response: httpx.Response) -> Any:
+    """The body as JSON (None when empty, _NOT_JSON when it does not parse), parsed once per response."""
+    cached = getattr(response, "_mailinfra_json", _parsed)
+    if cached is _parsed:
+        try:
+            cached = response.json() if response.content.strip() else None
+        except ValueError:
+            cached = _NOT_JSON
+        response._mailinfra_json = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def _is_json(response: httpx.Response) -> bool:
     """An empty body (204) or one that parses as JSON."""
-    if not response.content.strip():
-        return True
-    try:
-        response.json()
-    except ValueError:
-        return False
-    return True
+    return _parsed(response) is not _NOT_JSON
 
 
 def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
+    body = _parsed(response)
+    return None if body is _NOT_JSON else body
 
 
 # ----- per-process client cache -------------------------------------------------------------------

@@ -376,7 +376,7 @@ class CrudProvider(ResourceProvider):
         if naming_problem:
             problems = [p for p in problems if p[0] != name_field] + [(name_field or "name", naming_problem)]
         unknown_keys = set(inputs) - set(self.spec.input_keys) - CONTROL_KEYS
-        problems += [(key, f"is not an input of a {self.spec.type_name}; it takes {', '.join(self.spec.input_keys)}")
+        problems += [(key, f"is not an input of {self.spec.type_name}; it takes {', '.join(self.spec.input_keys)}")
                      for key in sorted(unknown_keys)]
         checked = to_wire(normalized(self.spec.model, inputs))
         if isinstance(candidate, str):
@@ -542,8 +542,9 @@ class CrudProvider(ResourceProvider):
             client.request("DELETE", client.path(self.object_path(inputs, id_)), headers=self.headers(inputs))
         except errors.NotFoundError:
             return  # already gone: deleting it succeeded
-        except (errors.ValidationError, errors.InUseError):
-            # Refused, maybe because an earlier run deleted it and lost the answer ("already deleted")
+        except (errors.ValidationError, errors.InUseError, errors.UnexpectedResponseError):
+            # Refused, maybe because an earlier run deleted it and lost the answer ("already deleted"), or
+            # answered with something no documented answer looks like: gone is gone, else the error stands.
             if not self.exists(client, id_, inputs):
                 return
             raise

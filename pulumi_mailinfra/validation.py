@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -178,5 +179,10 @@ def _contains_unknown(node: Any, is_unknown: Any) -> bool:
 def _dotted(loc: list[Any]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not str(part).isidentifier():  # a key no field has (`{"": 1}`): quoted, so the path stays readable
+            out += f"[{json.dumps(str(part), ensure_ascii=False)}]"
+        else:
+            out += f".{part}" if out else str(part)
     return out or "(resource)"

@@ -25,6 +25,16 @@ class CleanmailClient(ApiClient):
             raise ConfigurationError("Cleanmail needs a token: mailinfra:cleanmailToken (or CLEANMAIL_TOKEN)")
         return BearerAuth(self.settings.token)
 
+    def _undocumented(self, response: httpx.Response, method: str, path: str) -> str | None:
+        # A DELETE answers 204, or 200 with a list (the admin deletes); only an attachment's delete answers the
+        # file (5.7.1). Any other object is no documented answer, and taking it as done could leave the object
+        # behind.
+        body = _json_or_none(response)
+        if (method == "DELETE" and isinstance(body, dict) and body.get("success") is not False
+                and not path.startswith(self.path("/emails/attachments/"))):
+            return "not a documented answer to a DELETE"
+        return None
+
     def _unwrap(self, response: httpx.Response, method: str, path: str) -> Any:
         body = _json_or_none(response)
         if response.is_success:

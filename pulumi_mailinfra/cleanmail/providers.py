@@ -331,7 +331,9 @@ class _OneFormPerOwner(CrudProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         result = super().check(olds, news)
         problem = self.form_problem(result.inputs)
-        return result if problem is None else CheckResult(result.inputs, [*result.failures, CheckFailure("", problem)])
+        if problem is None:
+            return result
+        return CheckResult(result.inputs, [*result.failures, CheckFailure("", f"{self.form_owner}: {problem}")])
 
     def form_problem(self, inputs: Mapping[str, Any]) -> str | None:
         owner = inputs.get(self.form_owner)
@@ -1010,6 +1012,8 @@ class AdminTokenProvider(CrudProvider):
     """A personal token: created, listed (without its value), revoked; never changed, so every input replaces
     it. Its value comes once, in the creation's answer, and is kept in state as a secret output."""
 
+    never_adopts: ClassVar[bool] = True  # a token's value is answered once: there is nothing to take over
+
     spec = ResourceSpec(
         type_name="AdminToken",
         description="An authentication token of an administrator, for an application or another stack: its "
@@ -1040,9 +1044,17 @@ class AdminTokenProvider(CrudProvider):
         return self.unwrap(self.listed_item(client, id_, inputs))  # not listed: revoked
 
     def _create_once(self, client: ApiClient, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        self.find_existing(client, inputs)  # an interrupted create's leftovers are revoked first
+        made = super()._create_once(client, args, inputs)
+        with _TOKENS_LOCK:
+            _TOKENS_MADE.add(str(made["id"]))
+        return made
+
+    def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
         """Names need not be unique, and a token cannot be taken over (its value is answered once): a never-used
-        token of this name and expiry is what an interrupted create left behind, so it is revoked first rather
-        than left working, unrecorded, beside the new one."""
+        token of this name and expiry is what an interrupted create left behind (a killed CLI, or a POST whose
+        answer was lost just now), so it is revoked rather than left working, unrecorded, beside the new one.
+        Nothing is ever found to take over: the create is sent again."""
         def seconds(expiry: Any) -> int | None:
             return parse_expiry(expiry) // 1000 if isinstance(expiry, str) else None
 
@@ -1055,10 +1067,7 @@ class AdminTokenProvider(CrudProvider):
             if found == wanted and record.get("last_use") is None and not made_here:
                 with contextlib.suppress(NotFoundError):
                     client.request("DELETE", client.path(self.object_path(inputs, str(record["id"]))))
-        made = super()._create_once(client, args, inputs)
-        with _TOKENS_LOCK:
-            _TOKENS_MADE.add(str(made["id"]))
-        return made
+        return None
 
     def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
         outs = super().outputs(inputs, record)

@@ -26,6 +26,14 @@ class GreenArrowClient(ApiClient):
             )
         return httpx.BasicAuth(self.settings.username, self.settings.password)
 
+    def _undocumented(self, response: httpx.Response, method: str, path: str) -> str | None:
+        # Every documented answer is the envelope (`success`), except the Routes page's `{"route": ...}` and
+        # `{"routes": [...]}`. Anything else, say a DELETE answered with an unknown object, is not taken as done.
+        body = _json_or_none(response)
+        if body is None or (isinstance(body, dict) and ({"success", "route", "routes"} & set(body))):
+            return None
+        return "not GreenArrow's envelope"
+
     def _unwrap(self, response: httpx.Response, method: str, path: str) -> Any:
         body = _json_or_none(response)
         # Judge by `success` when the envelope is there (the docs' examples answer 200 even for

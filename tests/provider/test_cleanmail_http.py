@@ -814,3 +814,17 @@ def test_deleting_an_object_already_deleted_succeeds(emulator: Emulator) -> None
     provider.delete(got.id, got.outputs)
     provider.delete(got.id, got.outputs)  # the API refuses (422 already deleted): gone is what was wanted
     assert emulator.cleanmail().get(f"/domains/{got.id}")["status"] == "DELETED"
+
+
+def test_a_token_whose_creation_answer_was_lost_leaves_no_orphan(emulator: Emulator) -> None:
+    """Found by the fault campaign: a token POST applied but dropped on the way back was sent again, and the first
+    token stayed, working and unrecorded. The lost one is now revoked before the create is sent again."""
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    admin = api.request("POST", f"/domains/{got.id}/admins", json={
+        "login": "ned", "displayName": "Ned", "email": "ned@got.com", "password": "pw-123456", "enabled": True,
+        "language": "EN", "permissions": ["DOMAIN_READ"]})
+    emulator.fault(kind="drop_after_write", method="POST", path="/tokens$", times=1)
+    token = Engine(configured(AdminTokenProvider, emulator)).create({"admin_id": admin["id"], "name": "ci"})
+    listed = api.get(f"/admins/{admin['id']}/tokens")
+    assert [t["id"] for t in listed] == [token.id] and len(token.outputs["value"]) == 32

@@ -68,7 +68,7 @@ def test_check_reports_field_paths_and_lets_unknowns_pass() -> None:
     # travel in the reason: it prints "resource 'x' has a problem: destination.port: ... (got 70000)".
     assert [f.property for f in result.failures] == ["", ""]
     reasons = sorted(f.reason for f in result.failures)
-    assert reasons[0].startswith("colour: is not an input of a RelayServer; it takes name, source_ip")
+    assert reasons[0].startswith("colour: is not an input of RelayServer; it takes name, source_ip")
     assert reasons[1] == "destination.port: Input should be less than or equal to 65535 (got 70000)"
     pending = provider.check({}, {**RELAY, "name": Unknown(), "redirect": {"id": Unknown()}})
     assert pending.failures == []
