@@ -6,7 +6,10 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .cleanmail import CleanmailBackend, cleanmail_admin_router, cleanmail_router
 from .elemta import ElemtaBackend, elemta_admin_router, elemta_router
@@ -14,6 +17,22 @@ from .faults import FaultController, FaultMiddleware, admin_router
 from .greenarrow.backend import GreenArrowBackend
 from .greenarrow.http import greenarrow_router
 from .routing import loopback_only
+
+
+def service_error(request: Request, status: int, message: str) -> Response:
+    """An error the framework itself answers (no route for the path, say one with a newline, or a method the
+    route lacks) in the shape of the service the path belongs to, as that service's clients expect."""
+    path = request.url.path
+    if path.startswith("/ga/"):
+        code = {400: "validation_error", 401: "unauthorized", 404: "not_found"}.get(status, "not_found")
+        return JSONResponse({"success": False, "data": None, "error_code": code, "error_messages": [message]},
+                            status_code=status)
+    if path.startswith("/cleanmail/"):
+        reason = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}.get(status, "Error")
+        return JSONResponse({"status": status, "error": reason, "message": message}, status_code=status)
+    if path.startswith("/elemta/"):
+        return PlainTextResponse(f"{message}\n", status_code=status)  # like the real (Go) server's own answers
+    return JSONResponse({"detail": message}, status_code=status)
 
 
 def create_app(
@@ -62,4 +81,16 @@ def create_app(
     app.include_router(admin_router(controller, resets={"greenarrow": greenarrow.reset, "cleanmail": cleanmail.reset,
                                                         "elemta": elemta.reset}), dependencies=admin_only)
     app.add_middleware(FaultMiddleware, controller=controller)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def framework_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/_emulator"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return service_error(request, exc.status_code, f"{exc.detail}: {request.method} {request.url.path}")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return service_error(request, 400, problems or "invalid request")
+
     return app
