@@ -12,6 +12,13 @@ rev = config.get_int("revision") or 1
 units = config.get_int("units") or 1
 second = rev >= 2
 
+
+def secret(key: str, fallback: str) -> pulumi.Output[str]:
+    """A password from the stack's secret config (`pulumi config set --secret`: the CLI then masks it in its own
+    logs, even at -v=9), else a fixed one for the benchmarks."""
+    return config.get_secret(key) or pulumi.Output.secret(fallback)
+
+
 template = greenarrow.ThrottlingTemplate(
     "standard-throttling",
     default={"max_concurrent_connections": 10, "max_messages_per_hour": 0},
@@ -41,7 +48,7 @@ for u in range(units):
         f"primary-relay-{u}",
         source_ip={"ip": f"198.51.{100 + u // 250}.{10 + u % 200}", "hostname": f"mail{u}.example.com"},
         destination={"hostname": "smtp.example.net", "port": 587 if not second else 2525, "username": "relay",
-                     "password": config.get_secret("relayPassword") or pulumi.Output.secret("relay-pw-Campaign1")},
+                     "password": secret("relayPassword", "relay-pw-Campaign1")},
         throttle_limits={"max_concurrent_connections": 10, "max_messages_per_hour": 5000},
         redirect={"id": fallback.id},
     )
@@ -58,9 +65,9 @@ for u in range(units):
     cleanmail.DomainAliases(f"aliases-{u}", domain_id=domain.id,
                             names=[f"alias.{name}"] + ([f"alias2.{name}"] if second else []))
     ceo = cleanmail.User(f"ceo-{u}", domain_id=domain.id, email=f"ceo@{name}", firstname="Casey" if not second
-                         else "Casey-Jo", password=pulumi.Output.secret("ceo-pw-Campaign1"), policy_id=executives.id)
+                         else "Casey-Jo", password=secret("ceoPassword", "ceo-pw-Campaign1"), policy_id=executives.id)
     ops = cleanmail.User(f"ops-{u}", domain_id=domain.id, email=f"ops@{name}",
-                         password=pulumi.Output.secret("ops-pw-Campaign1"))
+                         password=secret("opsPassword", "ops-pw-Campaign1"))
     cleanmail.UserSignature(f"ceo-signature-{u}", user_id=ceo.id, html="Casey<br/>CEO" if not second else "Casey")
     cleanmail.UserOption(f"ops-reports-{u}", user_id=ops.id, name="REPORT_FREQUENCY",
                          value="WEEKLY" if not second else "DAILY")
@@ -80,7 +87,7 @@ for u in range(units):
                                 permissions=["QUARANTINE_READ"] + (["QUARANTINE_RELEASE"] if second else []))
     security = cleanmail.DomainAdmin(
         f"security-team-{u}", domain_id=domain.id, login=f"security-{u}", display_name="Security team",
-        email=f"security@{name}", password=pulumi.Output.secret("sec-pw-Campaign1"),
+        email=f"security@{name}", password=secret("securityPassword", "sec-pw-Campaign1"),
         permissions=["DOMAIN_READ"] + (["FILTERS_WRITE"] if second else []))
     cleanmail.AdminToken(f"security-ci-{u}", admin_id=security.id, name="ci" if not second else "ci-2")
     alias_domain = cleanmail.Domain(f"partner-domain-{u}", name=f"partner{u}.campaign.example", default_language="EN",
