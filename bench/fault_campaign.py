@@ -13,7 +13,7 @@ Python traceback, no secret value in its output, well before the hang limit.
 
 Each seed on a fresh emulator and file backend, default mode, `mailinfra:timeoutSeconds` 2. One command:
 
-    .venv/bin/python bench/fault_campaign.py --seeds 50          # the full campaign: bench/RELIABILITY.md
+    .venv/bin/python bench/fault_campaign.py --seeds 50          # the full campaign: writes bench/RELIABILITY.md
     .venv/bin/python bench/fault_campaign.py --seeds 2 --out X   # the reduced one CI runs
 """
 
@@ -184,10 +184,29 @@ def campaign(seeds: int, workdir: Path, first_seed: int = 1, log: Any = print) -
     return outcomes, ref
 
 
+PREAMBLE = """# Reliability report
+
+Written by `bench/fault_campaign.py` (the full campaign: `--seeds 50`; CI runs 2 seeds in
+tests/e2e/test_fault_campaign.py). The other reliability and security checks are tests that run in CI on every
+change, each failing on the defect it guards against:
+
+- garbage answers (HTML page, JSON cut short, `success: false`, another shape) on every operation of each service:
+  tests/provider/test_garbage_answers.py, and through the engine tests/e2e/test_garbage_engine.py;
+- property-based (hypothesis): `check` over every resource type (tests/unit/test_check_properties.py) and random
+  requests to every emulator endpoint (tests/emulator/test_endpoint_properties.py);
+- two stacks deploying at once and concurrent rule updates on one template: tests/e2e/test_concurrency.py;
+- TLS verification, `mailinfra:caBundle`, `allowInsecureHttp`: tests/provider/test_tls.py;
+- the secrets audit of a full lifecycle at `--debug -v=9`: tests/e2e/test_secrets_audit.py;
+- the emulator's own hardening: tests/emulator/test_emulator_security.py.
+
+## Fault campaign
+"""
+
+
 def report(outcomes: list[Outcome], ref: Reference, seeds: int, seconds: float) -> str:
-    lines = [f"Seeds: {seeds} (each: a faulty `up`, update and `destroy` of bench/campaign, every resource type of "
-             f"the three services). Default mode, client timeout {CLIENT_TIMEOUT_S:.0f} s, 6 attempts per request. "
-             f"Whole campaign: {seconds / 60:.0f} min.", "",
+    lines = [PREAMBLE, f"Seeds: {seeds} (each: a faulty `up`, update and `destroy` of bench/campaign, every resource "
+             f"type of the three services). Default mode, client timeout {CLIENT_TIMEOUT_S:.0f} s, 6 attempts per "
+             f"request. Whole campaign: {seconds / 60:.0f} min.", "",
              "| op | runs | faults injected | faulty run succeeded | failed correctly | failed badly | converged "
              "| duplicates | orphans | missing | next preview empty | faulty run s (median / max) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -220,7 +239,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--first-seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=BENCH / "results" / "fault_campaign.md")
+    parser.add_argument("--out", type=Path, default=BENCH / "RELIABILITY.md")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (projects, backends) to inspect")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="mailinfra-faults-"))

@@ -279,11 +279,13 @@ class FaultMiddleware:
                 chunks.append(message.get("body", b""))
 
         await self.app(scope, receive, capture)
-        body = b"".join(chunks) or b"{}"
         assert start is not None
+        status, body = start["status"], b"".join(chunks)
+        if not body or status in (204, 304):  # an answer that has no body cannot be cut short: stand one in
+            status, body = 200, b'{"cut": "short"}'
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": start["status"], "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
         # Returning without finishing the body makes the server close the connection mid-response.
 
