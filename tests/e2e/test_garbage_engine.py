@@ -39,7 +39,7 @@ def test_garbage_answers_fail_readably_and_the_next_up_converges(make_stack: Sta
         stack.refresh()
     text = str(failed.value)
     assert "edge-relay" in text and "GET /ga/api/v3/eng/relay_servers/" in text and "Traceback" not in text, text
-    assert "expected a relay server" in text, text
+    assert "not GreenArrow's envelope" in text, text
     emulator.clear_faults()
 
     emulator.fault(kind="garbage", body="html", method="PUT", path="/relay_servers/")
