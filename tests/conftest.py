@@ -8,6 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+# Imported up front: hypothesis's pytest plugin imports it at the terminal summary otherwise, and compiling it
+# then can trip CPython 3.11's "AST constructor recursion depth mismatch" after a Pulumi inline program's
+# teardown, failing a run whose tests all passed.
+import hypothesis  # noqa: F401
 import pytest
 
 from pulumi_mailinfra.cleanmail.client import CleanmailClient
