@@ -145,9 +145,12 @@ def quiet_cancellation() -> None:
     """When a resource fails while the program still waits on others, the engine cancels the deployment and
     interrupts the program with SIGINT; Python's language host then prints two KeyboardInterrupt tracebacks of
     its own under the resource's clear error (upstream behaviour). The program has nothing left to do by then,
-    so it exits quietly instead. Only in a CLI-run program's main thread, and never over a handler the user set."""
+    so it exits quietly instead. Only in a program the language host runs (not a script or test using mocks, not
+    an Automation API inline program), in its main thread, and never over a handler the user set."""
+    if os.path.basename(sys.argv[0] if sys.argv else "") != "pulumi-language-python-exec":
+        return
     if threading.current_thread() is not threading.main_thread():
-        return  # an Automation API inline program: the host process's signals are not ours
+        return
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _exit_quietly)
 
