@@ -147,10 +147,13 @@ def quiet_cancellation() -> None:
     its own under the resource's clear error (upstream behaviour). The program has nothing left to do by then,
     so it exits quietly instead. Only in a program the language host runs (not a script or test using mocks, not
     an Automation API inline program), in its main thread, and never over a handler the user set."""
-    if os.path.basename(sys.argv[0] if sys.argv else "") != "pulumi-language-python-exec":
-        return
     if threading.current_thread() is not threading.main_thread():
-        return
+        return  # an Automation API inline program runs in a thread of the host process
+    from pulumi.runtime import settings
+    from pulumi.runtime.mocks import MockMonitor
+
+    if settings.get_monitor() is None or isinstance(settings.get_monitor(), MockMonitor):
+        return  # a script or test using mocks keeps its own Ctrl-C
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _exit_quietly)
 

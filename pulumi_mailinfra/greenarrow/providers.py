@@ -312,6 +312,7 @@ class ThrottlingRuleProvider(CrudProvider):
         allowed once per template. When the refusal is that (another rule holds one of our domains), wait
         for it to be released, within a bound; any other refusal, or a domain never released, fails."""
         deadline, delay = time.monotonic() + self.domain_wait_seconds, 0.2
+        released_retry = False
         while True:
             try:
                 return write()
@@ -320,7 +321,14 @@ class ThrottlingRuleProvider(CrudProvider):
                 if id_ is None and any(_rule_key(rule) == _rule_key(inputs) for rule in others):
                     raise  # a rule with exactly our domains: create takes it over or says how it differs
                 held = {d for rule in others for d in _rule_key(rule)}
-                if not held & _rule_key(inputs) or time.monotonic() + delay > deadline:
+                if not held & _rule_key(inputs):
+                    # No other rule holds our domains now: released between the refusal and this look (found by
+                    # the concurrency test), so one more try decides; a refusal for another reason stands.
+                    if released_retry:
+                        raise
+                    released_retry = True
+                    continue
+                if time.monotonic() + delay > deadline:
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
