@@ -65,7 +65,8 @@ def test_wheel_and_sdist_carry_types_licence_and_ranges(dist: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
-    assert {"pulumi_mailinfra/py.typed", "pulumi_mailinfra/greenarrow/inputs.py", "mailinfra_cli/main.py"} <= names
+    assert {"pulumi_mailinfra/py.typed", "pulumi_mailinfra/pulumi-plugin.json", "pulumi_mailinfra/greenarrow/inputs.py",
+            "mailinfra_cli/main.py"} <= names  # pulumi-plugin.json: not a resource plugin to download
     entry_points = archive_text(wheel, ".dist-info/entry_points.txt")
     assert "mailinfra = mailinfra_cli.main:main" in entry_points
     assert not any(n.startswith(("tests/", "examples/", "third_party/")) for n in names)
