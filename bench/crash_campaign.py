@@ -209,11 +209,12 @@ class Reference:
     holds: dict[str, Counter[str]] = field(default_factory=dict)
 
 
-def reference(fast: bool, workdir: Path) -> Reference:
+def reference(fast: bool, workdir: Path, extra_env: dict[str, str] | None = None) -> Reference:
     ref = Reference()
     server = _server()
     try:
-        project = Project(workdir / f"reference-{'fast' if fast else 'default'}", server.url, fast)
+        project = Project(workdir / f"reference-{'fast' if fast else 'default'}", server.url, fast,
+                          extra_env=extra_env)
         ref.holds["before"] = inventory(server)
         for op, action in (("up", project.up), ("update", project.up), ("destroy", project.destroy)):
             if op == "update":

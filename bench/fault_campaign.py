@@ -34,7 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crash_campaign import CM_TOKEN, GA_PASSWORD, OPS, Project, Reference, _check, _server, inventory, writes
+from crash_campaign import CM_TOKEN, GA_PASSWORD, OPS, Project, Reference, _check, _server, reference
 
 from pulumi_mailinfra.emulator import EmulatorServer
 
@@ -117,22 +117,6 @@ def error_lines(output: str) -> str:
     return " / ".join(dict.fromkeys(said))[:1500]
 
 
-def reference(workdir: Path) -> Reference:
-    ref = Reference()
-    server = _server()
-    try:
-        project = Project(workdir / "reference", server.url, fast=False, extra_env=SETTINGS)
-        for op in OPS:
-            if op == "update":
-                project.set_revision(2)
-            before = writes(server)
-            run = (project.destroy if op == "destroy" else project.up)(check=True)
-            ref.seconds[op], ref.holds[op], ref.writes[op] = run.seconds, inventory(server), writes(server) - before
-    finally:
-        server.stop()
-    return ref
-
-
 def one_seed(seed: int, ref: Reference, workdir: Path, log: Any = print) -> list[Outcome]:
     rng = random.Random(f"faults/{seed}")
     server: EmulatorServer = _server()
@@ -175,7 +159,7 @@ def one_seed(seed: int, ref: Reference, workdir: Path, log: Any = print) -> list
 
 
 def campaign(seeds: int, workdir: Path, first_seed: int = 1, log: Any = print) -> tuple[list[Outcome], Reference]:
-    ref = reference(workdir)
+    ref = reference(False, workdir, extra_env=SETTINGS)  # the default mode, the campaign's client settings
     log(f"uninterrupted: up {ref.seconds['up']:.1f}s, update {ref.seconds['update']:.1f}s, destroy "
         f"{ref.seconds['destroy']:.1f}s")
     outcomes: list[Outcome] = []

@@ -147,15 +147,17 @@ def quiet_cancellation() -> None:
     its own under the resource's clear error (upstream behaviour). The program has nothing left to do by then,
     so it exits quietly instead. Only in a program the language host runs (not a script or test using mocks, not
     an Automation API inline program), in its main thread, and never over a handler the user set."""
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return  # installed already (every later resource stops here), or a handler the user set
     if threading.current_thread() is not threading.main_thread():
         return  # an Automation API inline program runs in a thread of the host process
     from pulumi.runtime import settings
     from pulumi.runtime.mocks import MockMonitor
 
-    if settings.get_monitor() is None or isinstance(settings.get_monitor(), MockMonitor):
+    monitor = settings.get_monitor()
+    if monitor is None or isinstance(monitor, MockMonitor):
         return  # a script or test using mocks keeps its own Ctrl-C
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _exit_quietly)
+    signal.signal(signal.SIGINT, _exit_quietly)
 
 
 class MailinfraResource(pulumi.dynamic.Resource):
