@@ -19,6 +19,7 @@ language host's program, the dynamic provider, the emulator). One command, plain
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import socket
@@ -273,6 +274,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=1, help="runs per size and mode; the median is reported")
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "scale.md")
     args = parser.parse_args()
+    # As on a user's machine, every process loads compiled modules from __pycache__: an environment that sets
+    # PYTHONDONTWRITEBYTECODE (as some CI sandboxes do) would compile pulumi_mailinfra from source in each one.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    for package in ("pulumi_mailinfra", "mailinfra_cli", "bench"):
+        compileall.compile_dir(BENCH.parent / package, quiet=1)
     workdir = Path(tempfile.mkdtemp(prefix="mailinfra-scale-"))
     rows = []
     for mode in args.modes:

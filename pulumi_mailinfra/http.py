@@ -17,7 +17,7 @@ import tenacity
 
 from . import errors
 from .config import ServiceSettings
-from .diagnostics import log_request
+from .diagnostics import log_request, remember_exchange
 
 # Transport failures where the request certainly never reached the server: safe to resend anything.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -93,19 +93,6 @@ def _certificate_rejected(exc: BaseException) -> ssl.SSLCertVerificationError | 
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
-
-
-# The last request each thread sent and what came back, so a provider that cannot use an answer can say which
-# request it was (the dynamic provider runs operations on 4 worker threads).
-_LAST_EXCHANGE = threading.local()
-
-
-def last_exchange() -> str | None:
-    return getattr(_LAST_EXCHANGE, "value", None)
-
-
-def forget_last_exchange() -> None:
-    _LAST_EXCHANGE.value = None
 
 
 def describe_body(response: httpx.Response) -> str:
@@ -234,7 +221,7 @@ class ApiClient:
                     f"{self.service} {method} {path}: connection lost after sending ({type(exc).__name__})"
                 ) from exc
             status = response.status_code
-            _LAST_EXCHANGE.value = f"{self.service} {method} {path} (HTTP {status})"
+            remember_exchange(f"{self.service} {method} {path} (HTTP {status})")
             log_request(self.service, method, path, status, time.monotonic() - started, number)
             if response.is_success and not raw:
                 undocumented = "not JSON" if not _is_json(response) else self._undocumented(response, method, path)

@@ -1,6 +1,8 @@
 """Cleanmail API v3 resources (typed: see `inputs` and docs/reference/cleanmail/)."""
 
-from .client import CleanmailClient, cleanmail_client
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .inputs import *  # noqa: F403 - the generated input types are part of this package's API
 from .inputs import __all__ as _inputs_all
 from .lookups import (
@@ -199,3 +201,16 @@ __all__ = [
     "run_platform_diagnostic",
     "try_relay",
 ]
+
+if TYPE_CHECKING:
+    from .client import CleanmailClient, cleanmail_client
+
+
+def __getattr__(name: str) -> Any:
+    # The API client (and httpx with it) loads on first use: a program that only declares resources, and the
+    # provider until its first request, never pay for it.
+    if name in ("CleanmailClient", "cleanmail_client"):
+        value = getattr(importlib.import_module(".client", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,19 +3,25 @@ stack's `mailinfra:cleanmail*` settings (or CLEANMAIL_URL / CLEANMAIL_TOKEN)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from ..config import program_config
 from ..diagnostics import program_output
 from ..errors import NotFoundError
-from .client import CleanmailClient, cleanmail_client
+
+if TYPE_CHECKING:
+    from .client import CleanmailClient
 
 
 def _client(client: CleanmailClient | None) -> CleanmailClient:
     """The client given, else one built from the stack's (or the environment's) Cleanmail settings."""
-    return client or cleanmail_client(program_config())
+    if client is not None:
+        return client
+    from .client import cleanmail_client  # httpx loads on a program's first look-up, not at import
+
+    return cleanmail_client(program_config())
 
 
 def find_domains(pattern: str, client: CleanmailClient | None = None) -> list[dict[str, Any]]:

@@ -9,17 +9,15 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pulumi.dynamic import CheckFailure, CheckResult
 from pydantic import BaseModel
 
 from ..errors import InUseError, MailinfraError, NotFoundError
-from ..http import ApiClient
-from ..provider import CLIENT_FACTORIES, CrudProvider, ResourceSpec, redacting
+from ..provider import CrudProvider, ResourceSpec, redacting
 from ..reconcile import canonical, is_unknown
 from ..wire import from_api
-from .client import cleanmail_client
 from .models import (
     ACCOUNT_FIELDS,
     AdminModel,
@@ -64,9 +62,10 @@ from .models import (
     format_expiry,
     parse_expiry,
 )
-from .tasks import run_task
 
-CLIENT_FACTORIES["cleanmail"] = cleanmail_client
+if TYPE_CHECKING:
+    from ..http import ApiClient
+
 PLATFORM_SECRETS = ("platforms[].auth_data.bind_password", "platforms[].auth_data.client_secret",
                     "platforms[].api_data.password", "platforms[].api_data.client_secret")
 # The default policy's service flags, set through the domain (DomainAdd seeds them; DomainUpdate takes
@@ -454,6 +453,8 @@ class UserProvider(CrudProvider):
     def _create_once(self, client: ApiClient, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
         record = super()._create_once(client, args, inputs)
         if inputs.get("send_welcome_mail"):
+            from .tasks import run_task  # the task API's helpers (and httpx) load only in the provider
+
             try:
                 run_task("send_welcome_mail", {"recipient": str(canonical(inputs["email"]))}, client)
             except MailinfraError as exc:  # the account goes again: the next `up` creates it and mails once

@@ -5,7 +5,7 @@ task once, after the account is created."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -13,8 +13,10 @@ from pydantic import ValidationError as PydanticValidationError
 
 from ..errors import MailinfraError
 from ..validation import EmailAddress
-from .client import CleanmailClient
 from .lookups import _client
+
+if TYPE_CHECKING:
+    from .client import CleanmailClient
 
 TaskCommand = Literal["send_welcome_mail", "send_token_mail", "send_password_reset_mail", "send_spamfight_spam_mail",
                       "send_spamfight_clean_mail", "remediate_message"]

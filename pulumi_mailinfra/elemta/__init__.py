@@ -1,7 +1,9 @@
 """Elemta MTA: look-ups, the deployment gate, runbook actions and the `DeliveryCheck` resource (typed: see
 `inputs` and docs/reference/elemta/)."""
 
-from .client import ElemtaClient, elemta_client
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .delivery import DeliveryCheckFailed, DeliveryOutcome, run_delivery_check
 from .inputs import *  # noqa: F403 - the generated input types are part of this package's API
 from .inputs import __all__ as _inputs_all
@@ -62,3 +64,16 @@ __all__ = [
     "run_delivery_check",
     "system_logs",
 ]
+
+if TYPE_CHECKING:
+    from .client import ElemtaClient, elemta_client
+
+
+def __getattr__(name: str) -> Any:
+    # The API client (and httpx with it) loads on first use: a program that only declares resources, and the
+    # provider until its first request, never pay for it.
+    if name in ("ElemtaClient", "elemta_client"):
+        value = getattr(importlib.import_module(".client", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from ..errors import (
     AmbiguousWriteError,
@@ -16,8 +17,10 @@ from ..errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from .client import ElemtaClient
 from .models import MessageLogEntry, QueueMessage
+
+if TYPE_CHECKING:
+    from .client import ElemtaClient
 
 FAILURE_EVENTS = frozenset({"bounce", "rejection"})
 # How far back the message logs are read for a message that left the queue (the server caps a page at 500).

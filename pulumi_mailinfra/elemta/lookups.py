@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pulumi
 from typing_extensions import Unpack
@@ -19,7 +19,6 @@ from typing_extensions import Unpack
 from ..config import program_config
 from ..diagnostics import install_engine_logging, program_output
 from ..errors import MailinfraError
-from .client import ElemtaClient, elemta_client
 from .models import (
     DeliveryStats,
     FlushableQueue,
@@ -32,10 +31,17 @@ from .models import (
     TimeScale,
 )
 
+if TYPE_CHECKING:
+    from .client import ElemtaClient
+
 
 def _client(client: ElemtaClient | None) -> ElemtaClient:
     """The client given, else one built from the stack's (or the environment's) Elemta settings."""
-    return client or elemta_client(program_config())
+    if client is not None:
+        return client
+    from .client import elemta_client  # httpx loads on a program's first look-up, not at import
+
+    return elemta_client(program_config())
 
 
 # ----- plain look-ups -----------------------------------------------------------------------------

@@ -7,12 +7,8 @@ from typing import Any
 
 from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 
-from ..provider import CLIENT_FACTORIES, CrudProvider, ResourceSpec, redacting
-from .client import ElemtaClient, elemta_client
-from .delivery import run_delivery_check
+from ..provider import CrudProvider, ResourceSpec, redacting
 from .models import DeliveryCheckModel, DeliveryCheckOutputs
-
-CLIENT_FACTORIES["elemta"] = elemta_client
 
 
 class DeliveryCheckProvider(CrudProvider):
@@ -36,6 +32,9 @@ class DeliveryCheckProvider(CrudProvider):
     )
 
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        from .client import ElemtaClient  # with httpx, only in the provider
+        from .delivery import run_delivery_check
+
         args, client = self.validated(inputs), self.client()
         assert isinstance(args, DeliveryCheckModel) and isinstance(client, ElemtaClient)
         outcome = run_delivery_check(

@@ -6,14 +6,22 @@ stack config (`mailinfra:greenarrow*`) or environment variables as the resources
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from ..config import program_config
 from ..diagnostics import program_output
 from ..errors import NotFoundError
-from .client import GreenArrowClient, greenarrow_client
+
+if TYPE_CHECKING:
+    from .client import GreenArrowClient
+
+def _default_client() -> GreenArrowClient:
+    from .client import greenarrow_client  # httpx loads on a program's first look-up, not at import
+
+    return greenarrow_client(program_config())
+
 
 _KINDS = {
     "relay_server": ("/relay_servers", "relay_servers"),
@@ -32,7 +40,7 @@ def _strip_secrets(record: dict[str, Any]) -> dict[str, Any]:
 def find(kind: str, name: str, client: GreenArrowClient | None = None) -> dict[str, Any]:
     """The full record of the `kind` object named `name` (case-insensitive); NotFoundError if none.
     Relay-server passwords are left out: read them from your own secret store."""
-    client = client or greenarrow_client(program_config())
+    client = client or _default_client()
     collection, items_key = _KINDS[kind]
     summary = client.find_by_name(collection, items_key, name)
     if summary is None:
@@ -43,7 +51,7 @@ def find(kind: str, name: str, client: GreenArrowClient | None = None) -> dict[s
 
 def used_by(template_id: int | str, client: GreenArrowClient | None = None) -> list[dict[str, Any]]:
     """The `{type, id, name}` of every object that uses a throttling template."""
-    client = client or greenarrow_client(program_config())
+    client = client or _default_client()
     return list(client.list_all(f"/throttling_templates/{int(template_id)}/used_by", "used_by"))
 
 

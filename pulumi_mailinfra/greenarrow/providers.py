@@ -6,15 +6,13 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
 from ..errors import AmbiguousWriteError, NotFoundError, ValidationError
-from ..http import ApiClient
-from ..provider import CLIENT_FACTORIES, CrudProvider, ResourceSpec
+from ..provider import CrudProvider, ResourceSpec
 from ..reconcile import canonical, reconcile, reference_matches
-from .client import greenarrow_client
 from .models import (
     RelayServerModel,
     RouteModel,
@@ -24,7 +22,8 @@ from .models import (
     ThrottlingTemplateOutputs,
 )
 
-CLIENT_FACTORIES["greenarrow"] = greenarrow_client
+if TYPE_CHECKING:
+    from ..http import ApiClient
 
 
 # ----- relay servers ----------------------------------------------------------------------------------
