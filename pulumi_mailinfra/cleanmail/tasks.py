@@ -27,14 +27,14 @@ ValidityHours = Annotated[int, Field(ge=1, le=8760)]  # our bound: at most a yea
 class TaskModel(BaseModel):
     """The body of `POST /tasks`; the mail tasks' params are checked here, before anything is sent."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use, as every model here
 
     command: TaskCommand
     params: dict[str, Any]
 
 
 class _MailTaskParams(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     recipient: EmailAddress
     validity: ValidityHours | None = None
@@ -43,7 +43,7 @@ class _MailTaskParams(BaseModel):
 class AuthToken(BaseModel):
     """A temporary authentication token (5.13): what to log a user in with, until `expire_at`."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     token: str | None = Field(default=None, description="The token's value (a secret: do not log it).")
     expire_at: int | None = Field(default=None, alias="expireAt", description="When it stops working (epoch ms).")
