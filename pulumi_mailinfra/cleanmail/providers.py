@@ -453,7 +453,7 @@ class UserProvider(CrudProvider):
     def _create_once(self, client: ApiClient, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
         record = super()._create_once(client, args, inputs)
         if inputs.get("send_welcome_mail"):
-            from .tasks import run_task  # the task API's helpers (and httpx) load only in the provider
+            from .tasks import run_task  # loaded when a welcome mail is due, not in every program
 
             try:
                 run_task("send_welcome_mail", {"recipient": str(canonical(inputs["email"]))}, client)

@@ -17,6 +17,7 @@ from ..errors import NotFoundError
 if TYPE_CHECKING:
     from .client import GreenArrowClient
 
+
 def _default_client() -> GreenArrowClient:
     from .client import greenarrow_client  # httpx loads on a program's first look-up, not at import
 
