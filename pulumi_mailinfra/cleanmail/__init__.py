@@ -1,8 +1,8 @@
 """Cleanmail API v3 resources (typed: see `inputs` and docs/reference/cleanmail/)."""
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_exports
 from .inputs import *  # noqa: F403 - the generated input types are part of this package's API
 from .inputs import __all__ as _inputs_all
 from .lookups import (
@@ -205,12 +205,6 @@ __all__ = [
 if TYPE_CHECKING:
     from .client import CleanmailClient, cleanmail_client
 
-
-def __getattr__(name: str) -> Any:
-    # The API client (and httpx with it) loads on first use: a program that only declares resources, and the
-    # provider until its first request, never pay for it.
-    if name in ("CleanmailClient", "cleanmail_client"):
-        value = getattr(importlib.import_module(".client", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The API client (and httpx with it) loads on first use: a program that only declares resources, and the provider
+# until its first request, never pay for it.
+__getattr__ = lazy_exports(__name__, ".client", ("CleanmailClient", "cleanmail_client"))

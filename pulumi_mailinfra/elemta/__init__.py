@@ -1,9 +1,9 @@
 """Elemta MTA: look-ups, the deployment gate, runbook actions and the `DeliveryCheck` resource (typed: see
 `inputs` and docs/reference/elemta/)."""
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_exports
 from .delivery import DeliveryCheckFailed, DeliveryOutcome, run_delivery_check
 from .inputs import *  # noqa: F403 - the generated input types are part of this package's API
 from .inputs import __all__ as _inputs_all
@@ -68,12 +68,6 @@ __all__ = [
 if TYPE_CHECKING:
     from .client import ElemtaClient, elemta_client
 
-
-def __getattr__(name: str) -> Any:
-    # The API client (and httpx with it) loads on first use: a program that only declares resources, and the
-    # provider until its first request, never pay for it.
-    if name in ("ElemtaClient", "elemta_client"):
-        value = getattr(importlib.import_module(".client", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The API client (and httpx with it) loads on first use: a program that only declares resources, and the provider
+# until its first request, never pay for it.
+__getattr__ = lazy_exports(__name__, ".client", ("ElemtaClient", "elemta_client"))
