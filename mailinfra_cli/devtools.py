@@ -54,6 +54,8 @@ def select_stack(
 
     from pulumi import automation as auto
 
+    if program is not None:
+        isolate_inline_program_channels()
     found = shutil.which("pulumi", path=env.get("PATH"))
     if not found:
         raise RuntimeError("no pulumi CLI: run scripts/build-pulumi.sh or install Pulumi")
@@ -65,3 +67,21 @@ def select_stack(
         pulumi_command=command,
     )
     return auto.Stack.create_or_select(stack_name, workspace)
+
+
+def isolate_inline_program_channels() -> None:
+    """Give each inline program run gRPC channels of its own to the engine and resource monitor.
+
+    The SDK opens them with default options, so every channel in the process shares gRPC's global subchannel
+    pool. A run that logs after its CLI has exited (a failed or cancelled `up`) leaves a subchannel to that
+    port in backoff; a later CLI that happens to get the same port from the kernel then fails its first call
+    at once ("failed to connect to all addresses ... Connection refused") for as long as the old channel lives.
+    Idempotent; a no-op on an SDK without the (private) options list."""
+    from pulumi.runtime import settings
+
+    options = getattr(settings, "_GRPC_CHANNEL_OPTIONS", None)
+    if isinstance(options, list) and _LOCAL_SUBCHANNEL_POOL not in options:
+        options.append(_LOCAL_SUBCHANNEL_POOL)
+
+
+_LOCAL_SUBCHANNEL_POOL = ("grpc.use_local_subchannel_pool", 1)
