@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import os
 import pickle
 import signal
 import sys
 import threading
+import typing
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -158,37 +160,21 @@ def quiet_cancellation() -> None:
     signal.signal(signal.SIGINT, _exit_quietly)
 
 
-_output_types: dict[type, dict[str, type]] = {}
-
-
-def remember_output_types() -> None:
-    """Have the SDK work out each of our resource classes' output types once, not at every registration.
-
-    The SDK reads them from the class's annotations each time a resource's outputs arrive
-    (`pulumi._types.resource_types`: a merged copy of the globals of every module in the class's MRO, a class
-    made on the fly, `get_type_hints` evaluating each annotation again): ~0.7 ms of the program's CPU per
-    resource. Our classes' annotations never change once defined, so their answer is kept; any other class
-    gets the SDK's own function, untouched."""
-    sdk_resource_types = pulumi_types.resource_types
-    if getattr(sdk_resource_types, "__wrapped__", None) is not None:
-        return  # installed already
-
-    def resource_types(resource_cls: type) -> dict[str, type]:
-        if not issubclass(resource_cls, MailinfraResource):
-            return sdk_resource_types(resource_cls)
-        types = _output_types.get(resource_cls)
-        if types is None:
-            types = _output_types[resource_cls] = sdk_resource_types(resource_cls)
-        return dict(types)  # a copy: callers own what they get
-
-    resource_types.__wrapped__ = sdk_resource_types  # type: ignore[attr-defined]
-    pulumi_types.resource_types = resource_types
-
-
 class MailinfraResource(pulumi.dynamic.Resource):
     """Registers `props` with the provider; every computed output becomes an attribute. The generated
     resource classes call `_register` with what their overloads accept: `(name, args, opts)` or
     `(name, opts, **fields)`."""
+
+    def __init_subclass__(cls, module: str = "", name: str = "Resource") -> None:
+        super().__init_subclass__(module=module, name=name)
+        # The SDK reads a resource class's output types from its annotations on every registration
+        # (`get_type_hints`, evaluating each string annotation again): evaluate them once, here.
+        own = inspect.get_annotations(cls)
+        if any(isinstance(annotation, str) for annotation in own.values()):
+            holder = type(cls.__name__, (), {"__annotations__": dict(own)})
+            with contextlib.suppress(Exception):  # a name not importable yet: left to the SDK, as before
+                cls.__annotations__ = typing.get_type_hints(
+                    holder, globalns=vars(sys.modules[cls.__module__]), localns={"Output": pulumi.Output})
 
     def _register(
         self, provider: CrudProvider, args_type: type, resource_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -215,7 +201,6 @@ class MailinfraResource(pulumi.dynamic.Resource):
         adopt_existing: bool = False,
     ) -> None:
         quiet_cancellation()
-        remember_output_types()
         spec = provider.spec
         props = plain(props)
         unknown = sorted(set(props) - set(spec.input_keys))
