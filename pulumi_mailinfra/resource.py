@@ -20,6 +20,7 @@ import pulumi.dynamic
 from pulumi import _types as pulumi_types
 from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 
+from . import program_wait
 from .provider import ADOPT_KEY, AUTONAME_KEY, CrudProvider
 
 _SERIALIZED: dict[type, str] = {}
@@ -201,6 +202,7 @@ class MailinfraResource(pulumi.dynamic.Resource):
         adopt_existing: bool = False,
     ) -> None:
         quiet_cancellation()
+        program_wait.install()
         spec = provider.spec
         props = plain(props)
         unknown = sorted(set(props) - set(spec.input_keys))
