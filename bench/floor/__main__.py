@@ -1,13 +1,20 @@
 """The engine floor: the resources of a real stack (read from its `pulumi stack export`, the file named by
 MAILINFRA_FLOOR_SPEC) declared again through a no-op dynamic provider, with the same logical names, the same
 dependencies and the same inputs and outputs (so the same state size), secrets kept secret (the engine encrypts
-them at every checkpoint). What remains is the engine's own cost."""
+them at every checkpoint). What remains is the engine's own cost.
+
+The program waits for its Outputs as a program of our resources does (pulumi_mailinfra.program_wait, in place
+of older SDKs' busy loop), so the SDK's wait is the same on both sides of the comparison."""
 
 import json
 import os
 
 import pulumi
 from noop_provider import NoopResource
+
+from pulumi_mailinfra import program_wait
+
+program_wait.install()
 
 FLOOR_SECRET = "__floor_secret__"  # how bench_scale.py writes a value that was a secret in the real stack
 
