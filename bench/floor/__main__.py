@@ -4,7 +4,7 @@ dependencies and the same inputs and outputs (so the same state size), secrets k
 them at every checkpoint). What remains is the engine's own cost.
 
 The program waits for its Outputs as a program of our resources does (pulumi_mailinfra.program_wait, in place
-of older SDKs' busy loop), so the SDK's wait is the same on both sides of the comparison."""
+of the SDK's own), so the wait is the same on both sides of the comparison."""
 
 import json
 import os

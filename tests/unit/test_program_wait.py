@@ -26,8 +26,9 @@ class State:
         self.lock = threading.Lock()
 
     def add(self, *outputs: asyncio.Future[Any]) -> None:
+        add_one = self.outputs.append if isinstance(self.outputs, collections.deque) else self.outputs.add
         for output in outputs:
-            self.outputs.append(output) if isinstance(self.outputs, collections.deque) else self.outputs.add(output)
+            add_one(output)
 
 
 CONTAINERS = pytest.mark.parametrize("container", [collections.deque, set], ids=["older-sdk", "newer-sdk"])
@@ -48,7 +49,11 @@ class CountingLoop(asyncio.SelectorEventLoop):
 
 
 def run(coroutine: Awaitable[Any]) -> Any:
-    return asyncio.new_event_loop().run_until_complete(coroutine)
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
 
 
 async def sdk_style_wait(state: State) -> None:
