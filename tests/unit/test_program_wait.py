@@ -34,10 +34,6 @@ class State:
 CONTAINERS = pytest.mark.parametrize("container", [collections.deque, set], ids=["older-sdk", "newer-sdk"])
 
 
-def later(loop: asyncio.AbstractEventLoop, delay: float, settle: Callable[[], None]) -> None:
-    loop.call_later(delay, settle)
-
-
 class CountingLoop(asyncio.SelectorEventLoop):
     """An event loop that counts its turns."""
 
@@ -85,7 +81,7 @@ def turns_to_wait(wait: Callable[[State], Awaitable[None]], container: type = co
             def settle(output: asyncio.Future[Any] = output) -> None:
                 output.set_result(1)
                 state.outputs.remove(output)
-            later(loop, 0.3 * i / len(outputs), settle)
+            loop.call_later(0.3 * i / len(outputs), settle)
         started = time.monotonic()
         await wait(state)
         assert all(output.done() for output in outputs) and not state.outputs
@@ -115,8 +111,8 @@ def test_the_first_failed_output_fails_the_wait_while_others_are_still_pending(c
         state = State(container)
         slow, failing = loop.create_future(), loop.create_future()
         state.add(slow, failing)
-        later(loop, 0.05, lambda: failing.set_exception(ValueError("apply failed: bad template")))
-        later(loop, 5, lambda: slow.set_result(1))
+        loop.call_later(0.05, lambda: failing.set_exception(ValueError("apply failed: bad template")))
+        loop.call_later(5, lambda: slow.set_result(1))
         started = time.monotonic()
         caught: BaseException | None = None
         try:
@@ -139,7 +135,7 @@ def test_a_cancelled_output_ends_the_wait_as_in_the_sdk(container: type) -> None
         state = State(container)
         cancelled = loop.create_future()
         state.add(cancelled)
-        later(loop, 0.01, cancelled.cancel)
+        loop.call_later(0.01, cancelled.cancel)
         await program_wait.wait_for_outputs(state)
 
     with pytest.raises(asyncio.CancelledError):
