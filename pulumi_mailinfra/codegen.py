@@ -12,6 +12,7 @@ generated file is stale (the test suite runs it)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import enum
 import importlib
 import inspect
@@ -386,8 +387,21 @@ def _constructor(provider: type[CrudProvider]) -> list[str]:
     for param in params:
         lines += [f"        {line}" for line in textwrap.wrap(param, width=WIDTH - 8, subsequent_indent="    ")]
     lines += ['        """',
-              f"        self._register({provider.__name__}(), {spec.type_name}Args, resource_name, args, kwargs)"]
+              f"        self._register({spec_constant(provider)}, {spec.type_name}Args, resource_name, args, kwargs)"]
     return lines
+
+
+def spec_constant(provider: type[CrudProvider]) -> str:
+    """The name of the `ProgramSpec` constant a generated resources.py holds for `provider`'s type."""
+    return "_" + re.sub(r"(?<!^)(?=[A-Z])", "_", provider.spec.type_name).upper()
+
+
+def _program_spec(provider: type[CrudProvider]) -> list[str]:
+    """`_RELAY_SERVER = ProgramSpec(...)`: the provider's program spec, fields left at their default omitted."""
+    program = provider.program_spec()
+    given = [f"{f.name}={getattr(program, f.name)!r}" for f in dataclasses.fields(program)
+             if getattr(program, f.name) != f.default]
+    return [f"{spec_constant(provider)} = ProgramSpec({', '.join(given)})"]
 
 
 def render_resources(service: str) -> str:
@@ -400,10 +414,12 @@ def render_resources(service: str) -> str:
            f'behaviour of each are on its class, its `XxxArgs` and in docs/reference/{service}/."""', "",
            "from __future__ import annotations", "", "from collections.abc import Mapping, Sequence",
            "from typing import Any, Literal, Optional, overload", "", "import pulumi", "",
+           "from ..program_spec import ProgramSpec",
            "from ..resource import MailinfraResource",
-           f"from .inputs import {', '.join(input_names)}",
-           f"from .providers import {', '.join(sorted(p.__name__ for p in providers))}", "",
-           f"__all__ = {sorted(p.spec.type_name for p in providers)!r}", "", ""]
+           f"from .inputs import {', '.join(input_names)}", "",
+           f"__all__ = {sorted(p.spec.type_name for p in providers)!r}", "",
+           "# What a program needs of each type, from its provider's spec (the program never imports the provider).",
+           *[line for p in providers for line in _program_spec(p)], "", ""]
     for provider in providers:
         spec = provider.spec
         out.append(f'class {spec.type_name}(MailinfraResource, module="{service}", name="{spec.type_name}"):')

@@ -41,6 +41,7 @@ from pydantic.fields import FieldInfo
 from . import errors
 from .config import CONFIG_NAMESPACE, settings_problem
 from .diagnostics import forget_last_exchange, install_engine_logging, last_exchange
+from .program_spec import ADOPT_KEY, AUTONAME_KEY, ProgramSpec
 from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile, to_wire
 from .validation import failures
 from .wire import from_api
@@ -48,11 +49,6 @@ from .wire import from_api
 if TYPE_CHECKING:
     from .http import ApiClient
 
-# Inputs that steer the provider and are never sent to the API. The autoname candidate is the program's
-# `<logical name>-<7 hex>` for a resource given no name; `check` turns it into the name once. (Not a `__`
-# key: the SDK drops those on the way to the provider.)
-ADOPT_KEY = "adopt_existing"
-AUTONAME_KEY = "autoname_candidate"
 CONTROL_KEYS = frozenset({ADOPT_KEY, AUTONAME_KEY})
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -258,6 +254,25 @@ class CrudProvider(ResourceProvider):
         install_engine_logging()  # API requests become debug diagnostics (`pulumi up --debug`)
         props = getattr(req.config, "_props", {}) or {}
         self._raw_config = {k: v for k, v in props.items() if k.startswith(f"{CONFIG_NAMESPACE}:")}
+
+    @classmethod
+    def program_spec(cls) -> ProgramSpec:
+        """What a program needs of this type (generated into the service's resources.py by codegen)."""
+        spec = cls.spec
+        return ProgramSpec(
+            provider=f"{cls.__module__}:{cls.__qualname__}",
+            type_name=spec.type_name,
+            input_keys=spec.input_keys,
+            computed=spec.computed,
+            name_field=spec.name_field,
+            autoname=bool(spec.name_field) and spec.autoname,
+            scoped_name="{" in spec.collection,
+            secret_paths=spec.secret_paths,
+            secret_outputs=spec.secret_outputs,
+            delete_before_replace=spec.delete_before_replace,
+            form_family=getattr(cls, "form_family", None),
+            form_owner=getattr(cls, "form_owner", None) if getattr(cls, "form_family", None) else None,
+        )
 
     # ----- plumbing -------------------------------------------------------------------------------
     def client(self) -> ApiClient:

@@ -21,26 +21,25 @@ from pulumi import _types as pulumi_types
 from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 
 from . import program_wait
-from .provider import ADOPT_KEY, AUTONAME_KEY, CrudProvider
+from .program_spec import ADOPT_KEY, AUTONAME_KEY, ProgramSpec, form_conflict
 
-_SERIALIZED: dict[type, str] = {}
+_SERIALIZED: dict[str, str] = {}
 _SERIALIZE_LOCK = threading.Lock()
 
 
-def serialized_provider(provider: CrudProvider) -> str:
-    """The pickled provider, once per class. Our providers pickle to their class alone, so the string is
-    the same for every resource of a type. Serialising once also sidesteps an SDK bug: each
+def serialized_provider(spec: ProgramSpec) -> str:
+    """The pickled provider, once per type: a `ProviderRef` naming the provider class, so the string is the
+    same for every resource of a type and pickling it imports nothing. Serialising once also sidesteps an SDK bug: each
     `serialize_provider` call wraps `pickle._Pickler._batch_setitems` again without restoring it, so a
     program with a few hundred dynamic resources dies with RecursionError (cf. pulumi/pulumi#17803)."""
-    cls = type(provider)
     with _SERIALIZE_LOCK:
-        if cls not in _SERIALIZED:
+        if spec.provider not in _SERIALIZED:
             original = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
             try:
-                _SERIALIZED[cls] = serialize_provider(provider)
+                _SERIALIZED[spec.provider] = serialize_provider(spec.provider_ref())  # type: ignore[arg-type]
             finally:
                 pickle._Pickler._batch_setitems = original  # type: ignore[attr-defined]
-        return _SERIALIZED[cls]
+        return _SERIALIZED[spec.provider]
 
 
 def autoname(resource_name: str) -> str:
@@ -75,11 +74,11 @@ def _claim_name(type_name: str, name: str, resource_name: str) -> None:
 _FORM_CLAIMS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, int], tuple[str, Any]]] = weakref.WeakKeyDictionary()
 
 
-def _claim_form(provider: CrudProvider, props: dict[str, Any], resource_name: str) -> None:
+def _claim_form(spec: ProgramSpec, props: dict[str, Any], resource_name: str) -> None:
     """A whole list and single items on one owner would undo each other (aliases, sender rules). The provider's
     `check` catches that once the owner's id is known; here the program catches it for an owner that is an Output
     (a domain or user made by the same program), whose id a preview does not know yet."""
-    family, owner_key = getattr(provider, "form_family", None), getattr(provider, "form_owner", None)
+    family, owner_key = spec.form_family, spec.form_owner
     owner = props.get(owner_key) if owner_key else None
     if family is None or not isinstance(owner, pulumi.Output):
         return
@@ -88,10 +87,10 @@ def _claim_form(provider: CrudProvider, props: dict[str, Any], resource_name: st
     run = settings.get_monitor() or settings.SETTINGS
     with _DECLARED_LOCK:
         claims = _FORM_CLAIMS.setdefault(run, {})
-        form, _ = claims.setdefault((family, str(owner_key), id(owner)), (provider.spec.type_name, owner))
-    if form != provider.spec.type_name:
+        form, _ = claims.setdefault((family, str(owner_key), id(owner)), (spec.type_name, owner))
+    if form != spec.type_name:
         owner_name = f"{resource_name!r}'s {owner_key}"
-        raise ValueError(type(provider).form_conflict(owner_name, form))  # type: ignore[attr-defined]
+        raise ValueError(form_conflict(spec.type_name, family, str(owner_key), owner_name, form))
 
 
 def _mark_secret(props: dict[str, Any], path: str) -> None:
@@ -178,7 +177,7 @@ class MailinfraResource(pulumi.dynamic.Resource):
                     holder, globalns=vars(sys.modules[cls.__module__]), localns={"Output": pulumi.Output})
 
     def _register(
-        self, provider: CrudProvider, args_type: type, resource_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, spec: ProgramSpec, args_type: type, resource_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         positional, fields = list(args), dict(kwargs)
         given = positional.pop(0) if positional and isinstance(positional[0], args_type) else fields.pop("args", None)
@@ -190,11 +189,11 @@ class MailinfraResource(pulumi.dynamic.Resource):
         if given is not None and fields:
             raise TypeError(f"{type(self).__name__}(): give either `args` or keyword fields, not both")
         props = given if given is not None else fields
-        MailinfraResource.__init__(self, provider, resource_name, props, opts, adopt_existing=adopt_existing)
+        MailinfraResource.__init__(self, spec, resource_name, props, opts, adopt_existing=adopt_existing)
 
     def __init__(
         self,
-        provider: CrudProvider,
+        spec: ProgramSpec,
         resource_name: str,
         props: dict[str, Any],
         opts: pulumi.ResourceOptions | None = None,
@@ -203,7 +202,6 @@ class MailinfraResource(pulumi.dynamic.Resource):
     ) -> None:
         quiet_cancellation()
         program_wait.install()
-        spec = provider.spec
         props = plain(props)
         unknown = sorted(set(props) - set(spec.input_keys))
         if unknown:
@@ -214,16 +212,16 @@ class MailinfraResource(pulumi.dynamic.Resource):
             if name is None and spec.autoname:
                 props[spec.name_field] = None  # still an output attribute; `check` fills it in
                 props[AUTONAME_KEY] = autoname(resource_name)
-            elif isinstance(name, str) and "{" not in spec.collection:  # names scoped to a parent are not
+            elif isinstance(name, str) and not spec.scoped_name:  # names scoped to a parent are not
                 _claim_name(spec.type_name, name, resource_name)  # known apart here (the parent is an Output)
-        _claim_form(provider, props, resource_name)
+        _claim_form(spec, props, resource_name)
         for path in spec.secret_paths:
             _mark_secret(props, path)
         if adopt_existing:
             props[ADOPT_KEY] = True
         for key in spec.computed:
             props.setdefault(key, None)
-        props[PROVIDER_KEY] = serialized_provider(provider)
+        props[PROVIDER_KEY] = serialized_provider(spec)
         if spec.secret_outputs:  # outputs that are no input: marked secret by name, before they reach state
             opts = pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(additional_secret_outputs=list(spec.secret_outputs)))

@@ -15,6 +15,7 @@ from pulumi.dynamic import CheckFailure, CheckResult
 from pydantic import BaseModel
 
 from ..errors import InUseError, MailinfraError, NotFoundError
+from ..program_spec import form_conflict
 from ..provider import CrudProvider, ResourceSpec, redacting
 from ..reconcile import canonical, is_unknown
 from ..wire import from_api
@@ -325,7 +326,6 @@ class _OneFormPerOwner(CrudProvider):
 
     form_family: ClassVar[str]  # "aliases"
     form_owner: ClassVar[str] = "domain_id"
-    form_advice: ClassVar[str]
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         result = super().check(olds, news)
@@ -345,15 +345,11 @@ class _OneFormPerOwner(CrudProvider):
 
     @classmethod
     def form_conflict(cls, owner: str, form: str) -> str:
-        kind = "domain" if cls.form_owner == "domain_id" else "mailbox"
-        return (f"{kind} {owner} already has its {cls.form_family} managed by a {form} resource; a "
-                f"{cls.spec.type_name} on the same {kind} would undo it on every update: {cls.form_advice}")
+        return form_conflict(cls.spec.type_name, cls.form_family, cls.form_owner, owner, form)
 
 
 class _AliasFormGuard(_OneFormPerOwner):
     form_family = "aliases"
-    form_advice = ("use one form per domain (DomainAliases for the whole list, DomainAlias for aliases added one "
-                   "by one)")
 
 
 class DomainAliasesProvider(_AliasFormGuard, _WholeValueProvider):
@@ -724,8 +720,6 @@ def _past(path: str, expiry: Any, before: Any) -> CheckFailure | None:
 
 class _SenderRulesGuard(_OneFormPerOwner):
     form_family = "sender rules"
-    form_advice = ("use one form per owner (DomainSenderRules / MailboxSenderRules for the whole list, "
-                   "DomainSenderRule / MailboxSenderRule for rules added one by one)")
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         result = super().check(olds, news)

@@ -10,6 +10,7 @@ from typing import Any, Literal, Optional, overload
 
 import pulumi
 
+from ..program_spec import ProgramSpec
 from ..resource import MailinfraResource
 from .inputs import (
     AdminArgs,
@@ -49,30 +50,6 @@ from .inputs import (
     UserOptionArgs,
     UserSignatureArgs,
 )
-from .providers import (
-    AdminProvider,
-    AdminTokenProvider,
-    AttachmentFilterProvider,
-    DomainAdminProvider,
-    DomainAliasesProvider,
-    DomainAliasProvider,
-    DomainDefaultPolicyProvider,
-    DomainDkimProvider,
-    DomainOptionProvider,
-    DomainPolicyProvider,
-    DomainProvider,
-    DomainSenderRuleProvider,
-    DomainSenderRulesProvider,
-    DomainUsersAccessProvider,
-    EmailAliasProvider,
-    MailboxSenderRuleProvider,
-    MailboxSenderRulesProvider,
-    SenderRulesProvider,
-    UriBlFilterProvider,
-    UserOptionProvider,
-    UserProvider,
-    UserSignatureProvider,
-)
 
 __all__ = [
     "Admin",
@@ -98,6 +75,279 @@ __all__ = [
     "UserOption",
     "UserSignature",
 ]
+
+# What a program needs of each type, from its provider's spec (the program never imports the provider).
+_DOMAIN = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:DomainProvider",
+    type_name="Domain",
+    input_keys=(
+        "name",
+        "status",
+        "description",
+        "wblist_priority",
+        "incoming",
+        "outgoing",
+        "quarantine",
+        "retention",
+        "archive",
+        "default_language",
+        "auto_provisioning_on",
+        "sender_verify_on",
+        "customer_id",
+        "external_id",
+        "outgoing_subnets",
+        "outgoing_providers_ids",
+        "platforms",
+        "ignore_mx",
+    ),
+    computed=("default_policy_id", "active_users_count", "policies_count", "creation_date", "domain_aliases"),
+    name_field="name",
+    secret_paths=(
+        "platforms[].auth_data.bind_password",
+        "platforms[].auth_data.client_secret",
+        "platforms[].api_data.password",
+        "platforms[].api_data.client_secret",
+    ),
+    delete_before_replace=True,
+)
+_DOMAIN_POLICY = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:DomainPolicyProvider",
+    type_name="DomainPolicy",
+    input_keys=(
+        "domain_id",
+        "name",
+        "quarantine",
+        "retention",
+        "archive",
+        "incoming",
+        "outgoing",
+        "mail_size_limit",
+        "spam_score",
+        "relay_props",
+        "quarantine_props",
+        "retention_props",
+        "archive_props",
+    ),
+    name_field="name",
+    autoname=True,
+    scoped_name=True,
+    delete_before_replace=True,
+)
+_DOMAIN_DKIM = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:DomainDkimProvider",
+    type_name="DomainDkim",
+    input_keys=("domain_id", "selector", "public_key", "private_key"),
+    computed=("dns_record_name", "txt_value", "records"),
+    scoped_name=True,
+    secret_paths=("private_key",),
+    delete_before_replace=True,
+)
+_DOMAIN_DEFAULT_POLICY = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:DomainDefaultPolicyProvider",
+    type_name="DomainDefaultPolicy",
+    input_keys=(
+        "domain_id",
+        "name",
+        "quarantine",
+        "retention",
+        "archive",
+        "incoming",
+        "outgoing",
+        "mail_size_limit",
+        "spam_score",
+        "relay_props",
+        "quarantine_props",
+        "retention_props",
+        "archive_props",
+    ),
+    computed=("original",),
+    scoped_name=True,
+    delete_before_replace=True,
+)
+_DOMAIN_ALIASES = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:DomainAliasesProvider",
+    type_name="DomainAliases",
+    input_keys=("domain_id", "names"),
+    computed=("alias_ids",),
+    scoped_name=True,
+    delete_before_replace=True,
+    form_family="aliases",
+    form_owner="domain_id",
+)
+_DOMAIN_ALIAS = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:DomainAliasProvider",
+    type_name="DomainAlias",
+    input_keys=("domain_id", "name"),
+    name_field="name",
+    scoped_name=True,
+    delete_before_replace=True,
+    form_family="aliases",
+    form_owner="domain_id",
+)
+_USER = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:UserProvider",
+    type_name="User",
+    input_keys=(
+        "domain_id",
+        "email",
+        "firstname",
+        "lastname",
+        "status",
+        "language",
+        "password",
+        "policy_id",
+        "platform_id",
+        "sender_verify_on",
+        "send_notification",
+        "send_welcome_mail",
+    ),
+    computed=("creation_date",),
+    name_field="email",
+    secret_paths=("password",),
+    delete_before_replace=True,
+)
+_USER_SIGNATURE = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:UserSignatureProvider",
+    type_name="UserSignature",
+    input_keys=("user_id", "html"),
+    scoped_name=True,
+    delete_before_replace=True,
+)
+_EMAIL_ALIAS = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:EmailAliasProvider",
+    type_name="EmailAlias",
+    input_keys=("domain_id", "email", "recipients"),
+    computed=("recipient_ids",),
+    name_field="email",
+    scoped_name=True,
+    delete_before_replace=True,
+)
+_DOMAIN_OPTION = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:DomainOptionProvider",
+    type_name="DomainOption",
+    input_keys=("domain_id", "name", "value"),
+    computed=("parent_value",),
+    name_field="name",
+    scoped_name=True,
+    delete_before_replace=True,
+)
+_USER_OPTION = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:UserOptionProvider",
+    type_name="UserOption",
+    input_keys=("user_id", "name", "value"),
+    computed=("parent_value",),
+    name_field="name",
+    scoped_name=True,
+    delete_before_replace=True,
+)
+_ATTACHMENT_FILTER = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:AttachmentFilterProvider",
+    type_name="AttachmentFilter",
+    input_keys=("domain_id", "action", "check_type", "filter", "description"),
+    computed=("priority", "scope", "created_date"),
+    scoped_name=True,
+    delete_before_replace=True,
+)
+_URI_BL_FILTER = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:UriBlFilterProvider",
+    type_name="UriBlFilter",
+    input_keys=("domain_id", "action", "filter", "description"),
+    computed=("priority", "scope", "created_date"),
+    scoped_name=True,
+    delete_before_replace=True,
+)
+_DOMAIN_SENDER_RULE = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:DomainSenderRuleProvider",
+    type_name="DomainSenderRule",
+    input_keys=("value", "type", "expire_at", "description", "spf_on", "domain_id"),
+    computed=("owner", "created_date"),
+    scoped_name=True,
+    delete_before_replace=True,
+    form_family="sender rules",
+    form_owner="domain_id",
+)
+_MAILBOX_SENDER_RULE = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:MailboxSenderRuleProvider",
+    type_name="MailboxSenderRule",
+    input_keys=("value", "type", "expire_at", "description", "spf_on", "user_id"),
+    computed=("owner", "created_date"),
+    scoped_name=True,
+    delete_before_replace=True,
+    form_family="sender rules",
+    form_owner="user_id",
+)
+_DOMAIN_SENDER_RULES = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:DomainSenderRulesProvider",
+    type_name="DomainSenderRules",
+    input_keys=("domain_id", "rules"),
+    computed=("rule_ids",),
+    scoped_name=True,
+    delete_before_replace=True,
+    form_family="sender rules",
+    form_owner="domain_id",
+)
+_MAILBOX_SENDER_RULES = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:MailboxSenderRulesProvider",
+    type_name="MailboxSenderRules",
+    input_keys=("user_id", "rules"),
+    computed=("rule_ids",),
+    scoped_name=True,
+    delete_before_replace=True,
+    form_family="sender rules",
+    form_owner="user_id",
+)
+_SENDER_RULES = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:SenderRulesProvider",
+    type_name="SenderRules",
+    input_keys=("rules",),
+    computed=("rule_ids",),
+    delete_before_replace=True,
+)
+_DOMAIN_USERS_ACCESS = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:DomainUsersAccessProvider",
+    type_name="DomainUsersAccess",
+    input_keys=("domain_id", "permissions"),
+    computed=("available_permissions",),
+    scoped_name=True,
+    delete_before_replace=True,
+)
+_ADMIN_TOKEN = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:AdminTokenProvider",
+    type_name="AdminToken",
+    input_keys=("admin_id", "name", "expiration"),
+    computed=("value", "created_at", "last_use"),
+    scoped_name=True,
+    secret_outputs=("value",),
+    delete_before_replace=True,
+)
+_DOMAIN_ADMIN = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:DomainAdminProvider",
+    type_name="DomainAdmin",
+    input_keys=(
+        "domain_id",
+        "permissions",
+        "admin_id",
+        "login",
+        "display_name",
+        "email",
+        "password",
+        "enabled",
+        "language",
+    ),
+    computed=("account_login", "totp", "sys_admin", "created_at"),
+    name_field="login",
+    scoped_name=True,
+    secret_paths=("password",),
+    delete_before_replace=True,
+)
+_ADMIN = ProgramSpec(
+    provider="pulumi_mailinfra.cleanmail.providers:AdminProvider",
+    type_name="Admin",
+    input_keys=("admin_id", "display_name", "email", "password", "enabled", "language", "totp"),
+    computed=("login", "sys_admin", "authorities", "created_at"),
+    secret_paths=("password",),
+    delete_before_replace=True,
+)
 
 
 class Domain(MailinfraResource, module="cleanmail", name="Domain"):
@@ -224,7 +474,7 @@ class Domain(MailinfraResource, module="cleanmail", name="Domain"):
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(DomainProvider(), DomainArgs, resource_name, args, kwargs)
+        self._register(_DOMAIN, DomainArgs, resource_name, args, kwargs)
 
 
 class DomainPolicy(MailinfraResource, module="cleanmail", name="DomainPolicy"):
@@ -319,7 +569,7 @@ class DomainPolicy(MailinfraResource, module="cleanmail", name="DomainPolicy"):
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(DomainPolicyProvider(), DomainPolicyArgs, resource_name, args, kwargs)
+        self._register(_DOMAIN_POLICY, DomainPolicyArgs, resource_name, args, kwargs)
 
 
 class DomainDkim(MailinfraResource, module="cleanmail", name="DomainDkim"):
@@ -385,7 +635,7 @@ class DomainDkim(MailinfraResource, module="cleanmail", name="DomainDkim"):
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(DomainDkimProvider(), DomainDkimArgs, resource_name, args, kwargs)
+        self._register(_DOMAIN_DKIM, DomainDkimArgs, resource_name, args, kwargs)
 
 
 class DomainDefaultPolicy(MailinfraResource, module="cleanmail", name="DomainDefaultPolicy"):
@@ -469,7 +719,7 @@ class DomainDefaultPolicy(MailinfraResource, module="cleanmail", name="DomainDef
         :param retention_props: Retention settings (needs `retention`).
         :param archive_props: Archive settings (needs `archive`).
         """
-        self._register(DomainDefaultPolicyProvider(), DomainDefaultPolicyArgs, resource_name, args, kwargs)
+        self._register(_DOMAIN_DEFAULT_POLICY, DomainDefaultPolicyArgs, resource_name, args, kwargs)
 
 
 class DomainAliases(MailinfraResource, module="cleanmail", name="DomainAliases"):
@@ -520,7 +770,7 @@ class DomainAliases(MailinfraResource, module="cleanmail", name="DomainAliases")
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(DomainAliasesProvider(), DomainAliasesArgs, resource_name, args, kwargs)
+        self._register(_DOMAIN_ALIASES, DomainAliasesArgs, resource_name, args, kwargs)
 
 
 class DomainAlias(MailinfraResource, module="cleanmail", name="DomainAlias"):
@@ -569,7 +819,7 @@ class DomainAlias(MailinfraResource, module="cleanmail", name="DomainAlias"):
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(DomainAliasProvider(), DomainAliasArgs, resource_name, args, kwargs)
+        self._register(_DOMAIN_ALIAS, DomainAliasArgs, resource_name, args, kwargs)
 
 
 class User(MailinfraResource, module="cleanmail", name="User"):
@@ -663,7 +913,7 @@ class User(MailinfraResource, module="cleanmail", name="User"):
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(UserProvider(), UserArgs, resource_name, args, kwargs)
+        self._register(_USER, UserArgs, resource_name, args, kwargs)
 
 
 class UserSignature(MailinfraResource, module="cleanmail", name="UserSignature"):
@@ -709,7 +959,7 @@ class UserSignature(MailinfraResource, module="cleanmail", name="UserSignature")
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(UserSignatureProvider(), UserSignatureArgs, resource_name, args, kwargs)
+        self._register(_USER_SIGNATURE, UserSignatureArgs, resource_name, args, kwargs)
 
 
 class EmailAlias(MailinfraResource, module="cleanmail", name="EmailAlias"):
@@ -764,7 +1014,7 @@ class EmailAlias(MailinfraResource, module="cleanmail", name="EmailAlias"):
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(EmailAliasProvider(), EmailAliasArgs, resource_name, args, kwargs)
+        self._register(_EMAIL_ALIAS, EmailAliasArgs, resource_name, args, kwargs)
 
 
 class DomainOption(MailinfraResource, module="cleanmail", name="DomainOption"):
@@ -816,7 +1066,7 @@ class DomainOption(MailinfraResource, module="cleanmail", name="DomainOption"):
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(DomainOptionProvider(), DomainOptionArgs, resource_name, args, kwargs)
+        self._register(_DOMAIN_OPTION, DomainOptionArgs, resource_name, args, kwargs)
 
 
 class UserOption(MailinfraResource, module="cleanmail", name="UserOption"):
@@ -866,7 +1116,7 @@ class UserOption(MailinfraResource, module="cleanmail", name="UserOption"):
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(UserOptionProvider(), UserOptionArgs, resource_name, args, kwargs)
+        self._register(_USER_OPTION, UserOptionArgs, resource_name, args, kwargs)
 
 
 class AttachmentFilter(MailinfraResource, module="cleanmail", name="AttachmentFilter"):
@@ -936,7 +1186,7 @@ class AttachmentFilter(MailinfraResource, module="cleanmail", name="AttachmentFi
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(AttachmentFilterProvider(), AttachmentFilterArgs, resource_name, args, kwargs)
+        self._register(_ATTACHMENT_FILTER, AttachmentFilterArgs, resource_name, args, kwargs)
 
 
 class UriBlFilter(MailinfraResource, module="cleanmail", name="UriBlFilter"):
@@ -1003,7 +1253,7 @@ class UriBlFilter(MailinfraResource, module="cleanmail", name="UriBlFilter"):
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(UriBlFilterProvider(), UriBlFilterArgs, resource_name, args, kwargs)
+        self._register(_URI_BL_FILTER, UriBlFilterArgs, resource_name, args, kwargs)
 
 
 class DomainSenderRule(MailinfraResource, module="cleanmail", name="DomainSenderRule"):
@@ -1074,7 +1324,7 @@ class DomainSenderRule(MailinfraResource, module="cleanmail", name="DomainSender
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(DomainSenderRuleProvider(), DomainSenderRuleArgs, resource_name, args, kwargs)
+        self._register(_DOMAIN_SENDER_RULE, DomainSenderRuleArgs, resource_name, args, kwargs)
 
 
 class MailboxSenderRule(MailinfraResource, module="cleanmail", name="MailboxSenderRule"):
@@ -1144,7 +1394,7 @@ class MailboxSenderRule(MailinfraResource, module="cleanmail", name="MailboxSend
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(MailboxSenderRuleProvider(), MailboxSenderRuleArgs, resource_name, args, kwargs)
+        self._register(_MAILBOX_SENDER_RULE, MailboxSenderRuleArgs, resource_name, args, kwargs)
 
 
 class DomainSenderRules(MailinfraResource, module="cleanmail", name="DomainSenderRules"):
@@ -1193,7 +1443,7 @@ class DomainSenderRules(MailinfraResource, module="cleanmail", name="DomainSende
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(DomainSenderRulesProvider(), DomainSenderRulesArgs, resource_name, args, kwargs)
+        self._register(_DOMAIN_SENDER_RULES, DomainSenderRulesArgs, resource_name, args, kwargs)
 
 
 class MailboxSenderRules(MailinfraResource, module="cleanmail", name="MailboxSenderRules"):
@@ -1241,7 +1491,7 @@ class MailboxSenderRules(MailinfraResource, module="cleanmail", name="MailboxSen
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(MailboxSenderRulesProvider(), MailboxSenderRulesArgs, resource_name, args, kwargs)
+        self._register(_MAILBOX_SENDER_RULES, MailboxSenderRulesArgs, resource_name, args, kwargs)
 
 
 class SenderRules(MailinfraResource, module="cleanmail", name="SenderRules"):
@@ -1287,7 +1537,7 @@ class SenderRules(MailinfraResource, module="cleanmail", name="SenderRules"):
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(SenderRulesProvider(), SenderRulesArgs, resource_name, args, kwargs)
+        self._register(_SENDER_RULES, SenderRulesArgs, resource_name, args, kwargs)
 
 
 class DomainUsersAccess(MailinfraResource, module="cleanmail", name="DomainUsersAccess"):
@@ -1340,7 +1590,7 @@ class DomainUsersAccess(MailinfraResource, module="cleanmail", name="DomainUsers
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(DomainUsersAccessProvider(), DomainUsersAccessArgs, resource_name, args, kwargs)
+        self._register(_DOMAIN_USERS_ACCESS, DomainUsersAccessArgs, resource_name, args, kwargs)
 
 
 class AdminToken(MailinfraResource, module="cleanmail", name="AdminToken"):
@@ -1397,7 +1647,7 @@ class AdminToken(MailinfraResource, module="cleanmail", name="AdminToken"):
         :param expiration: When the token stops working (RFC 3339, e.g. `2027-12-31T00:00:00Z`); left out: never.
             Changing it replaces the resource.
         """
-        self._register(AdminTokenProvider(), AdminTokenArgs, resource_name, args, kwargs)
+        self._register(_ADMIN_TOKEN, AdminTokenArgs, resource_name, args, kwargs)
 
 
 class DomainAdmin(MailinfraResource, module="cleanmail", name="DomainAdmin"):
@@ -1497,7 +1747,7 @@ class DomainAdmin(MailinfraResource, module="cleanmail", name="DomainAdmin"):
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(DomainAdminProvider(), DomainAdminArgs, resource_name, args, kwargs)
+        self._register(_DOMAIN_ADMIN, DomainAdminArgs, resource_name, args, kwargs)
 
 
 class Admin(MailinfraResource, module="cleanmail", name="Admin"):
@@ -1571,4 +1821,4 @@ class Admin(MailinfraResource, module="cleanmail", name="Admin"):
         :param totp: `False` turns the second factor (TOTP) off; the API cannot turn it on (that is the user's own
             QR-code flow).
         """
-        self._register(AdminProvider(), AdminArgs, resource_name, args, kwargs)
+        self._register(_ADMIN, AdminArgs, resource_name, args, kwargs)

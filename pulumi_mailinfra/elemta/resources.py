@@ -10,11 +10,28 @@ from typing import Any, Literal, overload
 
 import pulumi
 
+from ..program_spec import ProgramSpec
 from ..resource import MailinfraResource
 from .inputs import DeliveryCheckArgs
-from .providers import DeliveryCheckProvider
 
 __all__ = ["DeliveryCheck"]
+
+# What a program needs of each type, from its provider's spec (the program never imports the provider).
+_DELIVERY_CHECK = ProgramSpec(
+    provider="pulumi_mailinfra.elemta.providers:DeliveryCheckProvider",
+    type_name="DeliveryCheck",
+    input_keys=(
+        "sender",
+        "recipient",
+        "subject",
+        "body",
+        "triggers",
+        "wait_for",
+        "timeout_seconds",
+        "poll_interval_seconds",
+    ),
+    computed=("message_id", "state", "duration_seconds", "checked_at"),
+)
 
 
 class DeliveryCheck(MailinfraResource, module="elemta", name="DeliveryCheck"):
@@ -103,4 +120,4 @@ class DeliveryCheck(MailinfraResource, module="elemta", name="DeliveryCheck"):
         :param poll_interval_seconds: How often the queue is looked at while waiting (seconds, 0.05 to 60). Must be:
             >= 0.05; <= 60. Default: `1.0`.
         """
-        self._register(DeliveryCheckProvider(), DeliveryCheckArgs, resource_name, args, kwargs)
+        self._register(_DELIVERY_CHECK, DeliveryCheckArgs, resource_name, args, kwargs)

@@ -10,6 +10,7 @@ from typing import Any, Optional, overload
 
 import pulumi
 
+from ..program_spec import ProgramSpec
 from ..resource import MailinfraResource
 from .inputs import (
     DestinationArgs,
@@ -29,9 +30,44 @@ from .inputs import (
     ThrottlingRuleArgs,
     ThrottlingTemplateArgs,
 )
-from .providers import RelayServerProvider, RouteProvider, ThrottlingRuleProvider, ThrottlingTemplateProvider
 
 __all__ = ["RelayServer", "Route", "ThrottlingRule", "ThrottlingTemplate"]
+
+# What a program needs of each type, from its provider's spec (the program never imports the provider).
+_RELAY_SERVER = ProgramSpec(
+    provider="pulumi_mailinfra.greenarrow.providers:RelayServerProvider",
+    type_name="RelayServer",
+    input_keys=("name", "source_ip", "destination", "throttle_limits", "redirect"),
+    name_field="name",
+    autoname=True,
+    secret_paths=("destination.password",),
+    delete_before_replace=True,
+)
+_THROTTLING_TEMPLATE = ProgramSpec(
+    provider="pulumi_mailinfra.greenarrow.providers:ThrottlingTemplateProvider",
+    type_name="ThrottlingTemplate",
+    input_keys=("name", "default", "rules"),
+    computed=("rule_ids",),
+    name_field="name",
+    autoname=True,
+    delete_before_replace=True,
+)
+_THROTTLING_RULE = ProgramSpec(
+    provider="pulumi_mailinfra.greenarrow.providers:ThrottlingRuleProvider",
+    type_name="ThrottlingRule",
+    input_keys=("domains", "max_concurrent_connections", "max_messages_per_hour", "throttle_program", "template_id"),
+    scoped_name=True,
+    delete_before_replace=True,
+)
+_ROUTE = ProgramSpec(
+    provider="pulumi_mailinfra.greenarrow.providers:RouteProvider",
+    type_name="Route",
+    input_keys=("name", "requested_target_daily_volume", "overflow_route"),
+    computed=("recommended_max_daily_volume", "recommended_max_delivery_rate_per_hour", "routing_rule"),
+    name_field="name",
+    autoname=True,
+    delete_before_replace=True,
+)
 
 
 class RelayServer(MailinfraResource, module="greenarrow", name="RelayServer"):
@@ -99,7 +135,7 @@ class RelayServer(MailinfraResource, module="greenarrow", name="RelayServer"):
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(RelayServerProvider(), RelayServerArgs, resource_name, args, kwargs)
+        self._register(_RELAY_SERVER, RelayServerArgs, resource_name, args, kwargs)
 
 
 class ThrottlingTemplate(MailinfraResource, module="greenarrow", name="ThrottlingTemplate"):
@@ -158,7 +194,7 @@ class ThrottlingTemplate(MailinfraResource, module="greenarrow", name="Throttlin
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(ThrottlingTemplateProvider(), ThrottlingTemplateArgs, resource_name, args, kwargs)
+        self._register(_THROTTLING_TEMPLATE, ThrottlingTemplateArgs, resource_name, args, kwargs)
 
 
 class ThrottlingRule(MailinfraResource, module="greenarrow", name="ThrottlingRule"):
@@ -221,7 +257,7 @@ class ThrottlingRule(MailinfraResource, module="greenarrow", name="ThrottlingRul
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(ThrottlingRuleProvider(), ThrottlingRuleArgs, resource_name, args, kwargs)
+        self._register(_THROTTLING_RULE, ThrottlingRuleArgs, resource_name, args, kwargs)
 
 
 class Route(MailinfraResource, module="greenarrow", name="Route"):
@@ -283,4 +319,4 @@ class Route(MailinfraResource, module="greenarrow", name="Route"):
         :param adopt_existing: On create, take over an existing object with the same name (updated to these inputs,
             keeping its id) instead of creating one; no effect afterwards.
         """
-        self._register(RouteProvider(), RouteArgs, resource_name, args, kwargs)
+        self._register(_ROUTE, RouteArgs, resource_name, args, kwargs)
