@@ -99,7 +99,8 @@ class EmulatorServer:
             self.app,
             log_level=self.log_level,
             access_log=False,
-            http="h11",
+            http="auto",  # httptools when installed (the `emulator` extra brings it), else h11
+            proxy_headers=False,  # the admin endpoints' loopback check must see the real peer, not a header
             lifespan="on",
             timeout_graceful_shutdown=5,
             ssl_certfile=self.tls[0] if self.tls else None,
