@@ -75,3 +75,16 @@ def test_lazy_exports_still_reach_every_public_name() -> None:
     from pulumi_mailinfra.elemta import run_delivery_check
 
     assert DomainProvider.spec.type_name == "Domain" and callable(find_domain) and callable(run_delivery_check)
+
+
+def test_a_stack_written_with_the_older_class_pickle_sees_no_diff() -> None:
+    """State written before ProgramSpec holds `__provider` as the pickled provider class; the next preview sends
+    the `ProviderRef` pickle. Both build the same provider, and the change of `__provider` alone is no diff."""
+    older = base64.b64encode(dill.dumps(RelayServerProvider(), recurse=True)).decode()
+    newer = resource.serialized_provider(RelayServerProvider.program_spec())
+    assert older != newer
+    assert type(dill.loads(base64.b64decode(older))) is type(dill.loads(base64.b64decode(newer)))
+    inputs = {"name": "relay-a", "source_ip": {"ip": "198.51.100.7", "hostname": "mail.example.com"},
+              "destination": {"hostname": "smtp.example.net", "port": 25}}
+    result = RelayServerProvider().diff("1", {**inputs, "__provider": older}, {**inputs, "__provider": newer})
+    assert not result.changes and result.replaces == []
