@@ -98,10 +98,13 @@ class ProgramLogHandler(logging.Handler):
             return
 
 
-def _engine_address_of_this_plugin() -> str | None:
-    """The engine's address when this process is a resource plugin started by the engine."""
-    candidate = sys.argv[1] if len(sys.argv) > 1 else ""
-    return candidate if _ADDRESS.match(candidate) and "pulumi/dynamic" in sys.argv[0].replace("\\", "/") else None
+def _engine_address_of_this_plugin(argv: list[str] | None = None) -> str | None:
+    """The engine's address when this process is a resource plugin started by the engine: its last argument
+    (`pulumi up -v=9 --logflow` passes `-v=9` before it)."""
+    args = sys.argv if argv is None else argv
+    if len(args) < 2 or "pulumi/dynamic" not in args[0].replace("\\", "/"):
+        return None
+    return args[-1] if _ADDRESS.match(args[-1]) else None
 
 
 def install_engine_logging() -> None:

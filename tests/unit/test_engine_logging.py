@@ -88,3 +88,17 @@ def test_an_engine_that_is_gone_loses_lines_silently(capsys: pytest.CaptureFixtu
     handler.flush(timeout=10)
     assert handler._done == handler._queued == 1
     assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize(("argv", "address"), [
+    (["/x/pulumi/dynamic/__main__.py", "127.0.0.1:43741"], "127.0.0.1:43741"),
+    # `pulumi up -v=9 --logflow` flows its verbosity to the plugin before the address: the lines must still go.
+    (["/x/pulumi/dynamic/__main__.py", "-v=9", "127.0.0.1:33585"], "127.0.0.1:33585"),
+    (["/x/pulumi/dynamic/__main__.py"], None),
+    (["/x/other/tool.py", "127.0.0.1:1"], None),
+    (["/x/pulumi/dynamic/__main__.py", "127.0.0.1:1", "--unexpected"], None),
+])
+def test_the_engine_address_is_the_plugins_last_argument(argv: list[str], address: str | None) -> None:
+    from pulumi_mailinfra.diagnostics import _engine_address_of_this_plugin
+
+    assert _engine_address_of_this_plugin(argv) == address
