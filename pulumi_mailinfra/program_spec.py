@@ -53,7 +53,8 @@ class ProviderRef:
 
 
 def load_provider(target: str) -> Any:
-    """The provider a `ProviderRef` names, built in the process that unpickles it."""
+    """The provider a `ProviderRef` names, built in the process that unpickles it. Every resource's state
+    holds this function's module and name (in `__provider`): moving or renaming it breaks existing stacks."""
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)()
 

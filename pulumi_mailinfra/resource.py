@@ -29,9 +29,9 @@ _SERIALIZE_LOCK = threading.Lock()
 
 def serialized_provider(spec: ProgramSpec) -> str:
     """The pickled provider, once per type: a `ProviderRef` naming the provider class, so the string is the
-    same for every resource of a type and pickling it imports nothing. Serialising once also sidesteps an SDK bug: each
-    `serialize_provider` call wraps `pickle._Pickler._batch_setitems` again without restoring it, so a
-    program with a few hundred dynamic resources dies with RecursionError (cf. pulumi/pulumi#17803)."""
+    same for every resource of a type and pickling it imports nothing. Serialising once also sidesteps an SDK
+    bug: each `serialize_provider` call wraps `pickle._Pickler._batch_setitems` again without restoring it, so
+    a program with a few hundred dynamic resources dies with RecursionError (cf. pulumi/pulumi#17803)."""
     with _SERIALIZE_LOCK:
         if spec.provider not in _SERIALIZED:
             original = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
