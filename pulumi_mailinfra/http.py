@@ -8,6 +8,7 @@ import re
 import ssl
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -18,6 +19,7 @@ import tenacity
 from . import errors
 from .config import ServiceSettings
 from .diagnostics import log_request, remember_exchange
+from .transport import StdlibTransport
 
 # Transport failures where the request certainly never reached the server: safe to resend anything.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -95,6 +97,11 @@ def _certificate_rejected(exc: BaseException) -> ssl.SSLCertVerificationError | 
     return None
 
 
+def _proxy_configured() -> bool:
+    """Whether the environment names a proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY...), which httpx honours."""
+    return any(scheme in ("http", "https", "all") for scheme in urllib.request.getproxies())
+
+
 def describe_body(response: httpx.Response) -> str:
     """A short, readable description of a body that is not the JSON expected: an HTML page by its title."""
     kind = response.headers.get("content-type", "no content type").split(";")[0]
@@ -114,6 +121,12 @@ class ApiClient:
 
     def __init__(self, settings: ServiceSettings, transport: httpx.BaseTransport | None = None) -> None:
         self.settings = settings
+        verify = tls_verification(settings)
+        if transport is None and not _proxy_configured():
+            transport = StdlibTransport(verify if isinstance(verify, ssl.SSLContext) else None)
+        # Requests go straight to the transport (see `_send`), except through a proxy, which httpx's own
+        # transport handles: the client then sends them itself.
+        self._transport = transport
         self._http = httpx.Client(
             base_url=settings.url,
             auth=self._auth(),
@@ -121,7 +134,7 @@ class ApiClient:
             headers={"Accept": "application/json", "User-Agent": "pulumi-mailinfra"},
             transport=transport,
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
-            verify=tls_verification(settings),
+            verify=verify,
         )
 
     # ----- subclass hooks -------------------------------------------------------------------------
@@ -204,7 +217,7 @@ class ApiClient:
         def attempt() -> ApiResponse:
             number, started = next(attempts), time.monotonic()
             try:
-                response = self._http.request(method, path, json=json, params=params, headers=headers, files=files)
+                response = self._send(method, path, json=json, params=params, headers=headers, files=files)
             except _NOT_SENT as exc:
                 log_request(self.service, method, path, type(exc).__name__, time.monotonic() - started, number)
                 rejected = _certificate_rejected(exc)
@@ -265,6 +278,23 @@ class ApiClient:
                 self.service, method, path, None, "transport_error", [str(exhausted.error)]
             ) from exhausted.error
 
+    def _send(self, method: str, path: str, **content: Any) -> httpx.Response:
+        """One request, its answer read whole. Built by the httpx client (base URL, default headers, timeouts),
+        authenticated by its auth flow, sent by the transport directly: what `Client.send` does, without the
+        redirect, cookie and event-hook layers these APIs do not use, which cost ~0.06 ms of CPU a request."""
+        request = self._http.build_request(method, path, **content)
+        if self._transport is None:
+            return self._http.send(request)
+        flow = (self._http.auth or httpx.Auth()).sync_auth_flow(request)
+        request = next(flow)
+        while True:
+            response = self._transport.handle_request(request)
+            response.read()
+            try:
+                request = flow.send(response)
+            except StopIteration:
+                return response
+
     def _error_from(self, response: httpx.Response, method: str, path: str) -> errors.ApiError:
         try:
             self._unwrap(response, method, path)
@@ -299,7 +329,7 @@ class ApiClient:
         return None
 
     def close(self) -> None:
-        self._http.close()
+        self._http.close()  # closes the transport too
 
 
 class BearerAuth(httpx.Auth):

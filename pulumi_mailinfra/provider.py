@@ -43,7 +43,7 @@ from .config import CONFIG_NAMESPACE, settings_problem
 from .diagnostics import forget_last_exchange, install_engine_logging, last_exchange
 from .program_spec import ADOPT_KEY, AUTONAME_KEY, ProgramSpec
 from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile, to_wire
-from .validation import failures
+from .validation import failures, validate
 from .wire import from_api
 
 if TYPE_CHECKING:
@@ -312,12 +312,11 @@ class CrudProvider(ResourceProvider):
         return {k: v for k, v in props.items() if not k.startswith("__")}
 
     def validated(self, inputs: Mapping[str, Any]) -> BaseModel:
-        desired = self.desired(inputs)
-        problems = failures(self.spec.model, desired, is_unknown)
-        if problems:
+        args, problems = validate(self.spec.model, self.desired(inputs), is_unknown)
+        if args is None:
             detail = "; ".join(f"{path}: {reason}" for path, reason in problems)
-            raise errors.MailinfraError(f"invalid {self.spec.title}: {detail}")
-        return self.spec.model.model_validate(desired)
+            raise errors.MailinfraError(f"invalid {self.spec.title}: {detail or 'inputs are not known yet'}")
+        return args
 
     def desired(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The inputs that describe the object (no control keys, no computed outputs)."""

@@ -136,8 +136,15 @@ class StrictModel(LazyModel):
 def failures(model: type[BaseModel], values: Mapping[str, Any], is_unknown: Any) -> list[tuple[str, str]]:
     """Validate `values`; return (dotted property, reason) pairs, ignoring errors at or under values
     that are still unknown during preview (they are checked again once known)."""
+    return validate(model, values, is_unknown)[1]
+
+
+def validate(
+    model: type[BaseModel], values: Mapping[str, Any], is_unknown: Any
+) -> tuple[BaseModel | None, list[tuple[str, str]]]:
+    """`failures`, with the validated model when `values` are valid (validated once, not twice)."""
     try:
-        model.model_validate(dict(values))
+        return model.model_validate(dict(values)), []
     except PydanticValidationError as exc:
         found: list[tuple[str, str]] = []
         for error in exc.errors():
@@ -147,8 +154,7 @@ def failures(model: type[BaseModel], values: Mapping[str, Any], is_unknown: Any)
             path = _dotted(loc)
             message = error["msg"].removeprefix("Value error, ")
             found.append((path, message))
-        return found
-    return []
+        return None, found
 
 
 def _touches_unknown(values: Any, loc: list[Any], is_unknown: Any) -> bool:
