@@ -9,8 +9,9 @@ What it keeps of httpx's behaviour, because the retry rules in `http.py` depend 
   resend anything), with the `ssl` error in the exception chain when the certificate was refused;
 - a failure after sending is `WriteError` / `ReadError` / `ReadTimeout` / `RemoteProtocolError` (a POST may
   have been applied);
-- an idle connection is reused only when the server has not closed it: a request is never written to a
-  connection already known dead, so a lost connection always means "sent, outcome unknown".
+- an idle connection is reused only when the server has not closed it, and only within `keepalive_expiry`
+  seconds (httpx's 5 s) of its last answer, before a server's own idle timeout could close it as the request
+  goes out: a lost connection then means "sent, outcome unknown", as with httpx.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 
 import httpx
 
@@ -31,10 +33,13 @@ class StdlibTransport(httpx.BaseTransport):
     """Keep-alive connections per (scheme, host, port), at most `max_idle` idle ones each; thread-safe (a
     connection serves one request at a time: the dynamic provider calls from 4 worker threads)."""
 
-    def __init__(self, ssl_context: ssl.SSLContext | None = None, max_idle: int = 8) -> None:
+    def __init__(
+        self, ssl_context: ssl.SSLContext | None = None, max_idle: int = 8, keepalive_expiry: float = 5.0
+    ) -> None:
         self._ssl_context = ssl_context
         self._max_idle = max_idle
-        self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
+        self._keepalive_expiry = keepalive_expiry
+        self._idle: dict[_Key, list[tuple[http.client.HTTPConnection, float]]] = {}
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -75,18 +80,19 @@ class StdlibTransport(httpx.BaseTransport):
         with self._lock:
             idle, self._idle = self._idle, {}
         for connections in idle.values():
-            for connection in connections:
+            for connection, _ in connections:
                 connection.close()
 
     # ----- connections -----------------------------------------------------------------------------
     def _take(self, key: _Key, request: httpx.Request) -> http.client.HTTPConnection:
-        """An idle connection the server has not closed (a readable idle socket has hit EOF or holds bytes
-        nobody asked for: either way unusable), else a new unconnected one."""
+        """A recent idle connection the server has not closed (a readable idle socket has hit EOF or holds
+        bytes nobody asked for: either way unusable), else a new unconnected one."""
+        oldest = time.monotonic() - self._keepalive_expiry
         with self._lock:
             idle = self._idle.get(key)
             while idle:
-                connection = idle.pop()
-                if connection.sock is not None and not _readable(connection.sock):
+                connection, since = idle.pop()
+                if since >= oldest and connection.sock is not None and not _readable(connection.sock):
                     return connection
                 connection.close()
         scheme, host, port = key
@@ -98,7 +104,7 @@ class StdlibTransport(httpx.BaseTransport):
         with self._lock:
             idle = self._idle.setdefault(key, [])
             if len(idle) < self._max_idle:
-                idle.append(connection)
+                idle.append((connection, time.monotonic()))
                 return
         connection.close()
 
@@ -148,7 +154,8 @@ def _default_context() -> ssl.SSLContext:
     """httpx's own default verification (certifi's CA bundle), built once per process: it costs ~80 ms."""
     global _DEFAULT_CONTEXT
     with _DEFAULT_CONTEXT_LOCK:
-        if _DEFAULT_CONTEXT is None:
-            _DEFAULT_CONTEXT = httpx.create_ssl_context()
-        return _DEFAULT_CONTEXT
+        context = _DEFAULT_CONTEXT
+        if context is None:
+            context = _DEFAULT_CONTEXT = httpx.create_ssl_context()
+        return context
 

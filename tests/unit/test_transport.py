@@ -118,6 +118,21 @@ def test_a_connection_the_server_closed_while_idle_is_not_reused(serve: Callable
     assert [r.split(b" ")[1] for r in server.received] == [b"/a", b"/b"]  # each sent once
 
 
+def test_an_idle_connection_is_not_reused_after_the_keepalive_expiry(serve: Callable[[Script], RawServer]) -> None:
+    def script(conn: socket.socket, _n: int) -> None:
+        with conn:
+            while server.read_request(conn):
+                conn.sendall(ok())
+
+    server = serve(script)
+    with httpx.Client(base_url=server.url, transport=StdlibTransport(keepalive_expiry=0.1), timeout=5) as http:
+        http.get("/a")
+        http.get("/b")  # at once: the same connection
+        threading.Event().wait(0.2)
+        http.get("/c")  # idle too long: a server might be closing it just now
+    assert server.connections == 2
+
+
 @pytest.mark.parametrize(("answer", "error"), [
     (b"", httpx.RemoteProtocolError),  # closed without answering
     (ok()[:-5], httpx.RemoteProtocolError),  # body cut short
