@@ -48,7 +48,7 @@ class StdlibTransport(httpx.BaseTransport):
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}", request=request)
         key = (url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme])
         timeouts = request.extensions.get("timeout", {})
-        connection = self._take(key, request)
+        connection = self._take(key)
         try:
             if connection.sock is None:
                 self._connect(connection, timeouts.get("connect"), request)
@@ -84,7 +84,7 @@ class StdlibTransport(httpx.BaseTransport):
                 connection.close()
 
     # ----- connections -----------------------------------------------------------------------------
-    def _take(self, key: _Key, request: httpx.Request) -> http.client.HTTPConnection:
+    def _take(self, key: _Key) -> http.client.HTTPConnection:
         """A recent idle connection the server has not closed (a readable idle socket has hit EOF or holds
         bytes nobody asked for: either way unusable), else a new unconnected one."""
         oldest = time.monotonic() - self._keepalive_expiry
@@ -158,4 +158,3 @@ def _default_context() -> ssl.SSLContext:
         if context is None:
             context = _DEFAULT_CONTEXT = httpx.create_ssl_context()
         return context
-
