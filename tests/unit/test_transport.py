@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -112,7 +113,7 @@ def test_a_connection_the_server_closed_while_idle_is_not_reused(serve: Callable
     with client(server.url) as http:
         assert http.post("/a", json={}).status_code == 200
         assert closed.wait(5)
-        threading.Event().wait(0.05)  # the FIN reaches the client's socket
+        time.sleep(0.05)  # the FIN reaches the client's socket
         assert http.post("/b", json={}).status_code == 200
     assert server.connections == 2
     assert [r.split(b" ")[1] for r in server.received] == [b"/a", b"/b"]  # each sent once
@@ -128,26 +129,24 @@ def test_an_idle_connection_is_not_reused_after_the_keepalive_expiry(serve: Call
     with httpx.Client(base_url=server.url, transport=StdlibTransport(keepalive_expiry=0.1), timeout=5) as http:
         http.get("/a")
         http.get("/b")  # at once: the same connection
-        threading.Event().wait(0.2)
+        time.sleep(0.2)
         http.get("/c")  # idle too long: a server might be closing it just now
     assert server.connections == 2
 
 
-@pytest.mark.parametrize(("answer", "error"), [
-    (b"", httpx.RemoteProtocolError),  # closed without answering
-    (ok()[:-5], httpx.RemoteProtocolError),  # body cut short
-    (b"garbage\r\n\r\n", httpx.RemoteProtocolError),  # not HTTP
+@pytest.mark.parametrize("answer", [
+    b"",  # closed without answering
+    ok()[:-5],  # body cut short
+    b"garbage\r\n\r\n",  # not HTTP
 ])
-def test_failures_after_sending_are_not_connect_errors(
-    serve: Callable[[Script], RawServer], answer: bytes, error: type[Exception]
-) -> None:
+def test_failures_after_sending_are_not_connect_errors(serve: Callable[[Script], RawServer], answer: bytes) -> None:
     def script(conn: socket.socket, _n: int) -> None:
         with conn:
             server.read_request(conn)
             conn.sendall(answer)
 
     server = serve(script)
-    with client(server.url) as http, pytest.raises(error) as raised:
+    with client(server.url) as http, pytest.raises(httpx.RemoteProtocolError) as raised:
         http.post("/x", json={})
     assert not isinstance(raised.value, httpx.ConnectError)  # a POST here may have been applied
 
