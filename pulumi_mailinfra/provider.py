@@ -184,6 +184,11 @@ def values_at(node: Any, path: str) -> list[Any]:
     return [n for n in nodes if n is not None]
 
 
+# What outputs hold for a secret the API has where the program declares none: the value itself would land in state
+# unencrypted (secretness follows the inputs' secrets), and any non-null value shows the drift.
+UNDECLARED_SECRET = "(secret set out of band)"
+
+
 def _keep_unanswered(outs: Any, desired: Any, path: str) -> None:
     """A secret the API does not answer (null: write-only) keeps the value given; compared it would show as
     drift on every refresh. A secret the API does answer is compared like any value."""
@@ -192,7 +197,7 @@ def _keep_unanswered(outs: Any, desired: Any, path: str) -> None:
     if not isinstance(outs, dict) or not isinstance(desired, Mapping):
         return
     if not rest:
-        if outs.get(key) is None and desired.get(key) is not None:
+        if outs.get(key) is None and desired.get(key) not in (None, UNDECLARED_SECRET):
             outs[key] = desired[key]
         return
     if each:
@@ -200,6 +205,25 @@ def _keep_unanswered(outs: Any, desired: Any, path: str) -> None:
             _keep_unanswered(out_item, desired_item, rest)
     else:
         _keep_unanswered(outs.get(key), desired.get(key), rest)
+
+
+def _hide_undeclared(outs: Any, desired: Any, path: str) -> None:
+    """A secret set out of band where the program declares none: drift, shown without its value."""
+    head, _, rest = path.partition(".")
+    key, each = head.removesuffix("[]"), head.endswith("[]")
+    if not isinstance(outs, dict):
+        return
+    wanted = desired.get(key) if isinstance(desired, Mapping) else None
+    if not rest:
+        if outs.get(key) is not None and wanted in (None, UNDECLARED_SECRET):  # read gets the last outputs
+            outs[key] = UNDECLARED_SECRET
+        return
+    if each:
+        wanted_items = wanted if isinstance(wanted, list) else []
+        for index, out_item in enumerate(outs.get(key) or []):
+            _hide_undeclared(out_item, wanted_items[index] if index < len(wanted_items) else None, rest)
+    else:
+        _hide_undeclared(outs.get(key), wanted, rest)
 
 
 def _secret_values(spec: ResourceSpec, *bags: Mapping[str, Any] | None) -> list[str]:
@@ -311,6 +335,12 @@ class CrudProvider(ResourceProvider):
     def inputs_of(props: Mapping[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in props.items() if not k.startswith("__")}
 
+    def declared(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        """The inputs in full, as `check` recorded them: the engine drops every null on the way to a provider, so
+        nested keys the program left unset (`destination.password`) come back here as null. Compared in that
+        shape, a value the API holds where the program declares none is drift, not an unknown key ignored."""
+        return normalized(self.spec.model, self.inputs_of(props))
+
     def validated(self, inputs: Mapping[str, Any]) -> BaseModel:
         args, problems = validate(self.spec.model, self.desired(inputs), is_unknown)
         if args is None:
@@ -340,6 +370,7 @@ class CrudProvider(ResourceProvider):
             outs[key] = canonical(record.get(key))
         for path in self.spec.secret_paths:
             _keep_unanswered(outs, desired, path)
+            _hide_undeclared(outs, desired, path)
         return outs
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -466,7 +497,7 @@ class CrudProvider(ResourceProvider):
 
     @redacting
     def create(self, props: dict[str, Any]) -> CreateResult:
-        inputs = self.inputs_of(props)
+        inputs = self.declared(props)
         args = self.validated(inputs)
         client = self.client()
         record = None
@@ -538,7 +569,7 @@ class CrudProvider(ResourceProvider):
 
     @redacting
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        inputs = self.inputs_of(props)
+        inputs = self.declared(props)
         try:
             record = self.fetch(self.client(), id_, inputs)
         except errors.NotFoundError:
@@ -549,7 +580,7 @@ class CrudProvider(ResourceProvider):
 
     @redacting
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        inputs = self.inputs_of(news)
+        inputs = self.declared(news)
         args = self.validated(inputs)
         try:
             record = self.send_update(self.client(), id_, olds, inputs, args)

@@ -55,7 +55,7 @@ def test_credentials_added_out_of_band_are_drift_and_reverted(emulator: Emulator
 def test_throttle_program_set_out_of_band_is_drift_and_reverted(emulator: Emulator) -> None:
     template = Engine(configured(ThrottlingTemplateProvider, emulator)).create(
         {"name": "t", "default": DEFAULT, "rules": [rule("a.com")]})
-    rule_id = template.outputs["rule_ids"][0]
+    rule_id = int(template.outputs["rule_ids"][0])  # a float, as every number the engine hands over
     emulator.client().request("PUT", f"{API}/throttling_templates/{template.id}/throttling_rules/{rule_id}",
                               json={"throttling_rule": {"domains": ["a.com"], "max_concurrent_connections": 1,
                                                         "max_messages_per_hour": 0, "throttle_program": {"id": 1}}})

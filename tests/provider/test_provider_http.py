@@ -144,7 +144,7 @@ def test_route_computed_outputs_and_overflow(emulator: Emulator) -> None:
     assert main.outs["recommended_max_daily_volume"] == 25000
     assert main.outs["recommended_max_delivery_rate_per_hour"] == 10000
     assert main.outs["routing_rule"]["name"] == f"main R{main.id}"
-    assert main.outs["overflow_route"] == {"id": overflow.id}
+    assert main.outs["overflow_route"] == {"id": int(overflow.id)}  # as `check` records it
     renamed = provider.update(main.id, main.outs, {**main.outs, "name": "renamed", "routing_rule": None})
     assert renamed.outs["routing_rule"]["name"] == f"renamed R{main.id}"
     with pytest.raises(errors.MailinfraError, match="renamed"):
