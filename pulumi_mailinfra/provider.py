@@ -84,6 +84,8 @@ class ResourceSpec:
     # Where one object lives when not under `collection` (Cleanmail policies: POST /domains/{d}/policies,
     # then GET / PATCH / DELETE /policies/{id}).
     object_collection: str | None = None
+    # Lists whose order means nothing to the API (`domains`, `rules[].domains`): another order is no change.
+    unordered: tuple[str, ...] = ()
     input_keys: tuple[str, ...] = field(init=False)
     computed: tuple[str, ...] = field(init=False)
 
@@ -483,7 +485,7 @@ class CrudProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         keys = list(self.spec.input_keys)  # control keys (adopt_existing) only matter at create
-        changed = changed_keys(olds, news, keys)
+        changed = changed_keys(olds, news, keys, self.spec.unordered)
         replaces = [k for k in changed if k in self.spec.replace_on]
         name_field = self.spec.name_field
         same_name = bool(name_field) and name_field not in changed
@@ -565,7 +567,7 @@ class CrudProvider(ResourceProvider):
     def differences(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> list[str]:
         """The inputs whose value `record` does not have, as the next preview would compare them: [] when
         creating `inputs` would have made `record`."""
-        return changed_keys(self.outputs(inputs, record), inputs, list(self.spec.input_keys))
+        return changed_keys(self.outputs(inputs, record), inputs, list(self.spec.input_keys), self.spec.unordered)
 
     @redacting
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -87,11 +88,41 @@ def reconcile(desired: Any, actual: Any) -> Any:
     return canonical(actual)
 
 
-def changed_keys(olds: Mapping[str, Any], news: Mapping[str, Any], keys: list[str]) -> list[str]:
-    """Input keys whose new value differs from the recorded one; unknown values count as changed."""
+def changed_keys(
+    olds: Mapping[str, Any], news: Mapping[str, Any], keys: list[str], unordered: tuple[str, ...] = ()
+) -> list[str]:
+    """Input keys whose new value differs from the recorded one; unknown values count as changed. Lists at the
+    `unordered` paths (`domains`, `rules`, `rules[].domains`) are sets: another order is no change."""
     changed = []
     for key in keys:
         new = news.get(key)
-        if contains_unknown(new) or canonical(olds.get(key)) != canonical(new):
+        before, after = ({key: canonical(value)} for value in (olds.get(key), new))
+        if contains_unknown(new) or as_sets(before, unordered) != as_sets(after, unordered):
             changed.append(key)
     return changed
+
+
+def as_sets(values: dict[str, Any], unordered: tuple[str, ...]) -> dict[str, Any]:
+    """`values` with each list at an `unordered` path sorted (deeper paths first, so a list of sets sorts by them)."""
+    for path in sorted(unordered, key=lambda p: -p.count(".")):
+        values = _sorted_at(values, path.split("."))
+    return values
+
+
+def _set_key(item: Any) -> str:
+    return item.casefold() if isinstance(item, str) else json.dumps(item, sort_keys=True).casefold()
+
+
+def _sorted_at(node: Any, parts: list[str]) -> Any:
+    head, rest = parts[0], parts[1:]
+    key = head.removesuffix("[]")
+    if not isinstance(node, Mapping) or not isinstance(node.get(key), (list, Mapping)):
+        return node
+    value = node[key]
+    if head.endswith("[]") and isinstance(value, list):
+        value = [_sorted_at(item, rest) for item in value] if rest else value
+    elif rest:
+        value = _sorted_at(value, rest)
+    elif isinstance(value, list):
+        value = sorted(value, key=_set_key)
+    return {**node, key: value}

@@ -145,6 +145,7 @@ class ThrottlingTemplateProvider(CrudProvider):
         wrapper="throttling_template",
         items_key="throttling_templates",
         outputs_model=ThrottlingTemplateOutputs,
+        unordered=("rules", "rules[].domains"),  # a domain is in one rule of a template: no order to keep
     )
 
     def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
@@ -271,6 +272,7 @@ class ThrottlingRuleProvider(CrudProvider):
         replace_on=frozenset({"template_id"}),
         not_sent=frozenset({"template_id"}),
         name_field=None,
+        unordered=("domains",),
     )
 
     @staticmethod

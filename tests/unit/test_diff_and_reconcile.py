@@ -183,3 +183,17 @@ def test_template_outputs_follow_rule_ids_and_surface_out_of_band_rules() -> Non
     assert outs["rules"][0] == a  # an explicit null stays: a program set out of band must show as drift
     assert outs["rules"][1]["domains"] == ["x.com"]
     assert ThrottlingTemplateProvider().diff("5", outs, {k: v for k, v in inputs.items() if k != "rule_ids"}).changes
+
+
+def test_lists_at_unordered_paths_compare_as_sets() -> None:
+    from pulumi_mailinfra.reconcile import changed_keys
+
+    old = {"domains": ["a.com", "b.com"], "rules": [{"domains": ["x.com", "y.com"], "max": 1}, {"domains": ["z.com"]}]}
+    reordered = {"domains": ["b.com", "a.com"], "rules": [{"domains": ["z.com"]}, {"domains": ["y.com", "x.com"],
+                                                                                  "max": 1.0}]}
+    unordered = ("domains", "rules", "rules[].domains")
+    assert changed_keys(old, reordered, ["domains", "rules"], unordered) == []
+    assert changed_keys(old, reordered, ["domains", "rules"]) == ["domains", "rules"]  # order counts elsewhere
+    assert changed_keys(old, {**reordered, "domains": ["a.com"]}, ["domains", "rules"], unordered) == ["domains"]
+    assert changed_keys(old, {**old, "rules": [{"domains": ["x.com", "y.com"], "max": 2}, {"domains": ["z.com"]}]},
+                        ["rules"], unordered) == ["rules"]
