@@ -116,6 +116,7 @@ class DomainProvider(CrudProvider):
         autoname=False,
         deleted_field="deletionDate",
         header_inputs=(("ignore_mx", "X-Ignore-MX"),),
+        unordered=("outgoing_subnets", "outgoing_providers_ids"),
     )
 
     def unwrap(self, data: Any) -> dict[str, Any]:
@@ -368,6 +369,7 @@ class DomainAliasesProvider(_AliasFormGuard, _WholeValueProvider):
         outputs_model=DomainAliasesOutputs,
         not_sent=frozenset({"domain_id"}),
         name_field=None,
+        unordered=("names",),
     )
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -527,6 +529,7 @@ class EmailAliasProvider(CrudProvider):
         not_sent=frozenset({"domain_id"}),
         name_field="email",
         autoname=False,
+        unordered=("recipients",),
     )
 
     def unwrap(self, data: Any) -> dict[str, Any]:
@@ -864,7 +867,7 @@ class SenderRulesProvider(CrudProvider):
         "of the same owners stay); a rule whose owner is no known domain or mailbox fails the update. Do not "
         "list an owner here that a `DomainSenderRules` / `MailboxSenderRules` list also manages.",
         title="sender rules", service="cleanmail", model=SenderRulesModel, collection="/wblist", wrapper=None,
-        items_key="rules", outputs_model=OwnedRulesOutputs, name_field=None, autoname=False)
+        items_key="rules", outputs_model=OwnedRulesOutputs, name_field=None, autoname=False, unordered=("rules",))
 
     @staticmethod
     def key(rule: Mapping[str, Any]) -> str:

@@ -25,6 +25,7 @@ from tests.provider.harness import configured
 pytestmark = pytest.mark.e2e
 MODULES = {"greenarrow": greenarrow, "cleanmail": cleanmail, "elemta": elemta}
 BY_NAME = {sample.name: sample for sample in SAMPLES}
+State = Mapping[str, Mapping[str, Any]]  # each deployed sample's outputs and id, by sample name
 REPLACING = {"replace", "create-replacement", "delete-replaced"}
 
 
@@ -76,24 +77,26 @@ class Conformance:
             self.providers[sample.provider] = configured(sample.provider, self.emulator)
         return self.providers[sample.provider]
 
-    def ids(self) -> dict[str, str]:
-        return {r["urn"].rsplit("::", 1)[1]: r["id"] for r in self.stack.export_stack().deployment["resources"]
+    def ids(self) -> dict[str, dict[str, Any]]:
+        """Each deployed sample's outputs and `id`, by sample name."""
+        return {r["urn"].rsplit("::", 1)[1]: {**r.get("outputs", {}), "id": r["id"]}
+                for r in self.stack.export_stack().deployment["resources"]
                 if r.get("custom") and r["type"].startswith("pulumi-python:dynamic")}
 
-    def inputs(self, sample: Sample, ids: Mapping[str, str], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def inputs(self, sample: Sample, ids: State, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The sample's inputs as `check` records them, references resolved to the deployed ids."""
         provider = self.provider(sample)
-        raw = resolve({**sample.inputs, **(extra or {})}, lambda ref: ids[ref.sample])
+        raw = resolve({**sample.inputs, **(extra or {})}, lambda ref: ids[ref.sample][ref.output])
         checked = provider.check({}, copy.deepcopy(raw))
         assert not checked.failures, (sample.name, checked.failures)
         return provider.declared(checked.inputs)
 
-    def change_out_of_band(self, sample: Sample, ids: Mapping[str, str], changes: Mapping[str, Any]) -> None:
+    def change_out_of_band(self, sample: Sample, ids: State, changes: Mapping[str, Any]) -> None:
         provider = self.provider(sample)
         inputs = self.inputs(sample, ids)
         for path, value in changes.items():
-            set_at(inputs, path, resolve(value, lambda ref: ids[ref.sample]))
-        provider.send_update(provider.client(), ids[sample.name], {}, inputs, provider.validated(inputs))
+            set_at(inputs, path, resolve(value, lambda ref: ids[ref.sample][ref.output]))
+        provider.send_update(provider.client(), ids[sample.name]["id"], {}, inputs, provider.validated(inputs))
 
     def operations(self, run: Callable[..., Any], **kwargs: Any) -> dict[str, str]:
         """Each resource's operation in a CLI run (`same`, `update`, `delete`, `create`, `replace`...)."""
@@ -145,7 +148,7 @@ def test_every_type_conforms(conformance: Conformance) -> None:
     gone = [s for s in SAMPLES if s.deletable]
     for sample in gone:
         provider = check.provider(sample)
-        provider.delete(ids[sample.name], check.inputs(sample, ids))
+        provider.delete(ids[sample.name]["id"], check.inputs(sample, ids))
     refreshed = check.operations(check.stack.refresh)
     assert refreshed == {s.name: "delete" if s in gone else "same" for s in SAMPLES}
     recreated = check.operations(check.stack.up)
@@ -180,7 +183,8 @@ def test_every_type_conforms(conformance: Conformance) -> None:
     ids = check.ids()
     last = {s.name: check.inputs(s, ids, {**s.update, **s.replace}) for s in SAMPLES}
     check.stack.destroy()
-    left = [s.name for s in SAMPLES if check.provider(s).exists(check.provider(s).client(), ids[s.name], last[s.name])]
+    left = [s.name for s in SAMPLES
+            if check.provider(s).exists(check.provider(s).client(), ids[s.name]["id"], last[s.name])]
     assert left == []
 
 
