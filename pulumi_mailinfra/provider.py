@@ -191,41 +191,29 @@ def values_at(node: Any, path: str) -> list[Any]:
 UNDECLARED_SECRET = "(secret set out of band)"
 
 
-def _keep_unanswered(outs: Any, desired: Any, path: str) -> None:
-    """A secret the API does not answer (null: write-only) keeps the value given; compared it would show as
-    drift on every refresh. A secret the API does answer is compared like any value."""
-    head, _, rest = path.partition(".")
-    key, each = head.removesuffix("[]"), head.endswith("[]")
-    if not isinstance(outs, dict) or not isinstance(desired, Mapping):
-        return
-    if not rest:
-        if outs.get(key) is None and desired.get(key) not in (None, UNDECLARED_SECRET):
-            outs[key] = desired[key]
-        return
-    if each:
-        for out_item, desired_item in zip(outs.get(key) or [], desired.get(key) or [], strict=False):
-            _keep_unanswered(out_item, desired_item, rest)
-    else:
-        _keep_unanswered(outs.get(key), desired.get(key), rest)
-
-
-def _hide_undeclared(outs: Any, desired: Any, path: str) -> None:
-    """A secret set out of band where the program declares none: drift, shown without its value."""
+def _secret_output(outs: Any, desired: Any, path: str) -> None:
+    """The output at a secret input path. A secret the API does not answer (null: write-only) keeps the value
+    given; compared it would show as drift on every refresh. One the API answers where the program declares none
+    (or only the marker, when `read` gets the last outputs) is drift, shown as UNDECLARED_SECRET, never its value.
+    Otherwise it is compared like any value."""
     head, _, rest = path.partition(".")
     key, each = head.removesuffix("[]"), head.endswith("[]")
     if not isinstance(outs, dict):
         return
     wanted = desired.get(key) if isinstance(desired, Mapping) else None
     if not rest:
-        if outs.get(key) is not None and wanted in (None, UNDECLARED_SECRET):  # read gets the last outputs
+        declared = wanted not in (None, UNDECLARED_SECRET)
+        if outs.get(key) is None and declared:
+            outs[key] = wanted
+        elif outs.get(key) is not None and not declared:
             outs[key] = UNDECLARED_SECRET
         return
     if each:
         wanted_items = wanted if isinstance(wanted, list) else []
         for index, out_item in enumerate(outs.get(key) or []):
-            _hide_undeclared(out_item, wanted_items[index] if index < len(wanted_items) else None, rest)
+            _secret_output(out_item, wanted_items[index] if index < len(wanted_items) else None, rest)
     else:
-        _hide_undeclared(outs.get(key), wanted, rest)
+        _secret_output(outs.get(key), wanted, rest)
 
 
 def _secret_values(spec: ResourceSpec, *bags: Mapping[str, Any] | None) -> list[str]:
@@ -371,8 +359,7 @@ class CrudProvider(ResourceProvider):
         for key in self.spec.computed:
             outs[key] = canonical(record.get(key))
         for path in self.spec.secret_paths:
-            _keep_unanswered(outs, desired, path)
-            _hide_undeclared(outs, desired, path)
+            _secret_output(outs, desired, path)
         return outs
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -58,32 +58,18 @@ def read_calls(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
+METHODS = ("check", "diff", "create", "read", "update", "delete")
+
+
 def _recording_class(base: type) -> type:
-    def check(self: Any, olds: dict[str, Any], news: dict[str, Any]) -> Any:
-        _record(self, "check", olds, news)
-        return base.check(self, olds, news)
+    def recording(method: str) -> Any:
+        def call(self: Any, *args: Any) -> Any:
+            _record(self, method, *args)
+            return getattr(base, method)(self, *args)
 
-    def diff(self: Any, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
-        _record(self, "diff", id_, olds, news)
-        return base.diff(self, id_, olds, news)
+        return call
 
-    def create(self: Any, props: dict[str, Any]) -> Any:
-        _record(self, "create", props)
-        return base.create(self, props)
-
-    def read(self: Any, id_: str, props: dict[str, Any]) -> Any:
-        _record(self, "read", id_, props)
-        return base.read(self, id_, props)
-
-    def update(self: Any, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
-        _record(self, "update", id_, olds, news)
-        return base.update(self, id_, olds, news)
-
-    def delete(self: Any, id_: str, props: dict[str, Any]) -> Any:
-        _record(self, "delete", id_, props)
-        return base.delete(self, id_, props)
-
-    methods = {"check": check, "diff": diff, "create": create, "read": read, "update": update, "delete": delete}
+    methods = {method: recording(method) for method in METHODS}
     return type(f"Recording{base.__name__}", (base,), {**methods, "__module__": __name__})
 
 

@@ -195,17 +195,12 @@ def _providers(module: Any) -> list[type[CrudProvider]]:
 
 def _refs_to(sample: Sample) -> list[str]:
     """The samples that refer to `sample` (so it is no leaf)."""
-    def refs(value: Any) -> Iterator[str]:
-        if isinstance(value, Ref):
-            yield value.sample
-        elif isinstance(value, Mapping):
-            for v in value.values():
-                yield from refs(v)
-        elif isinstance(value, list):
-            for v in value:
-                yield from refs(v)
+    def refers(other: Sample) -> bool:
+        named: list[str] = []
+        resolve({**other.inputs, **other.replace}, lambda ref: named.append(ref.sample))
+        return sample.name in named
 
-    return [other.name for other in SAMPLES if sample.name in refs({**other.inputs, **other.replace})]
+    return [other.name for other in SAMPLES if refers(other)]
 
 
 def test_every_resource_type_has_a_sample_covering_every_input() -> None:
