@@ -1599,11 +1599,14 @@ class DomainDkimArgs:
         self,
         *,
         domain_id: pulumi.Input[str],
+        domain_name: pulumi.Input[str | None] | None = None,
         selector: pulumi.Input[str] | None = None,
         public_key: pulumi.Input[str | None] | None = None,
         private_key: pulumi.Input[str | None] | None = None,
     ) -> None:
         pulumi.set(self, "domain_id", domain_id)
+        if domain_name is not None:
+            pulumi.set(self, "domain_name", domain_name)
         if selector is not None:
             pulumi.set(self, "selector", selector)
         if public_key is not None:
@@ -1622,6 +1625,18 @@ class DomainDkimArgs:
     @domain_id.setter
     def domain_id(self, value: pulumi.Input[str]) -> None:
         pulumi.set(self, "domain_id", value)
+
+    @property
+    @pulumi.getter
+    def domain_name(self) -> pulumi.Input[str | None] | None:
+        """The domain's name (pass `domain.name`): with it, `dns_record_name` and `txt_value` follow a rename of
+        the domain in the same `up`; left out, they follow at the next refresh.
+        """
+        return pulumi.get(self, "domain_name")
+
+    @domain_name.setter
+    def domain_name(self, value: pulumi.Input[str | None] | None) -> None:
+        pulumi.set(self, "domain_name", value)
 
     @property
     @pulumi.getter

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from ..validation import _EMAIL, EmailAddress, LazyModel, Port, Rule, StrictModel, _whole_int, known_values_error
 
@@ -309,12 +309,21 @@ _SELECTOR = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
 
 class DkimModel(CleanmailModel):
     domain_id: Id = Field(description="The domain the key signs for.")
+    domain_name: DomainName | None = Field(
+        default=None, description="The domain's name (pass `domain.name`): with it, `dns_record_name` and "
+        "`txt_value` follow a rename of the domain in the same `up`; left out, they follow at the next refresh.")
     selector: Annotated[str, Field(pattern=_SELECTOR)] = Field(
         default="protect", description="The DKIM selector: the DNS record is `<selector>._domainkey.<domain>`.")
     public_key: str | None = Field(default=None, alias="publicKey", description="The public key, base64 (DER); "
                                    "omit both keys to let the API generate a pair.")
     private_key: str | None = Field(default=None, alias="privateKey", description="The private key, with "
                                     "`public_key`.")
+
+    @field_validator("public_key", mode="before")
+    @classmethod
+    def _no_whitespace(cls, value: Any) -> Any:
+        # The API stores the base64 without its line breaks: compared as given, a wrapped key would always differ.
+        return "".join(value.split()) if isinstance(value, str) else value
 
     @model_validator(mode="before")
     @classmethod

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pulumi.dynamic import CheckFailure, CheckResult
 from pydantic import BaseModel
 
-from ..errors import InUseError, MailinfraError, NotFoundError
+from ..errors import InUseError, MailinfraError, NotFoundError, ValidationError
 from ..program_spec import form_conflict
 from ..provider import CrudProvider, ResourceSpec, redacting
 from ..reconcile import canonical, is_unknown
@@ -203,11 +203,15 @@ class DomainDkimProvider(CrudProvider):
         if not lines:
             raise NotFoundError("cleanmail", "GET", self.collection_path(inputs), 404, "not_found", ["no DKIM values"])
         name, _, value = lines[0].partition(" TXT ")
-        return {"id": str(canonical(inputs["domain_id"])), "selector": name.split("._domainkey.", 1)[0],
-                "dns_record_name": name, "txt_value": value, "records": lines}
+        selector, _, domain_name = name.partition("._domainkey.")
+        public_key = value.partition("p=")[2].strip() or None
+        return {"id": str(canonical(inputs["domain_id"])), "selector": selector, "domain_name": domain_name,
+                "public_key": public_key, "dns_record_name": name, "txt_value": value, "records": lines}
 
     def payload(self, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        return args.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=set(self.spec.not_sent))
+        # `domain_name` is read back from the record (so a rename is seen), never sent.
+        return args.model_dump(mode="json", by_alias=True, exclude_none=True,
+                               exclude={*self.spec.not_sent, "domain_name"})
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         return self.record(client.get(self.path(client, inputs)), inputs)
@@ -490,7 +494,11 @@ class UserSignatureProvider(_WholeValueProvider):
         return client.path(self.collection_path(inputs))
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        sign = (client.get(self.path(client, inputs)) or {}).get("sign")
+        try:
+            sign = (client.get(self.path(client, inputs)) or {}).get("sign")
+        except ValidationError as refusal:  # documented 400: the account's policy has none of the services
+            raise NotFoundError("cleanmail", "GET", self.collection_path(inputs), 404, "not_found",
+                                [f"no signature applies: {refusal}"]) from None
         if not sign:
             raise NotFoundError("cleanmail", "GET", self.collection_path(inputs), 404, "not_found", ["no signature"])
         return {"id": str(canonical(inputs["user_id"])), "html": base64.b64decode(sign).decode("utf-8", "replace")}
@@ -505,8 +513,8 @@ class UserSignatureProvider(_WholeValueProvider):
         client = self.client()
         try:
             client.request("DELETE", self.path(client, self.inputs_of(props)))
-        except NotFoundError:
-            return
+        except (NotFoundError, ValidationError):
+            return  # gone, or refused because the account's policy lost its services: no signature applies
 
 
 class EmailAliasProvider(CrudProvider):
@@ -1157,15 +1165,16 @@ class DomainAdminProvider(CrudProvider):
 
 class AdminProvider(CrudProvider):
     """Takes over an existing account (nothing is created: accounts come with a domain access) and manages the
-    settings AdminUpdate lets you change; delete is the API's account deletion (5.1.1)."""
+    settings AdminUpdate lets you change. Delete leaves the account: this resource did not make it, and a
+    replacement (same account) runs the old one's delete after or before the new one's create, which would delete
+    the account under it. An account goes when its last access (`DomainAdmin`) is revoked."""
 
     spec = ResourceSpec(
         type_name="Admin",
         description="The settings of an administrator account that exists (made by a `DomainAdmin` or by hand): "
         "display name, address, password, enabled, language, turning TOTP off; the others are left as they are. "
-        "The API makes accounts only with a domain access, so nothing is created. Destroying it deletes the "
-        "account with all its accesses and tokens (set the `retain_on_delete` resource option to keep it). The "
-        "password is always secret.",
+        "The API makes accounts only with a domain access, so nothing is created, and destroying it leaves the "
+        "account as it is (revoking its last `DomainAdmin` access deletes it). The password is always secret.",
         title="administrator account", service="cleanmail", model=AdminModel, collection="/security/admins",
         wrapper=None, items_key="admins", replace_on=frozenset({"admin_id"}), secret_paths=("password",),
         outputs_model=AdminOutputs, not_sent=frozenset({"admin_id"}), name_field=None, update_method="PATCH")
@@ -1183,6 +1192,9 @@ class AdminProvider(CrudProvider):
         if body:
             client.request("PATCH", client.path(self.object_path(inputs, id_)), json=body)
         return self.fetch(client, id_, inputs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        return None  # the account is left: see the class docstring
 
     def send_update(
         self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel

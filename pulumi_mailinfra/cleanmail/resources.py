@@ -136,7 +136,7 @@ _DOMAIN_POLICY = ProgramSpec(
 _DOMAIN_DKIM = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:DomainDkimProvider",
     type_name="DomainDkim",
-    input_keys=("domain_id", "selector", "public_key", "private_key"),
+    input_keys=("domain_id", "domain_name", "selector", "public_key", "private_key"),
     computed=("dns_record_name", "txt_value", "records"),
     scoped_name=True,
     secret_paths=("private_key",),
@@ -582,6 +582,10 @@ class DomainDkim(MailinfraResource, module="cleanmail", name="DomainDkim"):
     """The domain the key signs for. Must be: length 1-64; an id of the API (e.g. `Eygdk`). Changing it replaces
     the resource.
     """
+    domain_name: pulumi.Output[Optional[str]]
+    """The domain's name (pass `domain.name`): with it, `dns_record_name` and `txt_value` follow a rename of the
+    domain in the same `up`; left out, they follow at the next refresh.
+    """
     selector: pulumi.Output[str]
     """The DKIM selector: the DNS record is `<selector>._domainkey.<domain>`. Must be: matches
     `^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`. Default: `"protect"`.
@@ -616,6 +620,7 @@ class DomainDkim(MailinfraResource, module="cleanmail", name="DomainDkim"):
         opts: pulumi.ResourceOptions | None = None,
         *,
         domain_id: pulumi.Input[str],
+        domain_name: pulumi.Input[str | None] | None = None,
         selector: pulumi.Input[str] | None = None,
         public_key: pulumi.Input[str | None] | None = None,
         private_key: pulumi.Input[str | None] | None = None,
@@ -627,6 +632,8 @@ class DomainDkim(MailinfraResource, module="cleanmail", name="DomainDkim"):
 
         :param domain_id: The domain the key signs for. Must be: length 1-64; an id of the API (e.g. `Eygdk`).
             Changing it replaces the resource.
+        :param domain_name: The domain's name (pass `domain.name`): with it, `dns_record_name` and `txt_value`
+            follow a rename of the domain in the same `up`; left out, they follow at the next refresh.
         :param selector: The DKIM selector: the DNS record is `<selector>._domainkey.<domain>`. Must be: matches
             `^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`. Default: `"protect"`.
         :param public_key: The public key, base64 (DER); omit both keys to let the API generate a pair.
@@ -1753,9 +1760,9 @@ class DomainAdmin(MailinfraResource, module="cleanmail", name="DomainAdmin"):
 class Admin(MailinfraResource, module="cleanmail", name="Admin"):
     """The settings of an administrator account that exists (made by a `DomainAdmin` or by hand): display name,
     address, password, enabled, language, turning TOTP off; the others are left as they are. The API makes
-    accounts only with a domain access, so nothing is created. Destroying it deletes the account with all its
-    accesses and tokens (set the `retain_on_delete` resource option to keep it). The password is always
-    secret. Reference: docs/reference/cleanmail/Admin.md.
+    accounts only with a domain access, so nothing is created, and destroying it leaves the account as it is
+    (revoking its last `DomainAdmin` access deletes it). The password is always secret. Reference:
+    docs/reference/cleanmail/Admin.md.
     """
 
     admin_id: pulumi.Output[str]

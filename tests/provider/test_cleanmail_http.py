@@ -244,6 +244,20 @@ def test_signature_round_trip(emulator: Emulator) -> None:
     assert sign.provider.read(sign.id, sign.outputs).id is None
 
 
+def test_signature_of_an_account_whose_policy_lost_its_services(emulator: Emulator) -> None:
+    """The API refuses to read or delete a signature (400, documented) once the account's policy has no
+    quarantine, retention or archive service: refresh must drop it, not fail, and destroy must go through."""
+    api = emulator.cleanmail()
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    jane = Engine(configured(UserProvider, emulator)).create({"domain_id": got.id, "email": "jane@got.com"})
+    sign = Engine(configured(UserSignatureProvider, emulator)).create({"user_id": jane.id, "html": "Jane"})
+    policy_id = api.get(f"/domains/{got.id}")["policy"]["id"]
+    api.request("PATCH", f"/domains/{got.id}", json={"quarantine": False, "retention": False, "archive": False})
+    assert api.get(f"/policies/{policy_id}")["quarantine"] is False  # out of band: no service left
+    assert sign.provider.read(sign.id, sign.outputs).id is None
+    sign.provider.delete(sign.id, sign.outputs)
+
+
 def test_email_alias_changes_only_the_recipients_that_differ(emulator: Emulator) -> None:
     got = Engine(configured(DomainProvider, emulator)).create(domain())
     Engine(configured(UserProvider, emulator)).create({"domain_id": got.id, "email": "jane@got.com"})
@@ -680,10 +694,11 @@ def test_admin_account_settings_and_delete(emulator: Emulator) -> None:
     assert account["language"] == "FR" and account["enabled"] is False
     failures = sam.provider.check({}, {"admin_id": made["id"], "totp": True}).failures
     assert failures and failures[0].reason.startswith("totp")
-    sam.provider.delete(sam.id, sam.outputs)  # the account and all its accesses
-    assert api.get(f"/domains/{got.id}/admins") == []
+    emulator.reset_stats()
+    sam.provider.delete(sam.id, sam.outputs)  # the account was not made here: it stays, with its accesses
+    assert emulator.requests() == 0 and [a["id"] for a in api.get(f"/domains/{got.id}/admins")] == [made["id"]]
+    api.request("DELETE", f"/security/admins/{made['id']}")
     assert sam.provider.read(sam.id, sam.outputs).id is None  # gone: refresh drops it
-    sam.provider.delete(sam.id, sam.outputs)  # deleting what is gone succeeds
     with pytest.raises(errors.MailinfraError, match="404"):
         configured(AdminProvider, emulator).create({"admin_id": made["id"], "language": "FR"})
 
