@@ -36,6 +36,9 @@ class ProgramSpec:
     # One form per owner (a whole list or single items): the family (a key of FORM_ADVICE) and the owner input.
     form_family: str | None = None
     form_owner: str | None = None
+    # The input that makes a resource the whole-list form of its own family (a template's inline `rules`): items
+    # naming its id in `form_owner` are then refused.
+    form_self: str | None = None
 
     def provider_ref(self) -> ProviderRef:
         return ProviderRef(self.provider)
@@ -64,11 +67,14 @@ FORM_ADVICE = {
     "aliases": "use one form per domain (DomainAliases for the whole list, DomainAlias for aliases added one by one)",
     "sender rules": "use one form per owner (DomainSenderRules / MailboxSenderRules for the whole list, "
     "DomainSenderRule / MailboxSenderRule for rules added one by one)",
+    "rules": "use one form per template (ThrottlingTemplate(rules=...) for the whole list, ThrottlingRule resources "
+    "for rules added one by one)",
 }
+OWNER_KINDS = {"domain_id": "domain", "user_id": "mailbox", "template_id": "template"}
 
 
 def form_conflict(spec_type: str, family: str, owner_key: str, owner: str, form: str) -> str:
     """Why a `spec_type` resource cannot manage `owner`'s `family` that a `form` resource manages already."""
-    kind = "domain" if owner_key == "domain_id" else "mailbox"
+    kind = OWNER_KINDS[owner_key]
     return (f"{kind} {owner} already has its {family} managed by a {form} resource; a {spec_type} on the same "
             f"{kind} would undo it on every update: {FORM_ADVICE[family]}")

@@ -286,6 +286,7 @@ class CrudProvider(ResourceProvider):
             delete_before_replace=spec.delete_before_replace,
             form_family=getattr(cls, "form_family", None),
             form_owner=getattr(cls, "form_owner", None) if getattr(cls, "form_family", None) else None,
+            form_self=getattr(cls, "form_self", None) if getattr(cls, "form_family", None) else None,
         )
 
     # ----- plumbing -------------------------------------------------------------------------------

@@ -80,17 +80,23 @@ def _claim_form(spec: ProgramSpec, props: dict[str, Any], resource_name: str) ->
     (a domain or user made by the same program), whose id a preview does not know yet."""
     family, owner_key = spec.form_family, spec.form_owner
     owner = props.get(owner_key) if owner_key else None
-    if family is None or not isinstance(owner, pulumi.Output):
+    if family is None or spec.form_self or not isinstance(owner, pulumi.Output):
         return
+    form = _form_of(family, str(owner_key), owner, spec.type_name)
+    if form != spec.type_name:
+        owner_name = f"{resource_name!r}'s {owner_key}"
+        raise ValueError(form_conflict(spec.type_name, family, str(owner_key), owner_name, form))
+
+
+def _form_of(family: str, owner_key: str, owner: pulumi.Output[Any], type_name: str) -> str:
+    """The form that manages `owner`'s `family` in this run: the first claimed (`type_name` if none was)."""
     from pulumi.runtime import settings
 
     run = settings.get_monitor() or settings.SETTINGS
     with _DECLARED_LOCK:
         claims = _FORM_CLAIMS.setdefault(run, {})
-        form, _ = claims.setdefault((family, str(owner_key), id(owner)), (spec.type_name, owner))
-    if form != spec.type_name:
-        owner_name = f"{resource_name!r}'s {owner_key}"
-        raise ValueError(form_conflict(spec.type_name, family, str(owner_key), owner_name, form))
+        form, _ = claims.setdefault((family, owner_key, id(owner)), (type_name, owner))
+    return form
 
 
 def _mark_secret(props: dict[str, Any], path: str) -> None:
@@ -233,3 +239,5 @@ class MailinfraResource(pulumi.dynamic.Resource):
         pulumi.CustomResource.__init__(
             self, f"pulumi-python:{self._resource_type_name}", resource_name, props, opts
         )
+        if spec.form_family and spec.form_self and spec.form_owner and props.get(spec.form_self) is not None:
+            _form_of(spec.form_family, spec.form_owner, self.id, spec.type_name)  # items naming this id are refused

@@ -156,6 +156,11 @@ class PlatformModel(CleanmailModel):
         return data
 
 
+# Outputs that gather other objects (a domain's aliases, an account's accesses) change when those change, which
+# does not update this resource: said in their descriptions.
+SNAPSHOT = " As of this resource's last create, update or refresh: other resources' changes show at the next refresh."
+
+
 class DomainModel(CleanmailModel):
     name: DomainName = Field(description="Name of the domain.")
     status: Literal["ENABLED", "DISABLED"] = Field(default="ENABLED", description="Activation status.")
@@ -187,11 +192,11 @@ class DomainModel(CleanmailModel):
 
 class DomainOutputs(LazyModel):
     default_policy_id: str = Field(description="The id of the default policy the API created with the domain.")
-    active_users_count: int = Field(alias="activeUsersCount", description="Number of active users.")
-    policies_count: int = Field(alias="policiesCount", description="Number of policies of the domain.")
+    active_users_count: int = Field(alias="activeUsersCount", description="Number of active users." + SNAPSHOT)
+    policies_count: int = Field(alias="policiesCount", description="Number of policies of the domain." + SNAPSHOT)
     creation_date: int = Field(alias="creationDate", description="When the domain was created (epoch ms).")
     domain_aliases: list[dict[str, Any]] = Field(alias="domainAliases", description="The domain's aliases "
-                                                 "(`{id, name}`).")
+                                                 "(`{id, name}`)." + SNAPSHOT)
 
 
 def _number(value: Any) -> Any:
@@ -483,8 +488,10 @@ class UriBlFilterModel(CleanmailModel):
 
 
 class FilterOutputs(LazyModel):
-    priority: int | None = Field(default=None, description="The rule's rank among its domain's rules (the API's).")
-    scope: str | None = Field(default=None, description="The name of the rule's domain, as the API answers it.")
+    priority: int | None = Field(default=None, description="The rule's rank among its domain's rules (the API's)."
+                                + SNAPSHOT)
+    scope: str | None = Field(default=None, description="The name of the rule's domain, as the API answers it."
+                                + SNAPSHOT)
     created_date: int | None = Field(default=None, alias="createdDate", description="When the rule was created "
                                      "(epoch ms).")
 
@@ -586,7 +593,7 @@ class MailboxSenderRulesModel(CleanmailModel):
 
 class SenderRuleOutputs(LazyModel):
     owner: str | None = Field(default=None, description="The rule's owner as the API names it: the domain's name "
-                              "or the mailbox's address.")
+                              "or the mailbox's address." + SNAPSHOT)
     created_date: int | None = Field(default=None, alias="createdDate", description="When the rule was created "
                                      "(epoch ms).")
 
@@ -749,7 +756,9 @@ class AdminOutputs(LazyModel):
     login: str | None = Field(default=None, description="The account's login.")
     sys_admin: bool | None = Field(default=None, alias="sysAdmin", description="Whether the account is a system "
                                    "administrator.")
-    authorities: list[dict[str, Any]] = Field(default_factory=list, description="Its accesses: `{objectType, "
-                                              "objectId, objectName, permissions}` per domain (or customer).")
+    authorities: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Its accesses: `{objectType, objectId, objectName, permissions}` per domain (or customer)."
+        + SNAPSHOT)
     created_at: int | None = Field(default=None, alias="createdAt", description="When the account was created "
                                    "(epoch ms).")

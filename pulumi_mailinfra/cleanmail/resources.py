@@ -400,13 +400,19 @@ class Domain(MailinfraResource, module="cleanmail", name="Domain"):
     default_policy_id: pulumi.Output[str]
     """The id of the default policy the API created with the domain."""
     active_users_count: pulumi.Output[int]
-    """Number of active users."""
+    """Number of active users. As of this resource's last create, update or refresh: other resources' changes
+    show at the next refresh.
+    """
     policies_count: pulumi.Output[int]
-    """Number of policies of the domain."""
+    """Number of policies of the domain. As of this resource's last create, update or refresh: other resources'
+    changes show at the next refresh.
+    """
     creation_date: pulumi.Output[int]
     """When the domain was created (epoch ms)."""
     domain_aliases: pulumi.Output[list[dict[str, Any]]]
-    """The domain's aliases (`{id, name}`)."""
+    """The domain's aliases (`{id, name}`). As of this resource's last create, update or refresh: other
+    resources' changes show at the next refresh.
+    """
 
     @overload
     def __init__(
@@ -1149,9 +1155,13 @@ class AttachmentFilter(MailinfraResource, module="cleanmail", name="AttachmentFi
     description: pulumi.Output[Optional[str]]
     """Why the rule exists."""
     priority: pulumi.Output[Optional[int]]
-    """The rule's rank among its domain's rules (the API's)."""
+    """The rule's rank among its domain's rules (the API's). As of this resource's last create, update or
+    refresh: other resources' changes show at the next refresh.
+    """
     scope: pulumi.Output[Optional[str]]
-    """The name of the rule's domain, as the API answers it."""
+    """The name of the rule's domain, as the API answers it. As of this resource's last create, update or
+    refresh: other resources' changes show at the next refresh.
+    """
     created_date: pulumi.Output[Optional[int]]
     """When the rule was created (epoch ms)."""
 
@@ -1217,9 +1227,13 @@ class UriBlFilter(MailinfraResource, module="cleanmail", name="UriBlFilter"):
     description: pulumi.Output[Optional[str]]
     """Why the rule exists."""
     priority: pulumi.Output[Optional[int]]
-    """The rule's rank among its domain's rules (the API's)."""
+    """The rule's rank among its domain's rules (the API's). As of this resource's last create, update or
+    refresh: other resources' changes show at the next refresh.
+    """
     scope: pulumi.Output[Optional[str]]
-    """The name of the rule's domain, as the API answers it."""
+    """The name of the rule's domain, as the API answers it. As of this resource's last create, update or
+    refresh: other resources' changes show at the next refresh.
+    """
     created_date: pulumi.Output[Optional[int]]
     """When the rule was created (epoch ms)."""
 
@@ -1287,7 +1301,9 @@ class DomainSenderRule(MailinfraResource, module="cleanmail", name="DomainSender
     replaces the resource.
     """
     owner: pulumi.Output[Optional[str]]
-    """The rule's owner as the API names it: the domain's name or the mailbox's address."""
+    """The rule's owner as the API names it: the domain's name or the mailbox's address. As of this resource's
+    last create, update or refresh: other resources' changes show at the next refresh.
+    """
     created_date: pulumi.Output[Optional[int]]
     """When the rule was created (epoch ms)."""
 
@@ -1357,7 +1373,9 @@ class MailboxSenderRule(MailinfraResource, module="cleanmail", name="MailboxSend
     Changing it replaces the resource.
     """
     owner: pulumi.Output[Optional[str]]
-    """The rule's owner as the API names it: the domain's name or the mailbox's address."""
+    """The rule's owner as the API names it: the domain's name or the mailbox's address. As of this resource's
+    last create, update or refresh: other resources' changes show at the next refresh.
+    """
     created_date: pulumi.Output[Optional[int]]
     """When the rule was created (epoch ms)."""
 
@@ -1791,7 +1809,10 @@ class Admin(MailinfraResource, module="cleanmail", name="Admin"):
     sys_admin: pulumi.Output[Optional[bool]]
     """Whether the account is a system administrator."""
     authorities: pulumi.Output[list[dict[str, Any]]]
-    """Its accesses: `{objectType, objectId, objectName, permissions}` per domain (or customer). Default: `[]`."""
+    """Its accesses: `{objectType, objectId, objectName, permissions}` per domain (or customer). As of this
+    resource's last create, update or refresh: other resources' changes show at the next refresh. Default:
+    `[]`.
+    """
     created_at: pulumi.Output[Optional[int]]
     """When the account was created (epoch ms)."""
 

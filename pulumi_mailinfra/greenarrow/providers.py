@@ -133,6 +133,10 @@ class ThrottlingTemplateProvider(CrudProvider):
     so ids stay stable. When `rules` is omitted the template leaves its rules to ThrottlingRule
     resources (mixing both on one template would make them fight)."""
 
+    form_family: ClassVar[str] = "rules"
+    form_owner: ClassVar[str] = "template_id"
+    form_self: ClassVar[str] = "rules"
+
     spec = ResourceSpec(
         type_name="ThrottlingTemplate",
         description="A named group of throttling rules, used by IP addresses as their default rules. Give "
@@ -258,6 +262,9 @@ def _public_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
 # ----- standalone throttling rules --------------------------------------------------------------------
 class ThrottlingRuleProvider(CrudProvider):
     """A rule of a template managed elsewhere. Moving it to another template replaces it."""
+
+    form_family: ClassVar[str] = "rules"
+    form_owner: ClassVar[str] = "template_id"
 
     spec = ResourceSpec(
         type_name="ThrottlingRule",

@@ -51,6 +51,9 @@ _THROTTLING_TEMPLATE = ProgramSpec(
     name_field="name",
     autoname=True,
     delete_before_replace=True,
+    form_family="rules",
+    form_owner="template_id",
+    form_self="rules",
 )
 _THROTTLING_RULE = ProgramSpec(
     provider="pulumi_mailinfra.greenarrow.providers:ThrottlingRuleProvider",
@@ -58,6 +61,8 @@ _THROTTLING_RULE = ProgramSpec(
     input_keys=("domains", "max_concurrent_connections", "max_messages_per_hour", "throttle_program", "template_id"),
     scoped_name=True,
     delete_before_replace=True,
+    form_family="rules",
+    form_owner="template_id",
 )
 _ROUTE = ProgramSpec(
     provider="pulumi_mailinfra.greenarrow.providers:RouteProvider",

@@ -51,6 +51,7 @@ class Sample:
     # True: a value its owner always has (a whole list): deleted through the API it is emptied, which refresh shows
     # as an update and `up` reverts
     whole_value: bool = False
+    volatile: Mapping[str, str] = field(default_factory=dict)  # output -> why it may change between reads
     kept: str = ""  # why destroy leaves the object on the server (a takeover: left as found)
     on_server: bool = True  # False: nothing of it lives on the server (a delivery check), so none to find or delete
 
@@ -92,6 +93,10 @@ def _nested(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
 def bare(path: str) -> str:
     """`rules[0].domains` -> `rules[].domains`."""
     return re.sub(r"\[\d+\]", "[]", path)
+
+
+SNAPSHOT = "a snapshot of other resources' objects as of this resource's last read (documented so)"
+DOMAIN_SNAPSHOTS = {"domain_aliases": SNAPSHOT, "policies_count": SNAPSHOT, "active_users_count": SNAPSHOT}
 
 
 GREENARROW: tuple[Sample, ...] = (
@@ -160,6 +165,9 @@ GREENARROW: tuple[Sample, ...] = (
                              "rules[].max_messages_per_hour", "rules[].throttle_program.id",
                              "rules[].throttle_program.name"),
            deletable=False),  # `outlook` is in it: deleted out of band, it takes the rule along
+    Sample("pool2", ThrottlingTemplateProvider,  # where `outlook` moves in the replace round
+           {"name": "conf-pool2", "default": {"max_concurrent_connections": 2, "max_messages_per_hour": 0}},
+           unseen=covered_on("template", *leaf_paths(ThrottlingTemplateProvider.spec.model))),
     Sample(
         "outlook", ThrottlingRuleProvider,
         {"template_id": Ref("pool"), "domains": ["outlook.com", "hotmail.com"], "max_concurrent_connections": 8,
@@ -169,7 +177,7 @@ GREENARROW: tuple[Sample, ...] = (
         unseen={"template_id": "a rule cannot move to another template through the API (replace field)",
                 "throttle_program.id": "covered by the name (the API answers both)"},
         update={"max_messages_per_hour": 1400},
-        replace={"template_id": Ref("template")},
+        replace={"template_id": Ref("pool2")},
         reorder={"domains": ["hotmail.com", "outlook.com"]},
     ),
     Sample("spare", RouteProvider, {"name": "conf-spare", "requested_target_daily_volume": 1000},
@@ -252,6 +260,7 @@ CLEANMAIL: tuple[Sample, ...] = (
                 "outgoing_providers_ids": "needs outgoing provider objects, which no resource type makes",
                 "ignore_mx": "a request header (X-Ignore-MX), not something the API stores"},
         update={"description": "updated in place"},
+        volatile=DOMAIN_SNAPSHOTS,
         deletable=False,  # soft-deleting it takes its users, policies and rules along: see the dependents round
     ),
     Sample(
@@ -330,6 +339,7 @@ CLEANMAIL: tuple[Sample, ...] = (
         drift=({"action": "ALLOW", "check_type": "CONTENTTYPE", "filter": "application/x-msdownload",
                 "description": "changed"},),
         unseen={"domain_id": "a rule cannot move to another domain (replace field)"},
+        volatile={"scope": SNAPSHOT, "priority": SNAPSHOT},
         update={"description": "updated"},
     ),
     Sample(
@@ -338,6 +348,7 @@ CLEANMAIL: tuple[Sample, ...] = (
          "description": "phishing"},
         drift=({"action": "WHITELIST_URI_HOST", "filter": "other.example", "description": "changed"},),
         unseen={"domain_id": "a rule cannot move to another domain (replace field)"},
+        volatile={"scope": SNAPSHOT, "priority": SNAPSHOT},
         update={"description": "updated"},
     ),
     Sample(
@@ -347,7 +358,8 @@ CLEANMAIL: tuple[Sample, ...] = (
         drift=({"type": "ALLOW", "expire_at": "2032-06-30T00:00:00Z", "description": "changed", "spf_on": True},),
         unseen={"domain_id": "a rule cannot move to another domain (replace field)",
                 "value": "replace field: the sender is the rule's identity"},
-        update={"description": "updated"},
+        volatile={"owner": SNAPSHOT},
+           update={"description": "updated"},
         replace={"value": "spam2.example"},
     ),
 )
@@ -365,8 +377,10 @@ def _domain_fields(*except_: str) -> tuple[str, ...]:
 
 CLEANMAIL_MORE: tuple[Sample, ...] = (
     Sample("domain2", cleanmail_providers.DomainProvider, {"name": CM_DOMAIN2, **MINIMAL_DOMAIN},
+           volatile=DOMAIN_SNAPSHOTS,
            unseen=covered_on("domain", *_domain_fields()), deletable=False),
     Sample("domain3", cleanmail_providers.DomainProvider, {"name": CM_DOMAIN3, **MINIMAL_DOMAIN},
+           volatile=DOMAIN_SNAPSHOTS,
            unseen=covered_on("domain", *_domain_fields()), deletable=False),
     Sample(
         "default-policy", cleanmail_providers.DomainDefaultPolicyProvider,
@@ -439,6 +453,7 @@ CLEANMAIL_MORE: tuple[Sample, ...] = (
            drift=({"type": "BLOCK", "spf_on": None, "expire_at": "2032-01-01T00:00:00Z", "description": "changed"},),
            unseen={"user_id": "replace field: the rule is its mailbox's",
                    "value": "replace field: the sender is the rule's identity"},
+           volatile={"owner": SNAPSHOT},
            update={"description": "updated"},
            replace={"value": "offers@vendor.example"}),
     Sample("domain-rules", cleanmail_providers.DomainSenderRulesProvider,
@@ -508,6 +523,7 @@ CLEANMAIL_MORE: tuple[Sample, ...] = (
                    "password": "write-only: the API never answers it (README: secrets)",
                    "totp": "the API can only turn the second factor off (turning it on is the user's own flow)"},
            update={"language": "NB"},
+           volatile={"authorities": SNAPSHOT},
            kept="taken over, not made here: destroy leaves the account (`domain-admin`'s revocation deletes it)",
            deletable=False),  # deleting the account takes the accesses and tokens with it
     Sample("token", cleanmail_providers.AdminTokenProvider,

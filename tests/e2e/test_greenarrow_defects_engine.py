@@ -136,3 +136,24 @@ def test_two_resources_claiming_one_name_are_refused(make_stack: StackFactory, e
         stack.preview()
     assert "'a' and 'b' both declare the name 'LEGACY'" in str(refused.value)
     assert emulator.requests() == 0
+
+
+def test_rule_resource_on_a_template_with_inline_rules_is_refused_at_preview(
+    make_stack: StackFactory, emulator: Emulator
+) -> None:
+    """Inline `rules` own the template's whole list: a ThrottlingRule added to it would be deleted by the
+    template's next `up` (and recreated by its own), forever. Found by the conformance suite."""
+    def program() -> None:
+        template = greenarrow.ThrottlingTemplate(
+            "owned", name="owned", default={"max_concurrent_connections": 4, "max_messages_per_hour": 0},
+            rules=[{"domains": ["gmail.com"], "max_concurrent_connections": 2, "max_messages_per_hour": 0}])
+        greenarrow.ThrottlingRule("extra", template_id=template.id, domains=["outlook.com"],
+                                  max_concurrent_connections=1, max_messages_per_hour=0)
+
+    stack = make_stack(program)
+    emulator.reset_stats()
+    with pytest.raises(auto.CommandError) as failed:
+        stack.preview()
+    assert "already has its rules managed by a ThrottlingTemplate resource" in str(failed.value)
+    assert "ThrottlingTemplate(rules=...) for the whole list" in str(failed.value)
+    assert emulator.requests() == 0
