@@ -425,7 +425,9 @@ class CrudProvider(ResourceProvider):
         unknown_keys = set(inputs) - set(self.spec.input_keys) - CONTROL_KEYS
         problems += [(key, f"is not an input of {self.spec.type_name}; it takes {', '.join(self.spec.input_keys)}")
                      for key in sorted(unknown_keys)]
-        checked = to_wire(normalized(self.spec.model, inputs))
+        normal = normalized(self.spec.model, inputs)
+        problems += self.repeated_items(normal)
+        checked = to_wire(normal)
         if isinstance(candidate, str):
             checked[AUTONAME_KEY] = candidate  # kept in state: marks the name as chosen by us
         found = [self.check_failure(path, reason, inputs) for path, reason in problems]
@@ -433,6 +435,28 @@ class CrudProvider(ResourceProvider):
         if settings:
             found.append(CheckFailure("", f"provider settings: {settings}"))
         return CheckResult(checked, found)
+
+    def repeated_items(self, inputs: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """A set-like list of names with one item twice (or in two cases): the API keeps one, so every later
+        preview would show the list changing. Refused at preview instead."""
+        problems = []
+        for path in self.spec.unordered:
+            items = inputs.get(path)
+            if "." in path or "[" in path or not isinstance(items, list):
+                continue
+            seen: dict[str, str] = {}
+            repeated: dict[str, str] = {}
+            for item in items:
+                if not isinstance(item, str) or is_unknown(item):
+                    continue
+                key = item.casefold()
+                if key in seen and key not in repeated:
+                    repeated[key] = item if seen[key] == item else f"{seen[key]} / {item}"
+                seen.setdefault(key, item)
+            if repeated:
+                problems.append((path, f"{', '.join(repeated.values())} listed more than once (compared case-insensitively, "
+                                       "as the API does): give each once"))
+        return problems
 
     def autoname(self, candidate: str, olds: Mapping[str, Any]) -> tuple[str, str | None]:
         """The name of a resource given none: the one chosen before when there is one (so renaming the stack

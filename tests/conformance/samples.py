@@ -47,6 +47,8 @@ class Sample:
     update: dict[str, Any] = field(default_factory=dict)  # inputs changed in place (no replacement)
     replace: dict[str, Any] = field(default_factory=dict)  # inputs whose change replaces the object
     reorder: dict[str, Any] = field(default_factory=dict)  # set-like lists in another order: no change
+    # Set-like lists with an item twice or in two cases: refused at preview (naming the field) or no change
+    repeats: dict[str, Any] = field(default_factory=dict)
     deletable: bool = True  # deleted through the API in the delete round (its dependents are not)
     # True: a value its owner always has (a whole list): deleted through the API it is emptied, which refresh shows
     # as an update and `up` reverts
@@ -118,7 +120,8 @@ GREENARROW: tuple[Sample, ...] = (
             {"destination.username": "planted", "destination.password": "planted-pw",
              "redirect.name": "conf-relay-spare"},
         ),
-        unseen={"redirect.id": "covered on `primary`, which redirects by id"},
+
+           unseen={"redirect.id": "covered on `primary`, which redirects by id"},
         update={"destination": {"hostname": "smtp-fallback.example.net", "port": 587}},
         deletable=False,  # `primary` redirects to it: the API refuses its delete
     ),
@@ -151,7 +154,9 @@ GREENARROW: tuple[Sample, ...] = (
              "rules[0].max_concurrent_connections": 21, "rules[0].max_messages_per_hour": 1,
              "rules[0].throttle_program.name": "Automatic Backoff"},
         ),
-        unseen={"rules[].throttle_program.id": "a program by id is the same object as by name: the name covers it"},
+        repeats={"rules": [{"domains": ["gmail.com", "GMail.com"], "max_concurrent_connections": 20,
+                            "max_messages_per_hour": 0}]},
+           unseen={"rules[].throttle_program.id": "a program by id is the same object as by name: the name covers it"},
         update={"default": {"max_concurrent_connections": 12, "max_messages_per_hour": 0}},
         reorder={"rules": [{"domains": ["*.yahoo.com"], "max_concurrent_connections": 5, "max_messages_per_hour": 0,
                             "throttle_program": {"name": "Automatic Backoff"}},
@@ -174,7 +179,8 @@ GREENARROW: tuple[Sample, ...] = (
          "max_messages_per_hour": 1200},
         drift=({"domains": ["outlook.com"], "max_concurrent_connections": 9, "max_messages_per_hour": 1300,
                 "throttle_program.name": "Automatic Backoff"},),
-        unseen={"template_id": "a rule cannot move to another template through the API (replace field)",
+        repeats={"domains": ["outlook.com", "Outlook.com", "hotmail.com"]},
+           unseen={"template_id": "a rule cannot move to another template through the API (replace field)",
                 "throttle_program.id": "covered by the name (the API answers both)"},
         update={"max_messages_per_hour": 1400},
         replace={"template_id": Ref("pool2")},
@@ -256,7 +262,8 @@ CLEANMAIL: tuple[Sample, ...] = (
              "platforms[2].api_data": {"host": "imap3.example.com", "login": "l", "password": "imap-pw-3"}},
             {"name": "renamed-conformance.example"},
         ),
-        unseen={"customer_id": "needs a customer object, which no resource type makes",
+        repeats={"outgoing_subnets": ["192.0.2.0/28", "192.0.2.0/28"]},
+           unseen={"customer_id": "needs a customer object, which no resource type makes",
                 "outgoing_providers_ids": "needs outgoing provider objects, which no resource type makes",
                 "ignore_mx": "a request header (X-Ignore-MX), not something the API stores"},
         update={"description": "updated in place"},
@@ -320,7 +327,8 @@ CLEANMAIL: tuple[Sample, ...] = (
         {"domain_id": Ref("domain"), "email": f"support@{CM_DOMAIN}",
          "recipients": [f"jane@{CM_DOMAIN}", "oncall@partner.example.net"]},
         drift=({"email": f"help@{CM_DOMAIN}", "recipients": ["oncall@partner.example.net"]},),
-        unseen={"domain_id": "an alias cannot move to another domain (replace field)"},
+        repeats={"recipients": [f"jane@{CM_DOMAIN}", f"Jane@{CM_DOMAIN}", "oncall@partner.example.net"]},
+           unseen={"domain_id": "an alias cannot move to another domain (replace field)"},
         update={"recipients": [f"jane@{CM_DOMAIN}"]},
         reorder={"recipients": ["oncall@partner.example.net", f"jane@{CM_DOMAIN}"]},
     ),
@@ -421,7 +429,8 @@ CLEANMAIL_MORE: tuple[Sample, ...] = (
     Sample("aliases", cleanmail_providers.DomainAliasesProvider,
            {"domain_id": Ref("domain2"), "names": ["alias-a.example", "alias-b.example"]},
            drift=({"names": ["alias-a.example", "alias-c.example"]},),
-           whole_value=True, unseen={"domain_id": "replace field: the list is its domain's"},
+           whole_value=True, repeats={"names": ["alias-a.example", "ALIAS-A.example", "alias-b.example"]},
+           unseen={"domain_id": "replace field: the list is its domain's"},
            update={"names": ["alias-a.example", "alias-b.example", "alias-d.example"]},
            reorder={"names": ["alias-b.example", "alias-a.example"]}),
     Sample("domain-alias", cleanmail_providers.DomainAliasProvider,
@@ -462,7 +471,9 @@ CLEANMAIL_MORE: tuple[Sample, ...] = (
                       {"value": "spam.example", "type": "BLOCK", "expire_at": "2031-01-01T00:00:00Z"}]},
            drift=({"rules[0].type": "PROTECTED", "rules[0].spf_on": None, "rules[0].description": "changed",
                    "rules[1].expire_at": "2033-01-01T00:00:00Z", "rules[1].value": "other.example"},),
-           whole_value=True, unseen={"domain_id": "replace field: the list is its domain's"},
+           whole_value=True, repeats={"rules": [{"value": "partner.example", "type": "ALLOW", "spf_on": True},
+                                                {"value": "Partner.example", "type": "BLOCK"}]},
+           unseen={"domain_id": "replace field: the list is its domain's"},
            update={"rules": [{"value": "partner.example", "type": "ALLOW", "spf_on": True, "description": "p"},
                              {"value": "spam.example", "type": "BLOCK", "expire_at": "2031-01-01T00:00:00Z"}]},
            reorder={"rules": [{"value": "spam.example", "type": "BLOCK", "expire_at": "2031-01-01T00:00:00Z"},
@@ -479,6 +490,8 @@ CLEANMAIL_MORE: tuple[Sample, ...] = (
            drift=({"rules[0].type": "PROTECTED", "rules[0].description": "changed",
                    "rules[0].expire_at": "2033-01-01T00:00:00Z", "rules[1].spf_on": False},),
            whole_value=True,
+           repeats={"rules": [{"owner": Ref("domain3", "name"), "value": "bulk.example", "type": "BLOCK"},
+                              {"owner": Ref("domain3", "name"), "value": "BULK.example", "type": "BLOCK"}]},
            unseen={"rules[].owner": "a rule cannot move to another owner through the API (it is a delete and an "
                                     "add: see the delete round)",
                    "rules[].value": "a rule's sender is its identity (a change is a delete and an add)"},
@@ -492,7 +505,8 @@ CLEANMAIL_MORE: tuple[Sample, ...] = (
     Sample("users-access", cleanmail_providers.DomainUsersAccessProvider,
            {"domain_id": Ref("domain2"), "permissions": ["QUARANTINE_READ", "WBLIST_WRITE"]},
            drift=({"permissions": ["REPORTS_READ"]},),
-           whole_value=True, unseen={"domain_id": "replace field: the permissions are its domain's users'"},
+           whole_value=True, repeats={"permissions": ["QUARANTINE_READ", "QUARANTINE_READ", "WBLIST_WRITE"]},
+           unseen={"domain_id": "replace field: the permissions are its domain's users'"},
            update={"permissions": ["QUARANTINE_READ", "QUARANTINE_RELEASE", "WBLIST_WRITE"]},
            reorder={"permissions": ["WBLIST_WRITE", "QUARANTINE_READ"]}),
     Sample("domain-admin", cleanmail_providers.DomainAdminProvider,
@@ -500,6 +514,7 @@ CLEANMAIL_MORE: tuple[Sample, ...] = (
             "display_name": "Conformance Admin", "email": "conf-admin@example.org", "password": "admin-pw-1"},
            drift=({"permissions": ["DOMAIN_READ"], "display_name": "Changed", "email": "changed@example.org",
                    "enabled": False, "language": "FR"},),
+           repeats={"permissions": ["DOMAIN_READ", "USERS_READ", "USERS_READ"]},
            unseen={"domain_id": "replace field: an access is to one domain",
                    "admin_id": "replace field: covered by `domain-admin-2`, which gives an existing account access",
                    "login": "replace field: the API cannot rename an account",

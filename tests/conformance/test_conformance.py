@@ -16,6 +16,7 @@ from typing import Any
 
 import pulumi
 import pytest
+from pulumi import automation as auto
 
 from pulumi_mailinfra import cleanmail, elemta, errors, greenarrow
 from pulumi_mailinfra.provider import CrudProvider
@@ -208,6 +209,20 @@ def test_every_type_conforms(conformance: Conformance) -> None:
     # Set-like lists in another order: no change.
     check.stack.workspace.program = program(lambda sample: {**sample.inputs, **sample.reorder})
     check.quiet_preview()
+
+    # Set-like lists with an item twice or in two cases: refused at preview, naming the field, or no change.
+    for sample in (s for s in SAMPLES if s.repeats):
+        check.stack.workspace.program = program(
+            lambda other, sample=sample: {**other.inputs, **(sample.repeats if other is sample else {})})
+        check.emulator.reset_stats()
+        try:
+            check.stack.preview(expect_no_changes=True)
+        except auto.CommandError as refused:
+            fields = "|".join(re.escape(key) for key in sample.repeats)
+            assert re.search(rf"{sample.name}.*(has a problem|error).*({fields})", str(refused)), (sample.name,
+                                                                                                  str(refused))
+            assert "more than once" in str(refused), (sample.name, str(refused))
+        assert check.emulator.requests() == 0, sample.name
 
     # In-place updates update; replace fields replace.
     check.stack.workspace.program = program(lambda sample: {**sample.inputs, **sample.update})
