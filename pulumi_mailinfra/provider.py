@@ -454,8 +454,9 @@ class CrudProvider(ResourceProvider):
                     repeated[key] = item if seen[key] == item else f"{seen[key]} / {item}"
                 seen.setdefault(key, item)
             if repeated:
-                problems.append((path, f"{', '.join(repeated.values())} listed more than once (compared case-insensitively, "
-                                       "as the API does): give each once"))
+                listed = ", ".join(repeated.values())
+                problems.append((path, f"{listed} listed more than once (compared case-insensitively, as the API "
+                                       "does): give each once"))
         return problems
 
     def autoname(self, candidate: str, olds: Mapping[str, Any]) -> tuple[str, str | None]:
