@@ -267,7 +267,8 @@ def _export_domain(client: Any, program: Program, cm: Any, record: Mapping[str, 
     for policy in policies:
         unwrapped = policy_provider.unwrap(policy)
         if str(policy["id"]) == str(record.get("default_policy_id")):
-            settings = _inputs(default_provider, unwrapped, drop=("domain_id",))
+            # The service flags are the Domain's inputs (the default policy refuses them).
+            settings = _inputs(default_provider, unwrapped, drop=("domain_id", *cm.POLICY_FLAGS))
             var = program.var("default_policy", name)
             program.add(Decl(var, "cleanmail", "DomainDefaultPolicy", f"{name} default policy",
                              {"domain_id": domain_ref, **_strip_nulls(settings)}, adopt=False))

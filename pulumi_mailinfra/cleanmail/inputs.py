@@ -1745,7 +1745,7 @@ class DomainDefaultPolicyArgs:
     @property
     @pulumi.getter
     def quarantine(self) -> pulumi.Input[bool | None] | None:
-        """Quarantine service."""
+        """Refused: the default services are the Domain's own `quarantine` input."""
         return pulumi.get(self, "quarantine")
 
     @quarantine.setter
@@ -1755,7 +1755,7 @@ class DomainDefaultPolicyArgs:
     @property
     @pulumi.getter
     def retention(self) -> pulumi.Input[bool | None] | None:
-        """Retention service."""
+        """Refused: the default services are the Domain's own `retention` input."""
         return pulumi.get(self, "retention")
 
     @retention.setter
@@ -1765,7 +1765,7 @@ class DomainDefaultPolicyArgs:
     @property
     @pulumi.getter
     def archive(self) -> pulumi.Input[bool | None] | None:
-        """Archiving service."""
+        """Refused: the default services are the Domain's own `archive` input."""
         return pulumi.get(self, "archive")
 
     @archive.setter
@@ -1775,7 +1775,7 @@ class DomainDefaultPolicyArgs:
     @property
     @pulumi.getter
     def incoming(self) -> pulumi.Input[bool | None] | None:
-        """Incoming service."""
+        """Refused: the default services are the Domain's own `incoming` input."""
         return pulumi.get(self, "incoming")
 
     @incoming.setter
@@ -1785,7 +1785,7 @@ class DomainDefaultPolicyArgs:
     @property
     @pulumi.getter
     def outgoing(self) -> pulumi.Input[bool | None] | None:
-        """Outgoing service."""
+        """Refused: the default services are the Domain's own `outgoing` input."""
         return pulumi.get(self, "outgoing")
 
     @outgoing.setter

@@ -350,11 +350,16 @@ class DefaultPolicyModel(PolicyModel):
 
     name: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(  # type: ignore[assignment]
         default=None, description="Name of the policy (the API names it `Politique-<domain>`).")
-    quarantine: bool | None = Field(default=None, description="Quarantine service.")  # type: ignore[assignment]
-    retention: bool | None = Field(default=None, description="Retention service.")  # type: ignore[assignment]
-    archive: bool | None = Field(default=None, description="Archiving service.")  # type: ignore[assignment]
-    incoming: bool | None = Field(default=None, description="Incoming service.")  # type: ignore[assignment]
-    outgoing: bool | None = Field(default=None, description="Outgoing service.")  # type: ignore[assignment]
+    quarantine: bool | None = Field(  # type: ignore[assignment]
+        default=None, description="Refused: the default services are the Domain's own `quarantine` input.")
+    retention: bool | None = Field(  # type: ignore[assignment]
+        default=None, description="Refused: the default services are the Domain's own `retention` input.")
+    archive: bool | None = Field(  # type: ignore[assignment]
+        default=None, description="Refused: the default services are the Domain's own `archive` input.")
+    incoming: bool | None = Field(  # type: ignore[assignment]
+        default=None, description="Refused: the default services are the Domain's own `incoming` input.")
+    outgoing: bool | None = Field(  # type: ignore[assignment]
+        default=None, description="Refused: the default services are the Domain's own `outgoing` input.")
 
 
 class DefaultPolicyOutputs(LazyModel):

@@ -270,10 +270,18 @@ class DomainDefaultPolicyProvider(CrudProvider):
         name_field=None,
     )
 
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        result = super().check(olds, news)
+        owned = [CheckFailure("", f"{flag}: the default policy's service flags are the Domain's own `{flag}` input "
+                              "(the API sets them through the domain): set it there; two resources owning one "
+                              "setting would undo each other on every up")
+                 for flag in POLICY_FLAGS if news.get(flag) is not None]
+        return result if not owned else CheckResult(result.inputs, [*result.failures, *owned])
+
     def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
         domain = client.get(client.path(f"/domains/{canonical(inputs['domain_id'])}"))
         policy = from_api(PolicyModel, domain.get("policy") or {})
-        original = {key: policy.get(key) for key in POLICY_SETTINGS}
+        original = {key: policy.get(key) for key in POLICY_SETTINGS if key not in POLICY_FLAGS}
         client.request("PATCH", client.path(self.object_path(inputs, str(policy["id"]))), json=body)
         return {**self.fetch(client, str(policy["id"]), inputs), "original": original}
 
@@ -290,8 +298,13 @@ class DomainDefaultPolicyProvider(CrudProvider):
         original = props.get("original")
         if not isinstance(original, Mapping):
             return
-        body = PolicyModel.model_validate({"domain_id": props["domain_id"], **original}).model_dump(
-            mode="json", by_alias=True, exclude={"domain_id"})
+        # Only what this resource set goes back; the service flags are the Domain's (older states recorded them).
+        reset = {key: value for key, value in original.items()
+                 if key not in POLICY_FLAGS and props.get(key) is not None}
+        if not reset:
+            return
+        body = DefaultPolicyModel.model_validate({"domain_id": props["domain_id"], **reset}).model_dump(
+            mode="json", by_alias=True, exclude={"domain_id"}, exclude_none=True)
         client = self.client()
         try:
             client.request("PATCH", client.path(self.object_path(props, id_)), json=body)

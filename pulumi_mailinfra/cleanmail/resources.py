@@ -664,15 +664,15 @@ class DomainDefaultPolicy(MailinfraResource, module="cleanmail", name="DomainDef
     name: pulumi.Output[Optional[str]]
     """Name of the policy (the API names it `Politique-<domain>`)."""
     quarantine: pulumi.Output[Optional[bool]]
-    """Quarantine service."""
+    """Refused: the default services are the Domain's own `quarantine` input."""
     retention: pulumi.Output[Optional[bool]]
-    """Retention service."""
+    """Refused: the default services are the Domain's own `retention` input."""
     archive: pulumi.Output[Optional[bool]]
-    """Archiving service."""
+    """Refused: the default services are the Domain's own `archive` input."""
     incoming: pulumi.Output[Optional[bool]]
-    """Incoming service."""
+    """Refused: the default services are the Domain's own `incoming` input."""
     outgoing: pulumi.Output[Optional[bool]]
-    """Outgoing service."""
+    """Refused: the default services are the Domain's own `outgoing` input."""
     mail_size_limit: pulumi.Output[Optional[int]]
     """Mail size limit in MB (the API defaults it to 21)."""
     spam_score: pulumi.Output[Optional[float]]
@@ -720,11 +720,11 @@ class DomainDefaultPolicy(MailinfraResource, module="cleanmail", name="DomainDef
         :param domain_id: The domain the policy belongs to. Must be: length 1-64; an id of the API (e.g. `Eygdk`).
             Changing it replaces the resource.
         :param name: Name of the policy (the API names it `Politique-<domain>`).
-        :param quarantine: Quarantine service.
-        :param retention: Retention service.
-        :param archive: Archiving service.
-        :param incoming: Incoming service.
-        :param outgoing: Outgoing service.
+        :param quarantine: Refused: the default services are the Domain's own `quarantine` input.
+        :param retention: Refused: the default services are the Domain's own `retention` input.
+        :param archive: Refused: the default services are the Domain's own `archive` input.
+        :param incoming: Refused: the default services are the Domain's own `incoming` input.
+        :param outgoing: Refused: the default services are the Domain's own `outgoing` input.
         :param mail_size_limit: Mail size limit in MB (the API defaults it to 21).
         :param spam_score: Score from which a message is spam (the API defaults it to 5.0).
         :param relay_props: Delivery settings.

@@ -91,10 +91,17 @@ def test_bad_cleanmail_inputs_fail_at_preview_with_no_request(make_stack: StackF
         cleanmail.DomainPolicy("bad-policy", domain_id="abcde", quarantine=False, retention=False, incoming=True,
                                spam_score=500)
 
+    def flag_on_default_policy() -> None:
+        # The Domain owns its default policy's services: two owners of one flag would undo each other every up.
+        domain = cleanmail.Domain("flagged", name="flagged.com", default_language="EN", quarantine=True,
+                                  retention=False, archive=False)
+        cleanmail.DomainDefaultPolicy("flagged-default", domain_id=domain.id, quarantine=False, spam_score=5)
+
     # The engine stops at the first resource whose check fails: one program per resource.
     for program, fields in ((bad_domain, ("name: ", "default_language: ", "outgoing_subnets[0]: ",
                                           "platforms[0].transport_port: ")),
-                            (bad_policy, ("spam_score: ",))):
+                            (bad_policy, ("spam_score: ",)),
+                            (flag_on_default_policy, ("quarantine: ", "Domain's own `quarantine` input"))):
         stack = make_stack(program)
         emulator.reset_stats()
         with pytest.raises(auto.CommandError) as failure:
