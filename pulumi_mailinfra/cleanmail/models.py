@@ -638,6 +638,9 @@ class SenderRulesModel(CleanmailModel):
 
 class OwnedRulesOutputs(LazyModel):
     rule_ids: dict[str, str] = Field(description="The API's id of each rule, by `<owner>/<sender>`.")
+    owner_lists: dict[str, str] = Field(
+        default_factory=dict, description="The owner's rule list each rule is in (`/domains/<id>/wblist` or "
+        "`/users/<id>/wblist`), by `<owner>/<sender>`: reads, updates and deletes follow an owner through a rename.")
 
 
 # ----- access (5.5.2, 5.5.12) ---------------------------------------------------------------------------------

@@ -910,21 +910,35 @@ class SenderRulesProvider(CrudProvider):
         return functools.cache(lambda owner: self.owner_path(client, owner))
 
     def owned(self, client: ApiClient, rules: list[Mapping[str, Any]], ids: Mapping[str, str],
-              path_of: Callable[[str], str] | None = None) -> dict[str, Any]:
-        """The record: each rule this resource owns, as its owner's list now has it (found by id)."""
+              lists: Mapping[str, str], path_of: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """The record: each rule this resource owns, as its owner's list now has it (found by id). A rule's list
+        is the one recorded when known (its owner may have been renamed since), else its owner's by name."""
         path_of = path_of or self.owner_paths(client)
-        found: list[dict[str, Any]] = []
-        for owner in sorted({str(r["owner"]).lower() for r in rules}):
+        by_list: dict[str, list[Mapping[str, Any]]] = {}
+        for rule in rules:
+            key = self.key(rule)
             try:
-                listed = list(client.list_all(path_of(owner), "rules"))
+                by_list.setdefault(lists.get(key) or path_of(str(rule["owner"]).lower()), []).append(rule)
             except NotFoundError:
                 continue  # the owner is gone, and its rules with it
-            mine = set(ids.values())
-            found += [{**from_api(OwnedSenderRuleModel, _rule_from_wire(r)), "owner": owner, "id": str(r["id"])}
-                      for r in listed if str(r.get("id")) in mine]
-        by_key = {self.key(r): r for r in found}
-        return {"rules": [by_key[self.key(r)] for r in rules if self.key(r) in by_key],
-                "rule_ids": {self.key(r): r["id"] for r in found}}
+        mine = {rule_id: key for key, rule_id in ids.items()}
+        found: dict[str, dict[str, Any]] = {}
+        owner_lists: dict[str, str] = {}
+        for list_path, listed_rules in sorted(by_list.items()):
+            try:
+                listed = list(client.list_all(list_path, "rules"))
+            except NotFoundError:
+                continue
+            keys = {self.key(rule) for rule in listed_rules}
+            for answered in listed:
+                key = mine.get(str(answered.get("id")))
+                if key in keys:
+                    owner = key.split("/", 1)[0]
+                    found[key] = {**from_api(OwnedSenderRuleModel, _rule_from_wire(answered)), "owner": owner,
+                                  "id": str(answered["id"])}
+                    owner_lists[key] = list_path
+        return {"rules": [found[self.key(r)] for r in rules if self.key(r) in found],
+                "rule_ids": {key: rule["id"] for key, rule in found.items()}, "owner_lists": owner_lists}
 
     def payload(self, args: BaseModel, inputs: Mapping[str, Any]) -> dict[str, Any]:
         body = super().payload(args, inputs)
@@ -933,34 +947,54 @@ class SenderRulesProvider(CrudProvider):
     def send_create(self, client: ApiClient, body: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
         made = client.request("POST", client.path("/wblist"), json=body["rules"])
         ids = {self.key(r): str(r["id"]) for r in made or []}
+        path_of = self.owner_paths(client)
         return {"id": ",".join(sorted(ids.values())) or "empty", "rules": inputs.get("rules") or [],
-                "rule_ids": ids}
+                "rule_ids": ids, "owner_lists": {key: path_of(key.split("/", 1)[0]) for key in ids}}
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        record = self.owned(client, list(inputs.get("rules") or []), inputs.get("rule_ids") or {})
+        record = self.owned(client, list(inputs.get("rules") or []), inputs.get("rule_ids") or {},
+                            inputs.get("owner_lists") or {})
         return {"id": id_, **record}
 
     def send_update(
         self, client: ApiClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], args: BaseModel
     ) -> dict[str, Any]:
         ids = dict(olds.get("rule_ids") or {})
+        lists = dict(olds.get("owner_lists") or {})
         before = {self.key(r): r for r in olds.get("rules") or []}
         now = {self.key(r): r for r in news.get("rules") or []}
         wanted = {self.key(r): r for r in self.payload(args, news)["rules"]}
         path_of = self.owner_paths(client)
+
+        def list_of(key: str) -> str | None:
+            try:
+                return lists.get(key) or path_of(key.split("/", 1)[0])
+            except NotFoundError:
+                return None
+
+        # A rule whose owner was renamed (same list, same sender) keeps its id: it is updated, never re-added.
         for key in sorted(set(ids) - set(wanted)):
-            with contextlib.suppress(NotFoundError):
-                client.request("DELETE", client.path(f"{path_of(key.split('/', 1)[0])}/{ids[key]}"))
+            old_list = list_of(key)
+            moved = next((new_key for new_key in sorted(set(wanted) - set(ids))
+                          if new_key.split("/", 1)[1] == key.split("/", 1)[1] and list_of(new_key) == old_list), None)
+            if old_list is not None and moved is not None:
+                ids[moved], lists[moved] = ids.pop(key), old_list
+        for key in sorted(set(ids) - set(wanted)):
+            old_list = list_of(key)
+            if old_list is not None:
+                with contextlib.suppress(NotFoundError):
+                    client.request("DELETE", client.path(f"{old_list}/{ids[key]}"))
             ids.pop(key)
+            lists.pop(key, None)
         for key, rule in wanted.items():
             if key in ids and canonical(before.get(key)) != canonical(now.get(key)):
-                client.request("PUT", client.path(f"{path_of(rule['owner'])}/{ids[key]}"),
+                client.request("PUT", client.path(f"{list_of(key)}/{ids[key]}"),
                                json={k: v for k, v in rule.items() if k != "owner"})
         added = [rule for key, rule in wanted.items() if key not in ids]
         if added:
             made = client.request("POST", client.path("/wblist"), json=added)
             ids |= {self.key(r): str(r["id"]) for r in made or []}
-        return self.owned(client, list(news.get("rules") or []), ids, path_of) | {"id": id_}
+        return self.owned(client, list(news.get("rules") or []), ids, lists, path_of) | {"id": id_}
 
     def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
         """The rules an earlier run added and lost the answer to: found when every one is in its owner's list."""
@@ -977,15 +1011,17 @@ class SenderRulesProvider(CrudProvider):
             if found is None:
                 return None
             ids[self.key(rule)] = str(found["id"])
-        return {"id": ",".join(sorted(ids.values())) or "empty", **self.owned(client, rules, ids, path_of)}
+        return {"id": ",".join(sorted(ids.values())) or "empty", **self.owned(client, rules, ids, {}, path_of)}
 
     @redacting
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         client = self.client()
         path_of = self.owner_paths(client)
+        lists = props.get("owner_lists") or {}
         for key, rule_id in (props.get("rule_ids") or {}).items():
             with contextlib.suppress(NotFoundError):
-                client.request("DELETE", client.path(f"{path_of(key.split('/', 1)[0])}/{rule_id}"))
+                list_path = lists.get(key) or path_of(key.split("/", 1)[0])
+                client.request("DELETE", client.path(f"{list_path}/{rule_id}"))
 
 
 class DomainUsersAccessProvider(_WholeValueProvider):

@@ -300,7 +300,7 @@ _SENDER_RULES = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:SenderRulesProvider",
     type_name="SenderRules",
     input_keys=("rules",),
-    computed=("rule_ids",),
+    computed=("rule_ids", "owner_lists"),
     delete_before_replace=True,
 )
 _DOMAIN_USERS_ACCESS = ProgramSpec(
@@ -1533,6 +1533,10 @@ class SenderRules(MailinfraResource, module="cleanmail", name="SenderRules"):
     """
     rule_ids: pulumi.Output[dict[str, str]]
     """The API's id of each rule, by `<owner>/<sender>`."""
+    owner_lists: pulumi.Output[dict[str, str]]
+    """The owner's rule list each rule is in (`/domains/<id>/wblist` or `/users/<id>/wblist`), by
+    `<owner>/<sender>`: reads, updates and deletes follow an owner through a rename. Default: `{}`.
+    """
 
     @overload
     def __init__(

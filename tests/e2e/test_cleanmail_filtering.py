@@ -145,3 +145,37 @@ def test_bulk_rule_owner_must_be_an_address_or_a_domain(make_stack: StackFactory
     with pytest.raises(auto.CommandError, match=r"rules\[0\]\.owner: 'not an owner' is neither a mailbox"):
         stack.preview()
     assert emulator.requests() == 0
+
+
+def renamed(name: str) -> Callable[[], None]:
+    def program() -> None:
+        org = cleanmail.Domain("org", name=name, default_language="EN", quarantine=True, retention=False,
+                               archive=False)
+        # The owner follows the domain's name: one edit renames both.
+        rules = cleanmail.SenderRules("bulk", rules=[
+            {"owner": org.name, "value": "spam.example", "type": "BLOCK"},
+            {"owner": org.name, "value": "partner.example", "type": "ALLOW", "spf_on": True}])
+        pulumi.export("domain_id", org.id)
+        pulumi.export("rule_ids", rules.rule_ids)
+
+    return program
+
+
+def test_bulk_rules_follow_their_owner_through_a_rename(make_stack: StackFactory, emulator: Emulator) -> None:
+    """Issue 22, item 7: the rename updates the domain first, so a rule's old owner name no longer finds it."""
+    stack = make_stack(renamed("before.example"))
+    first = stack.up().outputs
+    domain_id = first["domain_id"].value
+    stack.workspace.program = renamed("after.example")
+    up = stack.up()
+    assert up.summary.resource_changes == {"update": 2, "same": 1}
+    api = emulator.cleanmail()
+    assert sorted(r["value"] for r in api.get(f"/domains/{domain_id}/wblist")) == ["partner.example", "spam.example"]
+    # Same rules, same ids: renaming the owner moved nothing on the server.
+    assert sorted(up.outputs["rule_ids"].value.values()) == sorted(first["rule_ids"].value.values())
+    assert set(up.outputs["rule_ids"].value) == {"after.example/spam.example", "after.example/partner.example"}
+    refresh = stack.refresh()
+    assert refresh.summary.resource_changes == {"same": 3}
+    stack.preview(expect_no_changes=True)
+    stack.destroy()
+    assert api.get(f"/domains/{domain_id}/wblist") == []  # the soft-deleted domain is still readable
