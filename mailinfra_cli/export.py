@@ -289,7 +289,8 @@ def _export_domain(client: Any, program: Program, cm: Any, record: Mapping[str, 
     if lines:
         dkim = cm.DomainDkimProvider().record(lines, {"domain_id": domain_id})
         program.add(Decl(program.var("dkim", name), "cleanmail", "DomainDkim", f"{name} dkim",
-                         {"domain_id": domain_ref, "selector": dkim["selector"]}))
+                         {"domain_id": domain_ref, "domain_name": Ref(domain_var, "name"),
+                          "selector": dkim["selector"]}))
 
     aliases = sorted(str(a["name"]) for a in client.list_all(f"/domains/{domain_id}/aliases", "aliases"))
     if aliases:

@@ -99,7 +99,7 @@ executives = cleanmail.DomainPolicy(
     spam_score=4.0,
     quarantine_props={"duration": 60, "store_virus": True},
 )
-dkim = cleanmail.DomainDkim("quickstart-dkim", domain_id=domain.id)
+dkim = cleanmail.DomainDkim("quickstart-dkim", domain_id=domain.id, domain_name=domain.name)
 cleanmail.DomainAliases("quickstart-aliases", domain_id=domain.id, names=[f"alias.{mail_domain}"])
 ceo = cleanmail.User(
     "ceo",

@@ -227,6 +227,10 @@ class DomainDkimProvider(CrudProvider):
             current = self.fetch(client, id_, news)
             if current["selector"] == getattr(args, "selector", None):
                 return current  # the key in place, already published in DNS, stays
+        sent = args.model_dump(mode="json", exclude_none=True, exclude={*self.spec.not_sent, "domain_name"})
+        if olds and all(canonical(olds.get(key)) == canonical(value) for key, value in sent.items()):
+            # Only what is never sent changed (`domain_name`, after a rename): a PUT would rotate the key.
+            return self.fetch(client, id_, news)
         return self.record(client.request("PUT", self.path(client, news), json=self.payload(args, news)), news)
 
     def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
