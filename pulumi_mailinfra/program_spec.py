@@ -39,6 +39,10 @@ class ProgramSpec:
     # The input that makes a resource the whole-list form of its own family (a template's inline `rules`): items
     # naming its id in `form_owner` are then refused.
     form_self: str | None = None
+    # Names unique across types (a domain's and its aliases'): claimed in this namespace, scoped or not, and so
+    # are the items of the list inputs named in `namespace_lists` (DomainAliases' `names`).
+    name_namespace: str | None = None
+    namespace_lists: tuple[str, ...] = ()
 
     def provider_ref(self) -> ProviderRef:
         return ProviderRef(self.provider)

@@ -287,6 +287,8 @@ class CrudProvider(ResourceProvider):
             form_family=getattr(cls, "form_family", None),
             form_owner=getattr(cls, "form_owner", None) if getattr(cls, "form_family", None) else None,
             form_self=getattr(cls, "form_self", None) if getattr(cls, "form_family", None) else None,
+            name_namespace=getattr(cls, "name_namespace", None),
+            namespace_lists=getattr(cls, "namespace_lists", ()),
         )
 
     # ----- plumbing -------------------------------------------------------------------------------

@@ -54,21 +54,27 @@ def autoname(resource_name: str) -> str:
 # Names declared in the running program, per resource type (names are unique case-insensitively), so two
 # resources claiming one object (`name="legacy"` and `name="LEGACY"`) fail at once instead of fighting.
 # Keyed by the run's monitor: an Automation API process runs several programs.
-_DECLARED: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], str]] = weakref.WeakKeyDictionary()
+_DECLARED: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], tuple[str, str]]] = weakref.WeakKeyDictionary()
 _DECLARED_LOCK = threading.Lock()
 
 
-def _claim_name(type_name: str, name: str, resource_name: str) -> None:
+def _claim_name(type_name: str, name: str, resource_name: str, namespace: str | None = None) -> None:
+    """`namespace`: names shared by several types (a domain's and a domain alias's), else the type's own."""
     from pulumi.runtime import settings
 
     run = settings.get_monitor() or settings.SETTINGS
     with _DECLARED_LOCK:
         declared = _DECLARED.setdefault(run, {})
-        other = declared.setdefault((type_name, name.casefold()), resource_name)
-    if other != resource_name:
+        other_type, other = declared.setdefault((namespace or type_name, name.casefold()), (type_name, resource_name))
+    if (other_type, other) == (type_name, resource_name):
+        return
+    if namespace is None:
         raise ValueError(f"{type_name} resources {other!r} and {resource_name!r} both declare the name "
                          f"{name!r} (names are unique case-insensitively): they would manage one object and undo "
                          "each other's changes; give one of them another name")
+    raise ValueError(f"{other_type} {other!r} and {type_name} {resource_name!r} both declare {name!r}: {namespace} "
+                     "are unique case-insensitively across all of them, the API would refuse the second; give one of "
+                     "them another name")
 
 
 _FORM_CLAIMS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, int], tuple[str, Any]]] = weakref.WeakKeyDictionary()
@@ -218,8 +224,13 @@ class MailinfraResource(pulumi.dynamic.Resource):
             if name is None and spec.autoname:
                 props[spec.name_field] = None  # still an output attribute; `check` fills it in
                 props[AUTONAME_KEY] = autoname(resource_name)
-            elif isinstance(name, str) and not spec.scoped_name:  # names scoped to a parent are not
-                _claim_name(spec.type_name, name, resource_name)  # known apart here (the parent is an Output)
+            elif isinstance(name, str) and (spec.name_namespace or not spec.scoped_name):  # names scoped to a
+                _claim_name(spec.type_name, name, resource_name, spec.name_namespace)  # parent are not known apart
+        for key in spec.namespace_lists:
+            listed = props.get(key)
+            for item in listed if isinstance(listed, list) else ():
+                if isinstance(item, str):
+                    _claim_name(spec.type_name, item, resource_name, spec.name_namespace)
         _claim_form(spec, props, resource_name)
         for path in spec.secret_paths:
             _mark_secret(props, path)

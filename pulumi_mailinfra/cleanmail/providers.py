@@ -96,7 +96,12 @@ def _in_program_order(
     return outs
 
 
+# The API's rule: domain and domain-alias names are unique case-insensitively across both.
+DOMAIN_NAMES = "domain names and domain aliases"
+
+
 class DomainProvider(CrudProvider):
+    name_namespace: ClassVar[str] = DOMAIN_NAMES
     spec = ResourceSpec(
         type_name="Domain",
         description="A Cleanmail domain with its platforms (SMTP relays, authentication, remediation API). The "
@@ -372,9 +377,11 @@ class _OneFormPerOwner(CrudProvider):
 
 class _AliasFormGuard(_OneFormPerOwner):
     form_family = "aliases"
+    name_namespace: ClassVar[str] = DOMAIN_NAMES
 
 
 class DomainAliasesProvider(_AliasFormGuard, _WholeValueProvider):
+    namespace_lists: ClassVar[tuple[str, ...]] = ("names",)
     spec = ResourceSpec(
         type_name="DomainAliases",
         description="Every alias of a domain, as one authoritative list (aliases added out of band are removed "

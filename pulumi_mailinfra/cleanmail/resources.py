@@ -109,6 +109,7 @@ _DOMAIN = ProgramSpec(
         "platforms[].api_data.client_secret",
     ),
     delete_before_replace=True,
+    name_namespace="domain names and domain aliases",
 )
 _DOMAIN_POLICY = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:DomainPolicyProvider",
@@ -173,6 +174,8 @@ _DOMAIN_ALIASES = ProgramSpec(
     delete_before_replace=True,
     form_family="aliases",
     form_owner="domain_id",
+    name_namespace="domain names and domain aliases",
+    namespace_lists=("names",),
 )
 _DOMAIN_ALIAS = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:DomainAliasProvider",
@@ -183,6 +186,7 @@ _DOMAIN_ALIAS = ProgramSpec(
     delete_before_replace=True,
     form_family="aliases",
     form_owner="domain_id",
+    name_namespace="domain names and domain aliases",
 )
 _USER = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:UserProvider",

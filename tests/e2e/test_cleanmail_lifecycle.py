@@ -97,11 +97,31 @@ def test_bad_cleanmail_inputs_fail_at_preview_with_no_request(make_stack: StackF
                                   retention=False, archive=False)
         cleanmail.DomainDefaultPolicy("flagged-default", domain_id=domain.id, quarantine=False, spam_score=5)
 
+    def alias_named_like_a_domain() -> None:
+        # Domain and alias names share one case-insensitive namespace (issue 22, item 4).
+        first = cleanmail.Domain("first", name="first.example", default_language="EN", quarantine=True,
+                                 retention=False, archive=False)
+        cleanmail.Domain("second", name="second.example", default_language="EN", quarantine=True,
+                         retention=False, archive=False)
+        cleanmail.DomainAliases("first-aliases", domain_id=first.id, names=["Second.example"])
+
+    def one_alias_on_two_domains() -> None:
+        first = cleanmail.Domain("first", name="first.example", default_language="EN", quarantine=True,
+                                 retention=False, archive=False)
+        second = cleanmail.Domain("second", name="second.example", default_language="EN", quarantine=True,
+                                  retention=False, archive=False)
+        cleanmail.DomainAlias("first-alias", domain_id=first.id, name="shared.example")
+        cleanmail.DomainAlias("second-alias", domain_id=second.id, name="SHARED.example")
+
     # The engine stops at the first resource whose check fails: one program per resource.
     for program, fields in ((bad_domain, ("name: ", "default_language: ", "outgoing_subnets[0]: ",
                                           "platforms[0].transport_port: ")),
                             (bad_policy, ("spam_score: ",)),
-                            (flag_on_default_policy, ("quarantine: ", "Domain's own `quarantine` input"))):
+                            (flag_on_default_policy, ("quarantine: ", "Domain's own `quarantine` input")),
+                            (alias_named_like_a_domain, ("Domain 'second' and DomainAliases 'first-aliases' both "
+                                                         "declare 'Second.example'", "unique case-insensitively")),
+                            (one_alias_on_two_domains, ("DomainAlias 'first-alias' and DomainAlias 'second-alias' "
+                                                        "both declare 'SHARED.example'",))):
         stack = make_stack(program)
         emulator.reset_stats()
         with pytest.raises(auto.CommandError) as failure:
