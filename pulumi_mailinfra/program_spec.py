@@ -29,7 +29,10 @@ class ProgramSpec:
     computed: tuple[str, ...] = ()  # outputs the API computes (attributes of the resource)
     name_field: str | None = None  # the unique name input, None for a type without one
     autoname: bool = False  # the name may be left out: `<logical name>-<7 hex>` is proposed
-    scoped_name: bool = False  # names are unique under a parent given as an input (not known apart here)
+    # What makes an object unique (inputs compared case-insensitively; a list input: each item), under the
+    # parents in `scope`; () one object per parent; None nothing the program can compare.
+    identity: tuple[str, ...] | None = None
+    scope: tuple[str, ...] = ()  # the parent inputs of the object's path (`domain_id`)
     secret_paths: tuple[str, ...] = ()  # dotted input paths wrapped as secrets
     secret_outputs: tuple[str, ...] = ()  # computed outputs marked secret by name
     delete_before_replace: bool = False
@@ -74,7 +77,7 @@ FORM_ADVICE = {
     "rules": "use one form per template (ThrottlingTemplate(rules=...) for the whole list, ThrottlingRule resources "
     "for rules added one by one)",
 }
-OWNER_KINDS = {"domain_id": "domain", "user_id": "mailbox", "template_id": "template"}
+OWNER_KINDS = {"domain_id": "domain", "user_id": "mailbox", "template_id": "template", "admin_id": "administrator"}
 
 
 def form_conflict(spec_type: str, family: str, owner_key: str, owner: str, form: str) -> str:

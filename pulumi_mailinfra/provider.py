@@ -86,6 +86,10 @@ class ResourceSpec:
     object_collection: str | None = None
     # Lists whose order means nothing to the API (`domains`, `rules[].domains`): another order is no change.
     unordered: tuple[str, ...] = ()
+    # The inputs that make an object unique under its parents (the collection's placeholders), as the API compares
+    # them: two resources of one program with one identity are refused before anything is sent. None: the name
+    # field, if any; (): one object per parent (a whole list, a parent's setting).
+    identity: tuple[str, ...] | None = None
     input_keys: tuple[str, ...] = field(init=False)
     computed: tuple[str, ...] = field(init=False)
 
@@ -280,7 +284,9 @@ class CrudProvider(ResourceProvider):
             computed=spec.computed,
             name_field=spec.name_field,
             autoname=bool(spec.name_field) and spec.autoname,
-            scoped_name="{" in spec.collection,
+            identity=spec.identity if spec.identity is not None else (
+                (spec.name_field,) if spec.name_field else None),
+            scope=tuple(re.findall(r"{(\w+)}", spec.collection)),
             secret_paths=spec.secret_paths,
             secret_outputs=spec.secret_outputs,
             delete_before_replace=spec.delete_before_replace,

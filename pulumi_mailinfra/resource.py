@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import inspect
+import itertools
 import os
 import pickle
 import signal
@@ -21,7 +22,7 @@ from pulumi import _types as pulumi_types
 from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 
 from . import program_wait
-from .program_spec import ADOPT_KEY, AUTONAME_KEY, ProgramSpec, form_conflict
+from .program_spec import ADOPT_KEY, AUTONAME_KEY, OWNER_KINDS, ProgramSpec, form_conflict
 
 _SERIALIZED: dict[str, str] = {}
 _SERIALIZE_LOCK = threading.Lock()
@@ -51,30 +52,79 @@ def autoname(resource_name: str) -> str:
     return f"{resource_name}-{hashlib.sha256(seed.encode()).hexdigest()[:7]}"
 
 
-# Names declared in the running program, per resource type (names are unique case-insensitively), so two
-# resources claiming one object (`name="legacy"` and `name="LEGACY"`) fail at once instead of fighting.
-# Keyed by the run's monitor: an Automation API process runs several programs.
-_DECLARED: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], tuple[str, str]]] = weakref.WeakKeyDictionary()
+# Identities declared in the running program (names, patterns, values: unique case-insensitively, per parent where
+# the API scopes them), so two resources claiming one object (`name="legacy"` and `name="LEGACY"`) fail at once
+# instead of fighting. Keyed by the run's monitor: an Automation API process runs several programs.
+_DECLARED: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[str, str, tuple[Any, ...]]]] = \
+    weakref.WeakKeyDictionary()
 _DECLARED_LOCK = threading.Lock()
 
 
-def _claim_name(type_name: str, name: str, resource_name: str, namespace: str | None = None) -> None:
-    """`namespace`: names shared by several types (a domain's and a domain alias's), else the type's own."""
+def _scope_of(spec: ProgramSpec, props: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The parents an identity is unique under: an Output by object (the same `domain.id`), an id by value;
+    None when a parent is neither (then nothing is compared here; the API still refuses)."""
+    scope: list[Any] = []
+    for key in spec.scope:
+        parent = props.get(key)
+        if isinstance(parent, pulumi.Output):
+            scope.append(parent)
+        elif isinstance(parent, float) and parent.is_integer():
+            scope.append(str(int(parent)))
+        elif isinstance(parent, (str, int)):
+            scope.append(str(parent))
+        else:
+            return None
+    return tuple(scope)
+
+
+def _claim_identity(spec: ProgramSpec, props: Mapping[str, Any], resource_name: str) -> None:
+    if spec.identity is None:
+        return
+    shared = spec.name_namespace if spec.identity else None  # names shared across types have no parent
+    scope = () if shared else _scope_of(spec, props)
+    if scope is None:
+        return
+    values: list[list[str]] = []
+    for key in spec.identity:
+        value = props.get(key)
+        items = value if isinstance(value, list) else [value]
+        if not items or not all(isinstance(item, str) for item in items):
+            return  # not known yet (an Output, an autoname): compared by the API
+        values.append(items)
+    for identity in itertools.product(*values):
+        _claim(spec, resource_name, scope, dict(zip(spec.identity, identity, strict=True)), shared)
+    for key in spec.namespace_lists:
+        listed = props.get(key)
+        for item in listed if isinstance(listed, list) else ():
+            if isinstance(item, str):
+                _claim(spec, resource_name, (), {"name": item}, spec.name_namespace)
+
+
+def _claim(spec: ProgramSpec, resource_name: str, scope: tuple[Any, ...], identity: Mapping[str, str],
+           namespace: str | None) -> None:
     from pulumi.runtime import settings
 
     run = settings.get_monitor() or settings.SETTINGS
+    scope_key = tuple(("output", id(p)) if isinstance(p, pulumi.Output) else ("id", p) for p in scope)
+    key = (namespace or spec.type_name, scope_key, tuple(v.casefold() for v in identity.values()))
     with _DECLARED_LOCK:
         declared = _DECLARED.setdefault(run, {})
-        other_type, other = declared.setdefault((namespace or type_name, name.casefold()), (type_name, resource_name))
-    if (other_type, other) == (type_name, resource_name):
+        other_type, other, _ = declared.setdefault(key, (spec.type_name, resource_name, scope))  # keeps Outputs alive
+    if (other_type, other) == (spec.type_name, resource_name):
         return
-    if namespace is None:
-        raise ValueError(f"{type_name} resources {other!r} and {resource_name!r} both declare the name "
-                         f"{name!r} (names are unique case-insensitively): they would manage one object and undo "
-                         "each other's changes; give one of them another name")
-    raise ValueError(f"{other_type} {other!r} and {type_name} {resource_name!r} both declare {name!r}: {namespace} "
-                     "are unique case-insensitively across all of them, the API would refuse the second; give one of "
-                     "them another name")
+    what = " and ".join(f"the {k.replace('_', ' ')} {v!r}" for k, v in identity.items())
+    if namespace is not None:
+        value = next(iter(identity.values()))
+        raise ValueError(f"{other_type} {other!r} and {spec.type_name} {resource_name!r} both declare {value!r}: "
+                         f"{namespace} are unique case-insensitively across all of them, the API would refuse the "
+                         "second; give one of them another name")
+    parent = f" on one {OWNER_KINDS.get(spec.scope[0], spec.scope[0])}" if spec.scope else ""
+    if not identity:
+        raise ValueError(f"{spec.type_name} resources {other!r} and {resource_name!r} both manage the one "
+                         f"{spec.type_name}{parent}: they would undo each other's changes; keep one")
+    raise ValueError(f"{spec.type_name} resources {other!r} and {resource_name!r} both declare {what}{parent} "
+                     "(unique case-insensitively): they would manage one object and undo each other's changes; give "
+                     "one of them another value")
 
 
 _FORM_CLAIMS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, int], tuple[str, Any]]] = weakref.WeakKeyDictionary()
@@ -219,18 +269,10 @@ class MailinfraResource(pulumi.dynamic.Resource):
         if unknown:
             raise TypeError(f"{type(self).__name__}() got unexpected inputs {unknown}; "
                             f"it takes {sorted(spec.input_keys)}")
-        if spec.name_field:
-            name = props.get(spec.name_field)
-            if name is None and spec.autoname:
-                props[spec.name_field] = None  # still an output attribute; `check` fills it in
-                props[AUTONAME_KEY] = autoname(resource_name)
-            elif isinstance(name, str) and (spec.name_namespace or not spec.scoped_name):  # names scoped to a
-                _claim_name(spec.type_name, name, resource_name, spec.name_namespace)  # parent are not known apart
-        for key in spec.namespace_lists:
-            listed = props.get(key)
-            for item in listed if isinstance(listed, list) else ():
-                if isinstance(item, str):
-                    _claim_name(spec.type_name, item, resource_name, spec.name_namespace)
+        if spec.name_field and props.get(spec.name_field) is None and spec.autoname:
+            props[spec.name_field] = None  # still an output attribute; `check` fills it in
+            props[AUTONAME_KEY] = autoname(resource_name)
+        _claim_identity(spec, props, resource_name)
         _claim_form(spec, props, resource_name)
         for path in spec.secret_paths:
             _mark_secret(props, path)

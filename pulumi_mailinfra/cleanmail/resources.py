@@ -102,6 +102,7 @@ _DOMAIN = ProgramSpec(
     ),
     computed=("default_policy_id", "active_users_count", "policies_count", "creation_date", "domain_aliases"),
     name_field="name",
+    identity=("name",),
     secret_paths=(
         "platforms[].auth_data.bind_password",
         "platforms[].auth_data.client_secret",
@@ -131,7 +132,8 @@ _DOMAIN_POLICY = ProgramSpec(
     ),
     name_field="name",
     autoname=True,
-    scoped_name=True,
+    identity=("name",),
+    scope=("domain_id",),
     delete_before_replace=True,
 )
 _DOMAIN_DKIM = ProgramSpec(
@@ -139,7 +141,8 @@ _DOMAIN_DKIM = ProgramSpec(
     type_name="DomainDkim",
     input_keys=("domain_id", "domain_name", "selector", "public_key", "private_key"),
     computed=("dns_record_name", "txt_value", "records"),
-    scoped_name=True,
+    identity=(),
+    scope=("domain_id",),
     secret_paths=("private_key",),
     delete_before_replace=True,
 )
@@ -162,7 +165,8 @@ _DOMAIN_DEFAULT_POLICY = ProgramSpec(
         "archive_props",
     ),
     computed=("original",),
-    scoped_name=True,
+    identity=(),
+    scope=("domain_id",),
     delete_before_replace=True,
 )
 _DOMAIN_ALIASES = ProgramSpec(
@@ -170,7 +174,8 @@ _DOMAIN_ALIASES = ProgramSpec(
     type_name="DomainAliases",
     input_keys=("domain_id", "names"),
     computed=("alias_ids",),
-    scoped_name=True,
+    identity=(),
+    scope=("domain_id",),
     delete_before_replace=True,
     form_family="aliases",
     form_owner="domain_id",
@@ -182,7 +187,8 @@ _DOMAIN_ALIAS = ProgramSpec(
     type_name="DomainAlias",
     input_keys=("domain_id", "name"),
     name_field="name",
-    scoped_name=True,
+    identity=("name",),
+    scope=("domain_id",),
     delete_before_replace=True,
     form_family="aliases",
     form_owner="domain_id",
@@ -207,6 +213,7 @@ _USER = ProgramSpec(
     ),
     computed=("creation_date",),
     name_field="email",
+    identity=("email",),
     secret_paths=("password",),
     delete_before_replace=True,
 )
@@ -214,7 +221,8 @@ _USER_SIGNATURE = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:UserSignatureProvider",
     type_name="UserSignature",
     input_keys=("user_id", "html"),
-    scoped_name=True,
+    identity=(),
+    scope=("user_id",),
     delete_before_replace=True,
 )
 _EMAIL_ALIAS = ProgramSpec(
@@ -223,7 +231,8 @@ _EMAIL_ALIAS = ProgramSpec(
     input_keys=("domain_id", "email", "recipients"),
     computed=("recipient_ids",),
     name_field="email",
-    scoped_name=True,
+    identity=("email",),
+    scope=("domain_id",),
     delete_before_replace=True,
 )
 _DOMAIN_OPTION = ProgramSpec(
@@ -232,7 +241,8 @@ _DOMAIN_OPTION = ProgramSpec(
     input_keys=("domain_id", "name", "value"),
     computed=("parent_value",),
     name_field="name",
-    scoped_name=True,
+    identity=("name",),
+    scope=("domain_id",),
     delete_before_replace=True,
 )
 _USER_OPTION = ProgramSpec(
@@ -241,7 +251,8 @@ _USER_OPTION = ProgramSpec(
     input_keys=("user_id", "name", "value"),
     computed=("parent_value",),
     name_field="name",
-    scoped_name=True,
+    identity=("name",),
+    scope=("user_id",),
     delete_before_replace=True,
 )
 _ATTACHMENT_FILTER = ProgramSpec(
@@ -249,7 +260,8 @@ _ATTACHMENT_FILTER = ProgramSpec(
     type_name="AttachmentFilter",
     input_keys=("domain_id", "action", "check_type", "filter", "description"),
     computed=("priority", "scope", "created_date"),
-    scoped_name=True,
+    identity=("check_type", "filter"),
+    scope=("domain_id",),
     delete_before_replace=True,
 )
 _URI_BL_FILTER = ProgramSpec(
@@ -257,7 +269,8 @@ _URI_BL_FILTER = ProgramSpec(
     type_name="UriBlFilter",
     input_keys=("domain_id", "action", "filter", "description"),
     computed=("priority", "scope", "created_date"),
-    scoped_name=True,
+    identity=("filter",),
+    scope=("domain_id",),
     delete_before_replace=True,
 )
 _DOMAIN_SENDER_RULE = ProgramSpec(
@@ -265,7 +278,8 @@ _DOMAIN_SENDER_RULE = ProgramSpec(
     type_name="DomainSenderRule",
     input_keys=("value", "type", "expire_at", "description", "spf_on", "domain_id"),
     computed=("owner", "created_date"),
-    scoped_name=True,
+    identity=("value",),
+    scope=("domain_id",),
     delete_before_replace=True,
     form_family="sender rules",
     form_owner="domain_id",
@@ -275,7 +289,8 @@ _MAILBOX_SENDER_RULE = ProgramSpec(
     type_name="MailboxSenderRule",
     input_keys=("value", "type", "expire_at", "description", "spf_on", "user_id"),
     computed=("owner", "created_date"),
-    scoped_name=True,
+    identity=("value",),
+    scope=("user_id",),
     delete_before_replace=True,
     form_family="sender rules",
     form_owner="user_id",
@@ -285,7 +300,8 @@ _DOMAIN_SENDER_RULES = ProgramSpec(
     type_name="DomainSenderRules",
     input_keys=("domain_id", "rules"),
     computed=("rule_ids",),
-    scoped_name=True,
+    identity=(),
+    scope=("domain_id",),
     delete_before_replace=True,
     form_family="sender rules",
     form_owner="domain_id",
@@ -295,7 +311,8 @@ _MAILBOX_SENDER_RULES = ProgramSpec(
     type_name="MailboxSenderRules",
     input_keys=("user_id", "rules"),
     computed=("rule_ids",),
-    scoped_name=True,
+    identity=(),
+    scope=("user_id",),
     delete_before_replace=True,
     form_family="sender rules",
     form_owner="user_id",
@@ -312,7 +329,8 @@ _DOMAIN_USERS_ACCESS = ProgramSpec(
     type_name="DomainUsersAccess",
     input_keys=("domain_id", "permissions"),
     computed=("available_permissions",),
-    scoped_name=True,
+    identity=(),
+    scope=("domain_id",),
     delete_before_replace=True,
 )
 _ADMIN_TOKEN = ProgramSpec(
@@ -320,7 +338,7 @@ _ADMIN_TOKEN = ProgramSpec(
     type_name="AdminToken",
     input_keys=("admin_id", "name", "expiration"),
     computed=("value", "created_at", "last_use"),
-    scoped_name=True,
+    scope=("admin_id",),
     secret_outputs=("value",),
     delete_before_replace=True,
 )
@@ -340,7 +358,8 @@ _DOMAIN_ADMIN = ProgramSpec(
     ),
     computed=("account_login", "totp", "sys_admin", "created_at"),
     name_field="login",
-    scoped_name=True,
+    identity=("login",),
+    scope=("domain_id",),
     secret_paths=("password",),
     delete_before_replace=True,
 )

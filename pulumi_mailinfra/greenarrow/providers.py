@@ -267,7 +267,7 @@ class ThrottlingRuleProvider(CrudProvider):
     form_owner: ClassVar[str] = "template_id"
 
     spec = ResourceSpec(
-        type_name="ThrottlingRule",
+        type_name="ThrottlingRule", identity=("domains",),
         description="One throttling rule in a template whose `rules` are not managed inline. Moving it to "
         "another template (`template_id`) replaces it.",
         title="throttling rule",

@@ -40,6 +40,7 @@ _RELAY_SERVER = ProgramSpec(
     input_keys=("name", "source_ip", "destination", "throttle_limits", "redirect"),
     name_field="name",
     autoname=True,
+    identity=("name",),
     secret_paths=("destination.password",),
     delete_before_replace=True,
 )
@@ -50,6 +51,7 @@ _THROTTLING_TEMPLATE = ProgramSpec(
     computed=("rule_ids",),
     name_field="name",
     autoname=True,
+    identity=("name",),
     delete_before_replace=True,
     form_family="rules",
     form_owner="template_id",
@@ -59,7 +61,8 @@ _THROTTLING_RULE = ProgramSpec(
     provider="pulumi_mailinfra.greenarrow.providers:ThrottlingRuleProvider",
     type_name="ThrottlingRule",
     input_keys=("domains", "max_concurrent_connections", "max_messages_per_hour", "throttle_program", "template_id"),
-    scoped_name=True,
+    identity=("domains",),
+    scope=("template_id",),
     delete_before_replace=True,
     form_family="rules",
     form_owner="template_id",
@@ -71,6 +74,7 @@ _ROUTE = ProgramSpec(
     computed=("recommended_max_daily_volume", "recommended_max_delivery_rate_per_hour", "routing_rule"),
     name_field="name",
     autoname=True,
+    identity=("name",),
     delete_before_replace=True,
 )
 

@@ -305,6 +305,7 @@ CLEANMAIL: tuple[Sample, ...] = (
                 "archive": False, "archive_props": None}),
         unseen={"domain_id": "a policy cannot move to another domain through the API (replace field)"},
         update={"spam_score": 4.0},
+        deletable=False,  # `user` has it: the API refuses its delete (400 "affected to a domain or a user")
     ),
     Sample(
         "user", cleanmail_providers.UserProvider,

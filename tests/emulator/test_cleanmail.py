@@ -140,6 +140,12 @@ def test_policies_rules(backend: CleanmailBackend) -> None:
     assert backend.get_policy(policy["id"])["name"] == "policyC"
     with pytest.raises(BadRequest, match=r"default policy of got\.com"):
         backend.delete_policy(got["policy"]["id"])
+    # A policy an account uses is refused too (issue 23), as the docs say: 400 "affected to a domain or a user".
+    user = backend.create_user({"email": "jane@got.com", "domainId": got["id"], "firstname": "Jane",
+                                "lastname": "Doe", "status": "ENABLED", "policyId": policy["id"]})
+    with pytest.raises(BadRequest, match=r"affected to a domain or a user \(it is the policy of jane@got\.com\)"):
+        backend.delete_policy(policy["id"])
+    backend.delete_user(user["id"])
     backend.delete_policy(policy["id"])
     with pytest.raises(NotFound):
         backend.get_policy(policy["id"])

@@ -843,3 +843,56 @@ def test_a_token_whose_creation_answer_was_lost_leaves_no_orphan(emulator: Emula
     token = Engine(configured(AdminTokenProvider, emulator)).create({"admin_id": admin["id"], "name": "ci"})
     listed = api.get(f"/admins/{admin['id']}/tokens")
     assert [t["id"] for t in listed] == [token.id] and len(token.outputs["value"]) == 32
+
+
+# ----- upgrades and half-done updates (review of issue 22's fixes) -------------------------------------------------
+def test_default_policy_from_an_older_state_drops_its_flag_without_clearing_it(emulator: Emulator) -> None:
+    """States written before the flags were refused hold `quarantine`: removing it must not PATCH a null."""
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    default = Engine(configured(DomainDefaultPolicyProvider, emulator))
+    checked = default.provider.check({}, default._program({"domain_id": got.id, "spam_score": 6.0}))
+    inputs = default._recorded({**checked.inputs, "quarantine": True})  # as the previous version recorded it
+    created = default.provider.create(dict(inputs))
+    default.id, default.inputs, default.outputs = created.id, inputs, {**default._recorded(created.outs),
+                                                                         "quarantine": True}
+    default.update({"domain_id": got.id, "spam_score": 6.0})
+    assert emulator.cleanmail().get(f"/policies/{default.id}")["quarantine"] is True  # the Domain's, untouched
+
+
+def test_sender_rules_from_an_older_state_follow_a_rename(emulator: Emulator) -> None:
+    api = emulator.cleanmail()
+    owner = Engine(configured(DomainProvider, emulator)).create(domain("before.example"))
+    bulk = Engine(configured(SenderRulesProvider, emulator)).create(
+        {"rules": [{"owner": "before.example", "value": "spam.example", "type": "BLOCK"}]})
+    rule_id = next(iter(bulk.outputs["rule_ids"].values()))
+    bulk.outputs.pop("owner_lists")  # as the previous version recorded it
+    owner.update(domain("after.example"))
+    bulk.update({"rules": [{"owner": "after.example", "value": "spam.example", "type": "BLOCK"}]})
+    assert [r["id"] for r in api.get(f"/domains/{owner.id}/wblist")] == [rule_id]
+    assert bulk.outputs["owner_lists"] == {"after.example/spam.example": f"/domains/{owner.id}/wblist"}
+
+
+def test_sender_rules_update_that_failed_halfway_converges_on_the_next(emulator: Emulator) -> None:
+    """Owners given as plain names do not wait for the rename: the first update deletes the rule and fails to add
+    it (no such owner yet); the engine keeps the old state, so the next update finds the recorded rule gone."""
+    api = emulator.cleanmail()
+    owner = Engine(configured(DomainProvider, emulator)).create(domain("before.example"))
+    bulk = Engine(configured(SenderRulesProvider, emulator)).create(
+        {"rules": [{"owner": "before.example", "value": "spam.example", "type": "BLOCK"}]})
+    renamed = {"rules": [{"owner": "after.example", "value": "spam.example", "type": "BLOCK"}]}
+    with pytest.raises(errors.MailinfraError):
+        bulk.update(renamed)
+    owner.update(domain("after.example"))
+    bulk.update(renamed)
+    assert [r["value"] for r in api.get(f"/domains/{owner.id}/wblist")] == ["spam.example"]
+    assert not bulk.changes(renamed)
+
+
+def test_dkim_key_pair_dropped_from_the_program_is_regenerated(emulator: Emulator) -> None:
+    """The docs: without a key pair the API generates one; the old (perhaps leaked) pair must not stay."""
+    got = Engine(configured(DomainProvider, emulator)).create(domain())
+    dkim = Engine(configured(DomainDkimProvider, emulator)).create(
+        {"domain_id": got.id, "selector": "s1", "public_key": "QUJD", "private_key": "secret-key"})
+    before = dkim.outputs["txt_value"]
+    dkim.update({"domain_id": got.id, "selector": "s1"})
+    assert dkim.outputs["txt_value"] != before

@@ -455,10 +455,13 @@ class CleanmailBackend(MailboxRules, TaskRules, FilterRules, SenderRules, AdminR
     def delete_policy(self, policy_id: str) -> None:
         with self._write():
             self._policy(policy_id)
-            users = [d["name"] for d in self._objects["domain"].values() if d["policyId"] == policy_id]
-            if users:
-                raise BadRequest(f"the policy is affected to a domain or a user: it is the default policy of "
-                                 f"{', '.join(users)}")
+            domains = sorted(d["name"] for d in self._objects["domain"].values() if d["policyId"] == policy_id)
+            users = sorted(u["email"] for u in self._objects["user"].values() if u.get("policyId") == policy_id)
+            if domains or users:
+                held = [f"the default policy of {', '.join(domains)}"] if domains else []
+                held += [f"the policy of {', '.join(users)}"] if users else []
+                raise BadRequest(f"A problem occured. Possible cause: the policy is affected to a domain or a user "
+                                 f"(it is {' and '.join(held)})")
             self._remove("policy", policy_id)
 
     # ---- domain aliases ----------------------------------------------------------------------------

@@ -1,0 +1,97 @@
+"""One owner per object (issue 23) under the real CLI: two resources of one program that would manage one object
+(by the API's unique key, case-insensitively, under the same parent) are refused at preview with 0 requests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi import automation as auto
+
+from pulumi_mailinfra import cleanmail, greenarrow
+from tests.conftest import Emulator, StackFactory
+
+pytestmark = pytest.mark.e2e
+
+
+def domain(name: str = "owned.example") -> cleanmail.Domain:
+    return cleanmail.Domain("owned", name=name, default_language="EN", quarantine=True, retention=False,
+                            archive=False)
+
+
+def pair(make: Callable[[Any, str, str], None]) -> Callable[[], None]:
+    def program() -> None:
+        owner = domain()
+        make(owner, "first", "x")
+        make(owner, "second", "X")
+
+    return program
+
+
+PAIRS: dict[str, tuple[Callable[[Any, str, str], None], str]] = {
+    "attachment filters": (lambda d, n, case: cleanmail.AttachmentFilter(
+        n, domain_id=d.id, action="DENY", check_type="FILENAME", filter=f"{case}.exe$"),
+        "both declare the check type 'FILENAME' and the filter '{case}.exe$' on one domain"),
+    "uri filters": (lambda d, n, case: cleanmail.UriBlFilter(
+        n, domain_id=d.id, action="BLACKLIST_URI_HOST", filter=f"{case}.example"),
+        "both declare the filter '{case}.example' on one domain"),
+    "sender rules": (lambda d, n, case: cleanmail.DomainSenderRule(
+        n, domain_id=d.id, value=f"{case}@spam.example", type="BLOCK"),
+        "both declare the value '{case}@spam.example' on one domain"),
+    "options": (lambda d, n, case: cleanmail.DomainOption(
+        n, domain_id=d.id, name="REPORT_FREQUENCY" if case == "x" else "report_frequency", value="WEEKLY"),
+        "both declare the name 'report_frequency' on one domain"),
+    "aliases": (lambda d, n, case: cleanmail.DomainAlias(n, domain_id=d.id, name=f"{case}.example"),
+                "both declare 'X.example'"),
+    "dkim": (lambda d, n, case: cleanmail.DomainDkim(n, domain_id=d.id),
+             "both manage the one DomainDkim on one domain"),
+    "throttling rules": (lambda d, n, case: greenarrow.ThrottlingRule(
+        n, template_id="7", domains=[f"{case}.example"], max_concurrent_connections=1, max_messages_per_hour=0),
+        "both declare the domains '{case}.example' on one template"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PAIRS))
+def test_two_resources_managing_one_object_are_refused_at_preview(
+    kind: str, make_stack: StackFactory, emulator: Emulator
+) -> None:
+    make, message = PAIRS[kind]
+    stack = make_stack(pair(make))
+    emulator.reset_stats()
+    with pytest.raises(auto.CommandError) as refused:
+        stack.preview()
+    assert message.format(case="X") in str(refused.value)
+    assert "'first' and " in str(refused.value) and "'second'" in str(refused.value)
+    assert emulator.requests() == 0
+
+
+def policies(*, keep_policy: bool) -> Callable[[], None]:
+    def program() -> None:
+        owner = domain()
+        if keep_policy:
+            policy = cleanmail.DomainPolicy("executives", domain_id=owner.id, quarantine=True, retention=False,
+                                            incoming=True)
+            pulumi.export("policy_id", policy.id)
+        pulumi.export("domain_id", owner.id)
+
+    return program
+
+
+def test_deleting_a_policy_an_account_uses_is_refused_readably(make_stack: StackFactory, emulator: Emulator) -> None:
+    """The docs answer 400 "the policy is affected to a domain or a user"; the emulator did not check accounts,
+    so a program that fails against the real API passed offline (issue 23, item 4)."""
+    stack = make_stack(policies(keep_policy=True))
+    up = stack.up().outputs
+    api = emulator.cleanmail()
+    jane = api.request("POST", "/users", json={
+        "email": "jane@owned.example", "domainId": up["domain_id"].value, "firstname": "Jane", "lastname": "Doe",
+        "status": "ENABLED", "policyId": up["policy_id"].value})
+    stack.workspace.program = policies(keep_policy=False)
+    with pytest.raises(auto.CommandError) as refused:
+        stack.up()
+    assert "affected to a domain or a user (it is the policy of jane@owned.example)" in str(refused.value)
+    assert api.get(f"/policies/{up['policy_id'].value}")["id"] == up["policy_id"].value  # still there
+    api.request("DELETE", f"/users/{jane['id']}")
+    assert stack.up().summary.resource_changes == {"delete": 1, "same": 2}
