@@ -258,6 +258,12 @@ class ApiClient:
                 return ApiResponse(response.content, status, response.headers)
             data = self._unwrap(response, method, path)
             if isinstance(data, Mapping) and data.get("success") is False:  # a refusal dressed as a success
+                reason = "the answer says success: false and gives no reason"
+                if method != "GET" and error_messages(data, reason) == [reason] \
+                        and not isinstance(data.get("error_code"), str):
+                    # No code, no words: nothing says the write was refused, so it may have been applied.
+                    raise errors.AmbiguousWriteError(f"{method} {path} answered {status} with success: false and "
+                                                     "no reason")
                 raise self._error(status, data.get("error_code") if isinstance(data.get("error_code"), str) else None,
                                   error_messages(data, "the answer says success: false and gives no reason"),
                                   method, path)

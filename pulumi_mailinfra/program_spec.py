@@ -17,6 +17,9 @@ from typing import Any
 # key: the SDK drops those on the way to the provider.)
 ADOPT_KEY = "adopt_existing"
 AUTONAME_KEY = "autoname_candidate"
+# Which resource of which stack declares the object (`org/project/stack: Type 'name'`): on a create that finds the
+# object already there, the provider's proof that this resource made it (pulumi_mailinfra.ownership).
+OWNER_KEY = "declared_by"
 
 
 @dataclass(frozen=True)

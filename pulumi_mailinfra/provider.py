@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import importlib
 import json
 import re
@@ -38,10 +39,10 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.fields import FieldInfo
 
-from . import errors
+from . import errors, ownership
 from .config import CONFIG_NAMESPACE, settings_problem
 from .diagnostics import forget_last_exchange, install_engine_logging, last_exchange
-from .program_spec import ADOPT_KEY, AUTONAME_KEY, ProgramSpec
+from .program_spec import ADOPT_KEY, AUTONAME_KEY, OWNER_KEY, ProgramSpec
 from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile, to_wire
 from .validation import failures, validate
 from .wire import from_api
@@ -49,7 +50,7 @@ from .wire import from_api
 if TYPE_CHECKING:
     from .http import ApiClient
 
-CONTROL_KEYS = frozenset({ADOPT_KEY, AUTONAME_KEY})
+CONTROL_KEYS = frozenset({ADOPT_KEY, AUTONAME_KEY, OWNER_KEY})
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -97,6 +98,13 @@ class ResourceSpec:
         object.__setattr__(self, "input_keys", tuple(self.model.model_fields))
         outputs = tuple(self.outputs_model.model_fields) if self.outputs_model else ()
         object.__setattr__(self, "computed", outputs)
+
+    @property
+    def identity_keys(self) -> tuple[str, ...] | None:
+        """`identity` as given, else the name field; None: the type has no unique key."""
+        if self.identity is not None:
+            return self.identity
+        return (self.name_field,) if self.name_field else None
 
     @property
     def autoname_max_length(self) -> int | None:
@@ -284,8 +292,7 @@ class CrudProvider(ResourceProvider):
             computed=spec.computed,
             name_field=spec.name_field,
             autoname=bool(spec.name_field) and spec.autoname,
-            identity=spec.identity if spec.identity is not None else (
-                (spec.name_field,) if spec.name_field else None),
+            identity=spec.identity_keys,
             scope=tuple(re.findall(r"{(\w+)}", spec.collection)),
             secret_paths=spec.secret_paths,
             secret_outputs=spec.secret_outputs,
@@ -360,7 +367,7 @@ class CrudProvider(ResourceProvider):
     def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
         """Full outputs: the desired inputs as the API now has them, plus computed fields."""
         desired = canonical(self.inputs_of(inputs), keep_nulls=True)
-        outs = {k: v for k, v in desired.items() if k in self.spec.input_keys or k in CONTROL_KEYS}
+        outs = {k: v for k, v in desired.items() if k in self.spec.input_keys or k in CONTROL_KEYS - {OWNER_KEY}}
         unset_unmanaged = getattr(self.spec.model, "omit_unset", False)
         for key in self.spec.input_keys:
             if key in record and key not in self.spec.not_sent and (key in outs or not unset_unmanaged):
@@ -551,6 +558,9 @@ class CrudProvider(ResourceProvider):
         refusal of the name as taken, the object this resource would create is looked up: when it matches the
         inputs it is taken over instead of duplicated; when it differs the create stops and says where."""
         body = self.payload(args, inputs)
+        owner = inputs.get(OWNER_KEY)
+        target = self.ownership_target(client, body, inputs)
+        previous = ownership.set_out_to_create(target, str(owner)) if owner else None
         for attempt in range(self.max_ambiguous_retries + 1):
             try:
                 return self.send_create(client, body, inputs)
@@ -561,12 +571,35 @@ class CrudProvider(ResourceProvider):
                 found = self.find_existing(client, inputs)
                 if found is not None:
                     return self._take_over(client, args, inputs, found, "its creation's answer was lost")
+                previous = owner  # this very call may have made it: a refusal of the next attempt proves nothing
             except (errors.InUseError, errors.ValidationError) as refusal:
                 found = self.find_existing(client, inputs)
                 if found is None:
                     raise
+                if not owner or previous != owner:
+                    if owner:
+                        ownership.undo(target, str(owner), previous)
+                    raise errors.MailinfraError(f"{self._not_made_here(inputs, found, previous)} ({refusal})") from None
                 return self._take_over(client, args, inputs, found, str(refusal))
         raise AssertionError("unreachable")  # the last attempt returns or raises
+
+    def ownership_target(self, client: ApiClient, body: Mapping[str, Any], inputs: Mapping[str, Any]) -> str:
+        """The object a create makes, as the journal names it: the API, the collection and the type's identity
+        (the whole body for a type without one)."""
+        keys = self.spec.identity_keys
+        if keys is None:
+            what = hashlib.sha256(json.dumps(canonical(body), sort_keys=True, default=str).encode()).hexdigest()
+        else:
+            what = "|".join(str(canonical(inputs.get(key))).casefold() for key in keys)
+        return f"{self.spec.type_name} {client.settings.url}{self.collection_path(inputs)} {what}"
+
+    def _not_made_here(self, inputs: Mapping[str, Any], found: Mapping[str, Any], previous: str | None) -> str:
+        label = repr(inputs.get(self.spec.name_field)) if self.spec.name_field else f"id {found['id']}"
+        maker = (f"{previous} set out to create it" if previous else "no create of it by this resource is recorded "
+                 "on this machine: another stack, someone out of band or a run killed on another machine made it")
+        return (f"{self.spec.title} {label} already exists (id {found['id']}) and this resource did not make it "
+                f"({maker}); nothing was changed. If it is yours to manage, set adopt_existing=True on this resource "
+                "(its inputs are then applied to it); otherwise declare another one")
 
     def _take_over(
         self, client: ApiClient, args: BaseModel, inputs: Mapping[str, Any], found: Mapping[str, Any], why: str

@@ -22,7 +22,7 @@ from pulumi import _types as pulumi_types
 from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 
 from . import program_wait
-from .program_spec import ADOPT_KEY, AUTONAME_KEY, OWNER_KINDS, ProgramSpec, form_conflict
+from .program_spec import ADOPT_KEY, AUTONAME_KEY, OWNER_KEY, OWNER_KINDS, ProgramSpec, form_conflict
 
 _SERIALIZED: dict[str, str] = {}
 _SERIALIZE_LOCK = threading.Lock()
@@ -278,6 +278,8 @@ class MailinfraResource(pulumi.dynamic.Resource):
             _mark_secret(props, path)
         if adopt_existing:
             props[ADOPT_KEY] = True
+        props[OWNER_KEY] = (f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}: "
+                            f"{spec.type_name} {resource_name!r}")
         for key in spec.computed:
             props.setdefault(key, None)
         props[PROVIDER_KEY] = serialized_provider(spec)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -134,3 +135,16 @@ def make_stack(pulumi_env: dict[str, str], emulator: Emulator, tmp_path: Path) -
             stack.destroy()
         finally:
             stack.workspace.remove_stack(stack.name)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ownership_journal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The provider's record of what it set out to create (pulumi_mailinfra.ownership): the session's own, not
+    the developer's `~/.pulumi` (CLI runs inherit it too)."""
+    previous = os.environ.get("MAILINFRA_OWNERSHIP_JOURNAL")
+    os.environ["MAILINFRA_OWNERSHIP_JOURNAL"] = str(tmp_path_factory.mktemp("ownership") / "creates.sqlite")
+    yield
+    if previous is None:
+        os.environ.pop("MAILINFRA_OWNERSHIP_JOURNAL", None)
+    else:
+        os.environ["MAILINFRA_OWNERSHIP_JOURNAL"] = previous

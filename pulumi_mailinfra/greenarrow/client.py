@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from .. import errors
 from ..config import ServiceSettings, resolve_settings
 from ..errors import ConfigurationError
 from ..http import ApiClient, _json_or_none, cached_client
@@ -45,6 +46,9 @@ class GreenArrowClient(ApiClient):
             if isinstance(messages, (str, dict)):
                 messages = [messages]
             status = response.status_code if not response.is_success else None
+            if not messages and not body.get("error_code") and method != "GET":
+                # No code, no words: nothing says the write was refused, so it may have been applied.
+                raise errors.AmbiguousWriteError(f"greenarrow {method} {path} answered success: false with no reason")
             raise self._error(status, body.get("error_code"), [str(m) for m in messages], method, path)
         if response.is_success:
             return body if body is not None else {}

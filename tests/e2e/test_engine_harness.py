@@ -99,7 +99,8 @@ def through_the_harness(emulator: Emulator) -> None:
         target = engine_calls.recording_target(spec.provider)
         provider = configured(getattr(engine_calls, target.partition(":")[2]), emulator)
         key = serialized_provider(dataclasses.replace(spec, provider=target))
-        engines.append((Engine(provider, key), inputs, {**inputs, **UPDATES[spec.type_name]}))
+        owner = f"organization/recorded/dev: {spec.type_name} '{spec.type_name.lower()}'"  # what the program adds
+        engines.append((Engine(provider, key, owner), inputs, {**inputs, **UPDATES[spec.type_name]}))
     for engine, inputs, _ in engines:
         engine.create(dict(inputs))
     for engine, inputs, _ in engines:

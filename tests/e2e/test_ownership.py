@@ -95,3 +95,37 @@ def test_deleting_a_policy_an_account_uses_is_refused_readably(make_stack: Stack
     assert api.get(f"/policies/{up['policy_id'].value}")["id"] == up["policy_id"].value  # still there
     api.request("DELETE", f"/users/{jane['id']}")
     assert stack.up().summary.resource_changes == {"delete": 1, "same": 2}
+
+
+def company(*, adopt: bool = False) -> Callable[[], None]:
+    def program() -> None:
+        owner = cleanmail.Domain("company", name="company.example", default_language="EN", quarantine=True,
+                                 retention=False, archive=False, adopt_existing=adopt)
+        policy = cleanmail.DomainPolicy("execs", domain_id=owner.id, name="execs", quarantine=True, retention=False,
+                                        incoming=True)
+        pulumi.export("domain_id", owner.id)
+        pulumi.export("policy_id", policy.id)
+
+    return program
+
+
+def test_another_stack_declaring_the_same_objects_is_refused_and_its_destroy_touches_nothing(
+    make_stack: StackFactory, emulator: Emulator
+) -> None:
+    """Issue 23, item 2: the second stack "created" the first's domain and policy (409, looked up, identical, taken
+    over) and its destroy then deleted them."""
+    first = make_stack(company())
+    made = first.up().outputs
+    second = make_stack(company())  # another project, same inputs, no adopt_existing
+    with pytest.raises(auto.CommandError) as refused:
+        second.up()
+    message = str(refused.value)
+    assert "domain 'company.example' already exists" in message and "this resource did not make it" in message
+    project = first.export_stack().deployment["resources"][0]["urn"].split("::")[1]
+    assert f"/{project}/dev: Domain 'company' set out to create it" in message  # who, when known
+    assert "adopt_existing=True" in message
+    second.destroy()
+    api = emulator.cleanmail()
+    assert api.get(f"/domains/{made['domain_id'].value}")["status"] == "ENABLED"
+    assert api.get(f"/policies/{made['policy_id'].value}")["name"] == "execs"
+    assert first.refresh().summary.resource_changes == {"same": 3}

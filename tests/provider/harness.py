@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.runtime import rpc
 
+from pulumi_mailinfra.program_spec import OWNER_KEY
 from pulumi_mailinfra.provider import CrudProvider
 from pulumi_mailinfra.resource import serialized_provider
 from tests.conftest import CM_TOKEN, GA_PASSWORD, GA_USER, Emulator
@@ -43,20 +45,25 @@ def wire(props: Mapping[str, Any], *, keep_unknowns: bool = False) -> dict[str, 
     return rpc.deserialize_properties(struct, keep_unknowns or None)
 
 
+_RESOURCES = itertools.count(1)
+
+
 class Engine:
     """What the engine does with one resource: check the program's inputs, diff them against the state, create,
     update, refresh and delete, keeping the state (inputs and outputs) as the engine records it."""
 
-    def __init__(self, provider: CrudProvider, provider_key: str | None = None) -> None:
+    def __init__(self, provider: CrudProvider, provider_key: str | None = None, owner: str | None = None) -> None:
         self.provider = provider
         self.provider_key = provider_key or serialized_provider(type(provider).program_spec())
+        # What the program adds to every registration: which resource of which stack declares it (one per Engine).
+        self.owner = owner or f"organization/harness/dev: {provider.spec.type_name} '{next(_RESOURCES)}'"
         self.id = ""
         self.inputs: dict[str, Any] = {}
         self.outputs: dict[str, Any] = {}
 
     def _program(self, news: Mapping[str, Any]) -> dict[str, Any]:
         """The program's registration as `check` receives it."""
-        return wire({**news, PROVIDER_KEY: self.provider_key}, keep_unknowns=True)
+        return wire({OWNER_KEY: self.owner, **news, PROVIDER_KEY: self.provider_key}, keep_unknowns=True)
 
     def _recorded(self, values: Mapping[str, Any] | None) -> dict[str, Any]:
         """A provider's answer as the engine records it (the server adds `__provider`)."""

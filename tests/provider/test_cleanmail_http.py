@@ -221,8 +221,12 @@ def test_user_lifecycle_password_secret_and_drift(emulator: Emulator) -> None:
     record = emulator.cleanmail().get(f"/users/{jane.id}")
     assert (record["firstname"], record["lastname"]) == ("Jane", "Doe")
     with pytest.raises(errors.MailinfraError) as failure:  # the address is taken by an account that differs
-        users.create({"domain_id": got.id, "email": "jane@got.com", "firstname": "Other", "password": "another-pw-123"})
+        Engine(users, owner=jane.owner).create(
+            {"domain_id": got.id, "email": "jane@got.com", "firstname": "Other", "password": "another-pw-123"})
     assert "differs from the inputs in firstname" in str(failure.value) and "409" in str(failure.value)
+    with pytest.raises(errors.MailinfraError) as failure:  # and by another resource: not its to take
+        Engine(users).create({"domain_id": got.id, "email": "jane@got.com", "firstname": "Jane"})
+    assert "this resource did not make it" in str(failure.value) and "adopt_existing=True" in str(failure.value)
     assert "another-pw-123" not in str(failure.value)
     # The same account (an earlier run lost its answer): taken over, not duplicated; its password is applied.
     again = users.create(dict(users.check({}, {**jane.inputs, "password": "another-pw-123"}).inputs))
@@ -804,7 +808,8 @@ def test_creating_again_what_exists_takes_it_over_instead_of_duplicating(emulato
         assert {t["id"] for t in api.get(path)} == {first.id, sibling.id}
         sibling.provider.delete(sibling.id, sibling.outputs)
         cleanmail_providers._TOKENS_MADE.clear()  # what a killed run's provider process knew dies with it
-    again = Engine(configured(provider_class, emulator)).create(inputs)  # a fresh provider: the state was lost
+    # A fresh provider, the same resource: the state was lost.
+    again = Engine(configured(provider_class, emulator), owner=first.owner).create(inputs)
     assert len(api.get(path)) == count  # no duplicate
     if kind == "token":  # a token's value is answered once: the never-used leftover is revoked, a new one made
         assert again.id != first.id and [t["id"] for t in api.get(path)] == [again.id]
@@ -819,7 +824,8 @@ def test_creating_what_exists_but_differs_changes_nothing_and_names_the_fields(e
     first = Engine(configured(DomainPolicyProvider, emulator)).create(inputs)
     before = api.get(f"/policies/{first.id}")
     with pytest.raises(errors.MailinfraError, match=r"differs from the inputs in quarantine, spam_score.*409"):
-        Engine(configured(DomainPolicyProvider, emulator)).create({**inputs, "quarantine": False, "spam_score": 2.0})
+        Engine(configured(DomainPolicyProvider, emulator), owner=first.owner).create(
+            {**inputs, "quarantine": False, "spam_score": 2.0})
     assert api.get(f"/policies/{first.id}") == before and len(api.get(f"/domains/{got.id}/policies")) == 2
 
 

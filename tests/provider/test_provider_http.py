@@ -224,12 +224,16 @@ def test_creating_again_what_exists_takes_it_over_instead_of_duplicating(emulato
 
     first = Engine(configured(provider_class, emulator)).create(inputs)
     before = count()
-    again = Engine(configured(provider_class, emulator)).create(inputs)
+    again = Engine(configured(provider_class, emulator), owner=first.owner).create(inputs)  # same resource
     assert (again.id, count()) == (first.id, before) and not again.changes()
     with pytest.raises(errors.MailinfraError, match="differs from the inputs"):
         changed = {**inputs, "requested_target_daily_volume": 2000} if kind == "route" else \
             {**inputs, "max_concurrent_connections": 9} if kind == "rule" else \
             {**inputs, "default": {"max_concurrent_connections": 9, "max_messages_per_hour": 0}} if kind == "template" \
             else {**inputs, "throttle_limits": {"max_concurrent_connections": 9, "max_messages_per_hour": 0}}
-        Engine(configured(provider_class, emulator)).create(changed)
+        Engine(configured(provider_class, emulator), owner=first.owner).create(changed)
+    assert count() == before
+    # Another resource (another stack, say) declaring the same object is refused, naming who set out to make it.
+    with pytest.raises(errors.MailinfraError, match=r"this resource did not make it \(organization/harness/dev: "):
+        Engine(configured(provider_class, emulator)).create(inputs)
     assert count() == before

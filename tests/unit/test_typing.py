@@ -103,7 +103,7 @@ def test_args_objects_and_dicts_register_the_same_inputs(mocks: _Mocks) -> None:
     ]
 
     def compare(_: Any) -> None:
-        shapes = [{k: v for k, v in mocks.registered[name].items() if k not in {"__provider", "name"}}
+        shapes = [{k: v for k, v in mocks.registered[name].items() if k not in {"__provider", "name", "declared_by"}}
                   for name in ("as-dicts", "as-kwargs-args", "as-args")]
         assert shapes[0] == shapes[1] == shapes[2]
         assert shapes[0]["destination"]["username"] == "u"
