@@ -265,8 +265,7 @@ class ApiClient:
                     raise errors.AmbiguousWriteError(f"{method} {path} answered {status} with success: false and "
                                                      "no reason")
                 raise self._error(status, data.get("error_code") if isinstance(data.get("error_code"), str) else None,
-                                  error_messages(data, "the answer says success: false and gives no reason"),
-                                  method, path)
+                                  error_messages(data, reason), method, path)
             return ApiResponse(data, status, response.headers)
 
         retrying = tenacity.Retrying(

@@ -106,6 +106,10 @@ class ResourceSpec:
             return self.identity
         return (self.name_field,) if self.name_field else None
 
+    def identity_values(self, values: Mapping[str, Any]) -> tuple[str, ...]:
+        """The identity of the object `values` (inputs or a record) declare, as the API compares it."""
+        return tuple(str(canonical(values.get(key))).casefold() for key in self.identity_keys or ())
+
     @property
     def autoname_max_length(self) -> int | None:
         """The name field's documented maximum length (autonames are cut to fit), None without autonaming."""
@@ -586,11 +590,10 @@ class CrudProvider(ResourceProvider):
     def ownership_target(self, client: ApiClient, body: Mapping[str, Any], inputs: Mapping[str, Any]) -> str:
         """The object a create makes, as the journal names it: the API, the collection and the type's identity
         (the whole body for a type without one)."""
-        keys = self.spec.identity_keys
-        if keys is None:
+        if self.spec.identity_keys is None:
             what = hashlib.sha256(json.dumps(canonical(body), sort_keys=True, default=str).encode()).hexdigest()
         else:
-            what = "|".join(str(canonical(inputs.get(key))).casefold() for key in keys)
+            what = "|".join(self.spec.identity_values(inputs))
         return f"{self.spec.type_name} {client.settings.url}{self.collection_path(inputs)} {what}"
 
     def _not_made_here(self, inputs: Mapping[str, Any], found: Mapping[str, Any], previous: str | None) -> str:

@@ -677,18 +677,17 @@ class UserOptionProvider(_OptionProvider):
 
 class _DomainFilterProvider(CrudProvider):
     """A domain's filtering rule. The API has no GET of one rule: it is read from the domain's list. A rule's
-    identity is its pattern (and check type): the API refuses a second one (409), and adopting finds it."""
-
-    identity: ClassVar[tuple[str, ...]]
+    identity (`spec.identity`) is its pattern (and check type): the API refuses a second one (409), and adopting
+    finds it."""
 
     def fetch(self, client: ApiClient, id_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         return self.unwrap(self.listed_item(client, id_, inputs))
 
     def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
-        wanted = [str(canonical(inputs.get(key))).casefold() for key in self.identity]
+        wanted = self.spec.identity_values(inputs)
         for item in client.list_all(self.collection_path(inputs), self.spec.items_key):
             record = self.unwrap(item)
-            if [str(record.get(key)).casefold() for key in self.identity] == wanted:
+            if self.spec.identity_values(record) == wanted:
                 return record
         return None
 
@@ -700,7 +699,6 @@ _FILTER_SPEC: dict[str, Any] = {"wrapper": None, "items_key": "filters", "replac
 
 
 class AttachmentFilterProvider(_DomainFilterProvider):
-    identity = ("check_type", "filter")
     spec = ResourceSpec(
         type_name="AttachmentFilter", identity=("check_type", "filter"),
         description="A domain's rule on attachments: allow or deny those whose file name or content type (or "
@@ -716,7 +714,6 @@ class AttachmentFilterProvider(_DomainFilterProvider):
 
 
 class UriBlFilterProvider(_DomainFilterProvider):
-    identity = ("filter",)
     spec = ResourceSpec(
         type_name="UriBlFilter", identity=("filter",),
         description="A domain's URI-BL rule: skip, favour or penalise messages with URIs of a host in the spam "
