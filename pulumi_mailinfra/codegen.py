@@ -470,6 +470,26 @@ def example_path(service: str, spec: ResourceSpec) -> Path:
     return REPO_ROOT / "examples" / "reference" / service / f"{snake}.py"
 
 
+def replacement_doc(spec: ResourceSpec) -> str:
+    """What replacing an object of the type does, for its reference page."""
+    fields = ", ".join(f"`{key}`" for key in sorted(spec.replace_on))
+    text = [f"Changing {fields} replaces it; so does `pulumi up --replace`." if fields
+            else "No change of input replaces it; `pulumi up --replace` does."]
+    if not spec.keeps_id_when_replaced:
+        order = ("the old one is deleted first (it keeps its unique identity), then the new one is created"
+                 if spec.delete_before_replace else "the new one is created first, then the old one is deleted")
+        text.append(f"A replacement makes a new {spec.title} from the declared inputs, with a new id: {order}. "
+                    "Resources whose replace-forcing input is its id are replaced with it.")
+    if spec.replacement_loses:
+        avoid = f" Nothing is lost when `{spec.loss_avoided_by}` is given." if spec.loss_avoided_by else ""
+        text.append(f"It deletes {spec.replacement_loses}, which the stack does not declare: a change that forces "
+                    "it is refused at preview, naming this; to do it on purpose, declare the new one as another "
+                    "resource and remove this one (`pulumi up --replace` does it as asked)." + avoid)
+    if spec.replacement_note:
+        text.append(spec.replacement_note)
+    return " ".join(text)
+
+
 def render_reference(service: str, provider: type[CrudProvider]) -> str:
     spec = provider.spec
     out = [f"<!-- {HEADER.strip('# ').strip()} -->", "", f"# {service}.{spec.type_name}", "", spec.description, "",
@@ -493,6 +513,7 @@ def render_reference(service: str, provider: type[CrudProvider]) -> str:
         out += ["", "`adopt_existing` (bool, default false): on create, take over an existing object with the same "
                 "name (updated to these inputs, keeping its id) instead of creating one; see the README's *Adopting "
                 "existing objects*."]
+    out += ["", "## Replacement", "", replacement_doc(spec)]
     out += ["", "## Outputs", "", "Every input above is also an output, as the API now has it "
             "(`pulumi refresh` reports drift against it), plus:", "", "| Output | Type | Description |",
             "|---|---|---|", f"| `id` | `str` | The API's id of the {spec.title}. |"]

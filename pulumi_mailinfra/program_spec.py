@@ -20,6 +20,10 @@ AUTONAME_KEY = "autoname_candidate"
 # Which resource of which stack declares the object (`org/project/stack: Type 'name'`): on a create that finds the
 # object already there, the provider's proof that this resource made it (pulumi_mailinfra.ownership).
 OWNER_KEY = "declared_by"
+# Which resource each replace-forcing parent input (`domain_id`) is the id of, by URN, for parents whose id outlives
+# their own replacement (a domain restored from its soft delete): when that parent is replaced the input is unknown
+# at preview, yet the same resource keeps the same id, so its children are not replaced with it.
+PARENTS_KEY = "parent_resources"
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,9 @@ class ProgramSpec:
     secret_paths: tuple[str, ...] = ()  # dotted input paths wrapped as secrets
     secret_outputs: tuple[str, ...] = ()  # computed outputs marked secret by name
     delete_before_replace: bool = False
+    replace_on: tuple[str, ...] = ()  # inputs whose change forces replacement
+    # The id survives a replacement of the object (`pulumi up --replace`): children naming it keep their object.
+    keeps_id_when_replaced: bool = False
     # One form per owner (a whole list or single items): the family (a key of FORM_ADVICE) and the owner input.
     form_family: str | None = None
     form_owner: str | None = None

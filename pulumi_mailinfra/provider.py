@@ -42,7 +42,7 @@ from pydantic.fields import FieldInfo
 from . import errors, ownership
 from .config import CONFIG_NAMESPACE, settings_problem
 from .diagnostics import forget_last_exchange, install_engine_logging, last_exchange
-from .program_spec import ADOPT_KEY, AUTONAME_KEY, OWNER_KEY, ProgramSpec
+from .program_spec import ADOPT_KEY, AUTONAME_KEY, OWNER_KEY, PARENTS_KEY, ProgramSpec
 from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile, to_wire
 from .validation import failures, validate
 from .wire import from_api
@@ -50,7 +50,7 @@ from .wire import from_api
 if TYPE_CHECKING:
     from .http import ApiClient
 
-CONTROL_KEYS = frozenset({ADOPT_KEY, AUTONAME_KEY, OWNER_KEY})
+CONTROL_KEYS = frozenset({ADOPT_KEY, AUTONAME_KEY, OWNER_KEY, PARENTS_KEY})
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -91,6 +91,15 @@ class ResourceSpec:
     # them: two resources of one program with one identity are refused before anything is sent. None: the name
     # field, if any; (): one object per parent (a whole list, a parent's setting).
     identity: tuple[str, ...] | None = None
+    # Replacing the object keeps its id (the API restores a deleted object of the same name with it): children whose
+    # replace-forcing input is this id are not replaced with it.
+    keeps_id_when_replaced: bool = False
+    # What a replacement deletes that no input declares (an account holder's own settings, a generated key
+    # published in DNS): a change forcing one is refused at preview. Nothing is lost when the input named by
+    # `loss_avoided_by` is given (a DKIM key pair declared in full).
+    replacement_loses: str = ""
+    loss_avoided_by: str | None = None
+    replacement_note: str = ""  # what else a replacement does, for the reference page
     input_keys: tuple[str, ...] = field(init=False)
     computed: tuple[str, ...] = field(init=False)
 
@@ -117,6 +126,19 @@ class ResourceSpec:
             return None
         limits = [m.max_length for m in self.model.model_fields[self.name_field].metadata if hasattr(m, "max_length")]
         return min(limits) if limits else 200
+
+
+def _same_lasting_parent(key: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """The input is not known yet only because the parent it names is being replaced (`up --replace`, or the
+    engine asking, before deleting that parent, which dependents go with it), and that parent keeps its id when
+    replaced: the value will be the same."""
+    if not is_unknown(news.get(key)):
+        return False
+    new_sources, old_sources = news.get(PARENTS_KEY), olds.get(PARENTS_KEY)
+    if not isinstance(new_sources, Mapping) or not isinstance(old_sources, Mapping):
+        return False
+    source = new_sources.get(key)
+    return isinstance(source, str) and source == old_sources.get(key)
 
 
 @functools.cache
@@ -301,6 +323,8 @@ class CrudProvider(ResourceProvider):
             secret_paths=spec.secret_paths,
             secret_outputs=spec.secret_outputs,
             delete_before_replace=spec.delete_before_replace,
+            replace_on=tuple(sorted(spec.replace_on)),
+            keeps_id_when_replaced=spec.keeps_id_when_replaced,
             form_family=getattr(cls, "form_family", None),
             form_owner=getattr(cls, "form_owner", None) if getattr(cls, "form_family", None) else None,
             form_self=getattr(cls, "form_self", None) if getattr(cls, "form_family", None) else None,
@@ -517,8 +541,11 @@ class CrudProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         keys = list(self.spec.input_keys)  # control keys (adopt_existing) only matter at create
-        changed = changed_keys(olds, news, keys, self.spec.unordered)
+        changed = [k for k in changed_keys(olds, news, keys, self.spec.unordered)
+                   if not _same_lasting_parent(k, olds, news)]
         replaces = [k for k in changed if k in self.spec.replace_on]
+        if replaces:
+            self.refuse_losing_replacement(replaces, olds, news)
         name_field = self.spec.name_field
         same_name = bool(name_field) and name_field not in changed
         return DiffResult(
@@ -528,6 +555,26 @@ class CrudProvider(ResourceProvider):
             # A unique name that stays the same cannot exist twice: delete the old one first.
             delete_before_replace=bool(replaces) and same_name,
         )
+
+    def refuse_losing_replacement(self, replaces: list[str], olds: Mapping[str, Any], news: Mapping[str, Any]) -> None:
+        """A change that forces a replacement destroying what the stack does not declare stops the preview, naming
+        what would be lost and how to do it on purpose. `pulumi up --replace` is not asked here: the engine
+        replaces what it names, as told."""
+        spec = self.spec
+        if not spec.replacement_loses or (spec.loss_avoided_by and news.get(spec.loss_avoided_by) is not None):
+            return
+        fields = ", ".join(f"`{key}`" for key in replaces)
+        unknown = [key for key in replaces if is_unknown(news.get(key))]
+        why = (f"{fields} changes" if not unknown else
+               f"{fields} changes (its value is not known until the object it names is created or replaced)")
+        identity = " ".join(f"{canonical(olds.get(key))!r}" for key in spec.identity_keys or ()) or str(olds.get("id"))
+        avoid = f" Nothing is lost when `{spec.loss_avoided_by}` is given." if spec.loss_avoided_by else ""
+        raise errors.MailinfraError(
+            f"{spec.title} {identity}: {why}, which the API cannot change in place, so the {spec.title} would be "
+            f"replaced, and replacing it deletes {spec.replacement_loses}, which this stack does not declare; "
+            f"nothing was changed. To do it on purpose, declare the new {spec.title} as another resource (another "
+            f"resource name) and remove this one from the program, so the preview shows the delete; or set {fields} "
+            f"back.{avoid}")
 
     @redacting
     def create(self, props: dict[str, Any]) -> CreateResult:

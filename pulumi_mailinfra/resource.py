@@ -22,7 +22,7 @@ from pulumi import _types as pulumi_types
 from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 
 from . import program_wait
-from .program_spec import ADOPT_KEY, AUTONAME_KEY, OWNER_KEY, OWNER_KINDS, ProgramSpec, form_conflict
+from .program_spec import ADOPT_KEY, AUTONAME_KEY, OWNER_KEY, OWNER_KINDS, PARENTS_KEY, ProgramSpec, form_conflict
 
 _SERIALIZED: dict[str, str] = {}
 _SERIALIZE_LOCK = threading.Lock()
@@ -41,6 +41,29 @@ def serialized_provider(spec: ProgramSpec) -> str:
             finally:
                 pickle._Pickler._batch_setitems = original  # type: ignore[attr-defined]
         return _SERIALIZED[spec.provider]
+
+
+def _lasting_parents(spec: ProgramSpec, props: Mapping[str, Any]) -> Any:
+    """`{input: URN}` for each replace-forcing input that is the id of one resource whose id outlives its own
+    replacement (a `Domain`), awaited at registration; None when no such input is an Output. The value is
+    plain (no dependency on the parent), so it stays known where the engine makes the input itself unknown."""
+    references = {key: value for key in spec.replace_on if isinstance(value := props.get(key), pulumi.Output)}
+    if not references:
+        return None
+
+    async def sources() -> dict[str, str]:
+        found: dict[str, str] = {}
+        for key, value in references.items():
+            resources = await value.resources()
+            parent = next(iter(resources)) if len(resources) == 1 else None
+            parent_spec = getattr(parent, "_mailinfra_spec", None)
+            if parent is not None and isinstance(parent_spec, ProgramSpec) and parent_spec.keeps_id_when_replaced:
+                urn = await parent.urn.future()
+                if urn:
+                    found[key] = urn
+        return found
+
+    return sources()
 
 
 def autoname(resource_name: str) -> str:
@@ -280,6 +303,9 @@ class MailinfraResource(pulumi.dynamic.Resource):
             props[ADOPT_KEY] = True
         props[OWNER_KEY] = (f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}: "
                             f"{spec.type_name} {resource_name!r}")
+        parents = _lasting_parents(spec, props)
+        if parents is not None:
+            props[PARENTS_KEY] = parents
         for key in spec.computed:
             props.setdefault(key, None)
         props[PROVIDER_KEY] = serialized_provider(spec)
@@ -290,6 +316,7 @@ class MailinfraResource(pulumi.dynamic.Resource):
             # Also for engine-forced replacements (`pulumi up --replace`, taint), where the provider's diff
             # is not asked: an object that keeps its unique name cannot exist twice.
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True))
+        self._mailinfra_spec = spec  # what a child's `_lasting_parents` asks of its parent
         # What pulumi.dynamic.Resource.__init__ does, minus a dill round per resource.
         pulumi.CustomResource.__init__(
             self, f"pulumi-python:{self._resource_type_name}", resource_name, props, opts

@@ -120,6 +120,10 @@ class DomainProvider(CrudProvider):
         update_method="PATCH",
         autoname=False,
         deleted_field="deletionDate",
+        keeps_id_when_replaced=True,
+        replacement_note="A replacement soft-deletes the domain and creates it again, which the API does by "
+        "restoring it: the same id, accounts, policies, DKIM key and settings, with the declared inputs applied. "
+        "Resources naming its id (accounts, DKIM, policies, filters...) are therefore not replaced with it.",
         header_inputs=(("ignore_mx", "X-Ignore-MX"),),
         unordered=("outgoing_subnets", "outgoing_providers_ids"),
     )
@@ -167,6 +171,8 @@ class DomainPolicyProvider(CrudProvider):
         "gives the users it is assigned to, and their settings. Deleting one that is still a domain's default or "
         "assigned to users fails with the API's message.",
         title="policy",
+        replacement_note="The API refuses to delete a policy still assigned to accounts (400 \"the policy is "
+        "affected to a domain or a user\"): a replacement fails, changing nothing, until they use another.",
         service="cleanmail",
         model=PolicyModel,
         collection="/domains/{domain_id}/policies",
@@ -194,6 +200,9 @@ class DomainDkimProvider(CrudProvider):
         wrapper=None,
         items_key="dkim",
         replace_on=frozenset({"domain_id"}),
+        replacement_loses="the key pair the API generated, whose public key is published in DNS (a new one is "
+        "generated: the published record no longer matches until DNS is updated)",
+        loss_avoided_by="private_key",
         secret_paths=("private_key",),
         outputs_model=DkimOutputs,
         not_sent=frozenset({"domain_id"}),
@@ -473,6 +482,8 @@ class UserProvider(CrudProvider):
         wrapper=None,
         items_key="users",
         replace_on=frozenset({"domain_id"}),
+        replacement_loses="the account (the API's delete is final) with its mail in quarantine and archive and "
+        "what its holder set on it (own sender rules, options, signature)",
         secret_paths=("password",),
         outputs_model=UserOutputs,
         update_method="PATCH",
@@ -1181,6 +1192,8 @@ class DomainAdminProvider(CrudProvider):
         title="domain administrator", service="cleanmail", model=DomainAdminModel,
         collection="/domains/{domain_id}/admins", wrapper=None, items_key="admins",
         replace_on=frozenset({"domain_id", "admin_id", "login"}), secret_paths=("password",),
+        replacement_loses="the account made from `login`: the API deletes an account left with no access, with "
+        "every API token made for it (also those made outside this stack)", loss_avoided_by="admin_id",
         outputs_model=DomainAdminOutputs, not_sent=frozenset({"domain_id"}), name_field="login", autoname=False)
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:

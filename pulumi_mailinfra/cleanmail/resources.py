@@ -110,6 +110,7 @@ _DOMAIN = ProgramSpec(
         "platforms[].api_data.client_secret",
     ),
     delete_before_replace=True,
+    keeps_id_when_replaced=True,
     name_namespace="domain names and domain aliases",
 )
 _DOMAIN_POLICY = ProgramSpec(
@@ -135,6 +136,7 @@ _DOMAIN_POLICY = ProgramSpec(
     identity=("name",),
     scope=("domain_id",),
     delete_before_replace=True,
+    replace_on=("domain_id",),
 )
 _DOMAIN_DKIM = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:DomainDkimProvider",
@@ -145,6 +147,7 @@ _DOMAIN_DKIM = ProgramSpec(
     scope=("domain_id",),
     secret_paths=("private_key",),
     delete_before_replace=True,
+    replace_on=("domain_id",),
 )
 _DOMAIN_DEFAULT_POLICY = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:DomainDefaultPolicyProvider",
@@ -168,6 +171,7 @@ _DOMAIN_DEFAULT_POLICY = ProgramSpec(
     identity=(),
     scope=("domain_id",),
     delete_before_replace=True,
+    replace_on=("domain_id",),
 )
 _DOMAIN_ALIASES = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:DomainAliasesProvider",
@@ -177,6 +181,7 @@ _DOMAIN_ALIASES = ProgramSpec(
     identity=(),
     scope=("domain_id",),
     delete_before_replace=True,
+    replace_on=("domain_id",),
     form_family="aliases",
     form_owner="domain_id",
     name_namespace="domain names and domain aliases",
@@ -190,6 +195,7 @@ _DOMAIN_ALIAS = ProgramSpec(
     identity=("name",),
     scope=("domain_id",),
     delete_before_replace=True,
+    replace_on=("domain_id", "name"),
     form_family="aliases",
     form_owner="domain_id",
     name_namespace="domain names and domain aliases",
@@ -216,6 +222,7 @@ _USER = ProgramSpec(
     identity=("email",),
     secret_paths=("password",),
     delete_before_replace=True,
+    replace_on=("domain_id",),
 )
 _USER_SIGNATURE = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:UserSignatureProvider",
@@ -224,6 +231,7 @@ _USER_SIGNATURE = ProgramSpec(
     identity=(),
     scope=("user_id",),
     delete_before_replace=True,
+    replace_on=("user_id",),
 )
 _EMAIL_ALIAS = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:EmailAliasProvider",
@@ -234,6 +242,7 @@ _EMAIL_ALIAS = ProgramSpec(
     identity=("email",),
     scope=("domain_id",),
     delete_before_replace=True,
+    replace_on=("domain_id",),
 )
 _DOMAIN_OPTION = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:DomainOptionProvider",
@@ -244,6 +253,7 @@ _DOMAIN_OPTION = ProgramSpec(
     identity=("name",),
     scope=("domain_id",),
     delete_before_replace=True,
+    replace_on=("domain_id", "name"),
 )
 _USER_OPTION = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:UserOptionProvider",
@@ -254,6 +264,7 @@ _USER_OPTION = ProgramSpec(
     identity=("name",),
     scope=("user_id",),
     delete_before_replace=True,
+    replace_on=("name", "user_id"),
 )
 _ATTACHMENT_FILTER = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:AttachmentFilterProvider",
@@ -263,6 +274,7 @@ _ATTACHMENT_FILTER = ProgramSpec(
     identity=("check_type", "filter"),
     scope=("domain_id",),
     delete_before_replace=True,
+    replace_on=("domain_id",),
 )
 _URI_BL_FILTER = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:UriBlFilterProvider",
@@ -272,6 +284,7 @@ _URI_BL_FILTER = ProgramSpec(
     identity=("filter",),
     scope=("domain_id",),
     delete_before_replace=True,
+    replace_on=("domain_id",),
 )
 _DOMAIN_SENDER_RULE = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:DomainSenderRuleProvider",
@@ -281,6 +294,7 @@ _DOMAIN_SENDER_RULE = ProgramSpec(
     identity=("value",),
     scope=("domain_id",),
     delete_before_replace=True,
+    replace_on=("domain_id", "value"),
     form_family="sender rules",
     form_owner="domain_id",
 )
@@ -292,6 +306,7 @@ _MAILBOX_SENDER_RULE = ProgramSpec(
     identity=("value",),
     scope=("user_id",),
     delete_before_replace=True,
+    replace_on=("user_id", "value"),
     form_family="sender rules",
     form_owner="user_id",
 )
@@ -303,6 +318,7 @@ _DOMAIN_SENDER_RULES = ProgramSpec(
     identity=(),
     scope=("domain_id",),
     delete_before_replace=True,
+    replace_on=("domain_id",),
     form_family="sender rules",
     form_owner="domain_id",
 )
@@ -314,6 +330,7 @@ _MAILBOX_SENDER_RULES = ProgramSpec(
     identity=(),
     scope=("user_id",),
     delete_before_replace=True,
+    replace_on=("user_id",),
     form_family="sender rules",
     form_owner="user_id",
 )
@@ -332,6 +349,7 @@ _DOMAIN_USERS_ACCESS = ProgramSpec(
     identity=(),
     scope=("domain_id",),
     delete_before_replace=True,
+    replace_on=("domain_id",),
 )
 _ADMIN_TOKEN = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:AdminTokenProvider",
@@ -341,6 +359,7 @@ _ADMIN_TOKEN = ProgramSpec(
     scope=("admin_id",),
     secret_outputs=("value",),
     delete_before_replace=True,
+    replace_on=("admin_id", "expiration", "name"),
 )
 _DOMAIN_ADMIN = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:DomainAdminProvider",
@@ -362,6 +381,7 @@ _DOMAIN_ADMIN = ProgramSpec(
     scope=("domain_id",),
     secret_paths=("password",),
     delete_before_replace=True,
+    replace_on=("admin_id", "domain_id", "login"),
 )
 _ADMIN = ProgramSpec(
     provider="pulumi_mailinfra.cleanmail.providers:AdminProvider",
@@ -370,6 +390,7 @@ _ADMIN = ProgramSpec(
     computed=("login", "sys_admin", "authorities", "created_at"),
     secret_paths=("password",),
     delete_before_replace=True,
+    replace_on=("admin_id",),
 )
 
 

@@ -33,6 +33,8 @@ class RelayServerProvider(CrudProvider):
         description="A GreenArrow VirtualMTA that relays mail to another SMTP server. `destination.password` is "
         "always stored as a secret, even when given as a plain string.",
         title="relay server",
+        replacement_note="The API refuses to delete a relay server other records use (409 `in_use`, naming them): a "
+        "replacement fails, changing nothing, while another relay redirects to it.",
         service="greenarrow",
         model=RelayServerModel,
         collection="/relay_servers",
@@ -143,6 +145,9 @@ class ThrottlingTemplateProvider(CrudProvider):
         "`rules` to manage them here (authoritative; rule ids stay stable across edits and reorders), or omit "
         "it and manage them with `ThrottlingRule` resources.",
         title="throttling template",
+        replacement_note="The API refuses to delete a template IP addresses use (409 `in_use`, naming them): a "
+        "replacement fails, changing nothing, while one does. Inline `rules` are created again with it; "
+        "`ThrottlingRule` resources naming it are replaced with it.",
         service="greenarrow",
         model=ThrottlingTemplateModel,
         collection="/throttling_templates",
@@ -349,6 +354,9 @@ class RouteProvider(CrudProvider):
         description="A GreenArrow CloudMTA route: creating it provisions IP addresses from GreenArrow Cloud and a "
         "routing rule that directs mail through them.",
         title="route",
+        replacement_note="Deleting a route points its routing rule at the \"dump from queue\" relay server and removes "
+        "its IP addresses: mail routed through it between the delete and the create is dumped. Replace a "
+        "route in a quiet window.",
         service="greenarrow",
         model=RouteModel,
         collection="/routes",

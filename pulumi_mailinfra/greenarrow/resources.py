@@ -64,6 +64,7 @@ _THROTTLING_RULE = ProgramSpec(
     identity=("domains",),
     scope=("template_id",),
     delete_before_replace=True,
+    replace_on=("template_id",),
     form_family="rules",
     form_owner="template_id",
 )

@@ -129,3 +129,86 @@ def test_another_stack_declaring_the_same_objects_is_refused_and_its_destroy_tou
     assert api.get(f"/domains/{made['domain_id'].value}")["status"] == "ENABLED"
     assert api.get(f"/policies/{made['policy_id'].value}")["name"] == "execs"
     assert first.refresh().summary.resource_changes == {"same": 3}
+
+
+def domain_with_children() -> None:
+    owner = domain("children.example")
+    jane = cleanmail.User("jane", domain_id=owner.id, email="jane@children.example")
+    dkim = cleanmail.DomainDkim("dkim", domain_id=owner.id, domain_name=owner.name, selector="mail")
+    policy = cleanmail.DomainPolicy("staff", domain_id=owner.id, name="staff", quarantine=True, retention=False,
+                                    incoming=True)
+    pulumi.export("domain_id", owner.id)
+    pulumi.export("jane_id", jane.id)
+    pulumi.export("policy_id", policy.id)
+    pulumi.export("txt", dkim.txt_value)
+
+
+def test_replacing_a_domain_keeps_its_accounts_and_dkim_key(make_stack: StackFactory, emulator: Emulator) -> None:
+    """Issue 23, item 3: `up --replace <Domain>` soft-deletes the domain and restores it with the same id, yet the
+    engine's delete-before-replace cascade (dependents' diff with `domain_id` unknown) hard-deleted the accounts
+    (losing what their holders set) and regenerated the DKIM key published in DNS."""
+    stack = make_stack(domain_with_children)
+    made = stack.up().outputs
+    api = emulator.cleanmail()
+    jane = made["jane_id"].value
+    api.request("POST", f"/users/{jane}/wblist", json=[{"value": "friend@else.example", "type": "BLOCK"}])
+    urn = next(r["urn"] for r in stack.export_stack().deployment["resources"] if r["urn"].endswith("::owned"))
+    preview = stack.preview(replace=[urn])
+    assert preview.change_summary == {"replace": 1, "same": 4}
+    replaced = stack.up(replace=[urn])
+    assert replaced.summary.resource_changes == {"replace": 1, "same": 4}
+    outputs = replaced.outputs
+    assert {k: v.value for k, v in outputs.items()} == {k: v.value for k, v in made.items()}
+    assert [r["value"] for r in api.get(f"/users/{jane}/wblist")] == ["friend@else.example"]  # the holder's own
+    assert api.get(f"/domains/{made['domain_id'].value}")["status"] == "ENABLED"
+    assert stack.refresh().summary.resource_changes == {"same": 5}
+    assert stack.preview().change_summary == {"same": 5}
+
+
+def moved(*, account: bool, dkim: str) -> Callable[[], None]:
+    """`domain_with_children` with its policy, (`account`) its account and (`dkim`: "stays", "generated" or
+    "pair") its DKIM moved to a second domain."""
+    def program() -> None:
+        owner = domain("children.example")
+        other = cleanmail.Domain("other", name="other.example", default_language="EN", quarantine=True,
+                                 retention=False, archive=False)
+        cleanmail.User("jane", domain_id=(other if account else owner).id,
+                       email=f"jane@{'other' if account else 'children'}.example")
+        pair = {"public_key": "MIIBIjANBgkq", "private_key": "private"} if dkim == "pair" else {}
+        dkim_domain = owner if dkim == "stays" else other
+        cleanmail.DomainDkim("dkim", domain_id=dkim_domain.id, domain_name=dkim_domain.name, selector="mail", **pair)
+        cleanmail.DomainPolicy("staff", domain_id=other.id, name="staff", quarantine=True, retention=False,
+                               incoming=True)
+        pulumi.export("domain_id", owner.id)
+
+    return program
+
+
+def test_a_change_that_would_replace_an_account_or_a_generated_key_is_refused_at_preview(
+    make_stack: StackFactory, emulator: Emulator
+) -> None:
+    """Moving an account to another domain replaces it (the API cannot move one): the account, its mail and what
+    its holder set would be deleted, as would a generated DKIM key published in DNS. Refused at preview with 0
+    requests, naming what would be lost and how to do it on purpose; a policy (all declared) is replaced."""
+    stack = make_stack(domain_with_children)
+    stack.up()
+    emulator.reset_stats()
+    stack.workspace.program = moved(account=True, dkim="stays")
+    with pytest.raises(auto.CommandError) as refused:
+        stack.preview()
+    message = str(refused.value)
+    assert "user 'jane@children.example': `domain_id` changes (its value is not known until the object it names is " \
+           "created or replaced), which the API cannot change in place" in message
+    assert "deletes the account (the API's delete is final) with its mail in quarantine and archive and what its " \
+           "holder set on it" in message
+    assert "declare the new user as another resource (another resource name) and remove this one" in message
+    stack.workspace.program = moved(account=False, dkim="generated")
+    with pytest.raises(auto.CommandError) as refused:
+        stack.preview()
+    message = str(refused.value)
+    assert "DKIM" in message and "deletes the key pair the API generated, whose public key is published" in message
+    assert "Nothing is lost when `private_key` is given." in message
+    assert emulator.requests() == 0
+    stack.workspace.program = moved(account=False, dkim="pair")  # a declared key pair loses nothing
+    assert stack.preview().change_summary == {"create": 1, "replace": 2, "same": 3}
+    assert emulator.requests() == 0
