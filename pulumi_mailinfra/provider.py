@@ -612,6 +612,13 @@ class CrudProvider(ResourceProvider):
         owner = inputs.get(OWNER_KEY)
         target = self.ownership_target(client, body, inputs)
         previous = ownership.set_out_to_create(target, str(owner)) if owner else None
+        if owner and previous not in (None, owner):
+            # Another resource set out to create this object: if it is there, it is that one's, and a lost answer
+            # below could not tell it from one this call made. Look first (one read, only in this case).
+            found = self.find_existing(client, inputs)
+            if found is not None:
+                ownership.undo(target, str(owner), previous)
+                raise errors.MailinfraError(self._not_made_here(inputs, found, previous))
         for attempt in range(self.max_ambiguous_retries + 1):
             try:
                 return self.send_create(client, body, inputs)

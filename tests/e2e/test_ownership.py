@@ -212,3 +212,33 @@ def test_a_change_that_would_replace_an_account_or_a_generated_key_is_refused_at
     stack.workspace.program = moved(account=False, dkim="pair")  # a declared key pair loses nothing
     assert stack.preview().change_summary == {"create": 1, "replace": 2, "same": 3}
     assert emulator.requests() == 0
+
+
+def template_program(*, keep: bool) -> Callable[[], None]:
+    def program() -> None:
+        if keep:
+            template = greenarrow.ThrottlingTemplate("standard", name="standard", default={
+                "max_concurrent_connections": 4, "max_messages_per_hour": 0})
+            pulumi.export("template_id", template.id)
+
+    return program
+
+
+def test_deleting_a_template_an_ip_address_uses_is_refused_naming_it(
+    make_stack: StackFactory, emulator: Emulator
+) -> None:
+    """GreenArrow's documented "in use" refusal for templates (409 `in_use`), reported readably under the CLI;
+    the template stays and the next `up` deletes it once nothing uses it."""
+    stack = make_stack(template_program(keep=True))
+    template_id = stack.up().outputs["template_id"].value
+    ga = emulator.client()
+    ip = ga.request("POST", "/ga/api/v3/eng/ip_addresses", json={"ip_address": {
+        "name": "ipaddr-1", "ip": "192.0.2.9", "hostname": "mx.example.com",
+        "throttling_template": {"id": int(template_id)}}})["ip_address"]
+    stack.workspace.program = template_program(keep=False)
+    with pytest.raises(auto.CommandError) as refused:
+        stack.up()
+    assert f"Throttling Template 'standard' is in use by: ip_address 'ipaddr-1' (id {ip['id']})" in str(refused.value)
+    assert ga.get(f"/ga/api/v3/eng/throttling_templates/{template_id}")["throttling_template"]["name"] == "standard"
+    ga.request("DELETE", f"/ga/api/v3/eng/ip_addresses/{ip['id']}")
+    assert stack.up().summary.resource_changes == {"delete": 1, "same": 1}

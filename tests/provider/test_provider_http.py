@@ -237,3 +237,9 @@ def test_creating_again_what_exists_takes_it_over_instead_of_duplicating(emulato
     with pytest.raises(errors.MailinfraError, match=r"this resource did not make it \(organization/harness/dev: "):
         Engine(configured(provider_class, emulator)).create(inputs)
     assert count() == before
+    # ...also when the answer to its create is lost: the object found then is the other's, not this call's.
+    emulator.fault(kind="drop_after_write", times=1, method="POST")
+    with pytest.raises(errors.MailinfraError, match=r"this resource did not make it \(organization/harness/dev: "):
+        Engine(configured(provider_class, emulator)).create(inputs)
+    emulator.clear_faults()
+    assert count() == before
