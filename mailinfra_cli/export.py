@@ -55,6 +55,7 @@ class Program:
     decls: list[Decl] = field(default_factory=list)
     secrets: dict[str, str] = field(default_factory=dict)  # config key -> what it is for
     notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # objects left out, each with the reason
     _vars: set[str] = field(default_factory=set)
 
     def var(self, prefix: str, name: str) -> str:
@@ -235,8 +236,10 @@ def export_cleanmail(client: Any, program: Program) -> None:
     domains = cm.DomainProvider()
     for item in client.list_all("/domains", "domains"):
         record = domains.unwrap(client.get(client.path(f"/domains/{item['id']}")))
-        if record.get("deletion_date"):
-            continue  # soft-deleted: gone for programs
+        if domains.is_gone(record) or record.get("status") == "DELETED":
+            program.skipped.append(f"domain {record['name']!r}: soft-deleted (creating it again restores it; "
+                                   "purged after the API's retention)")
+            continue
         _export_domain(client, program, cm, record)
 
 
@@ -382,15 +385,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project-name", default=None, help="the Pulumi project's name (default: the folder's)")
 
 
+def requirement() -> str:
+    """The package line of the exported project's requirements.txt: this version or a compatible later one."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("pulumi-mailinfra")
+    except PackageNotFoundError:
+        return "pulumi-mailinfra"
+    major_minor = ".".join(installed.split(".")[:2])
+    return f"pulumi-mailinfra>={installed},=={major_minor}.*"
+
+
+def project_readme(program: Program, project: str) -> str:
+    lines = [f"# {project}", "", "Exported by `mailinfra export`. Every object is declared with `adopt_existing=True`: "
+             "the first `pulumi up` of a new stack takes them over (nothing created or deleted) and the next "
+             "preview is empty.", "", "## Set-up", "", "```sh",
+             "pulumi install                 # makes ./venv from requirements.txt (Pulumi.yaml names it)",
+             "pulumi stack init <stack>",
+             "pulumi config set mailinfra:greenarrowUrl <url>      # and greenarrowUsername, cleanmailUrl",
+             "pulumi config set --secret mailinfra:greenarrowPassword <password>",
+             "pulumi config set --secret mailinfra:cleanmailToken <token>"]
+    lines += [f"pulumi config set --secret {key} <value>    # {purpose}" for key, purpose in program.secrets.items()]
+    lines += ["pulumi up", "```"]
+    if program.skipped:
+        lines += ["", "## Not exported", ""] + [f"- {reason}" for reason in program.skipped]
+    if program.notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in program.notes]
+    return "\n".join(lines) + "\n"
+
+
 def write_project(program: Program, out: Path, project: str, source: str) -> list[Path]:
+    """The project runs as written: Pulumi.yaml names the virtualenv `requirements.txt` fills."""
     out.mkdir(parents=True, exist_ok=True)
     main = out / "__main__.py"
     main.write_text(render_program(program, source))
+    written = [main]
     spec = out / "Pulumi.yaml"
-    if not spec.exists():
+    if not spec.exists():  # a project the user has already set up keeps its own
         spec.write_text(f"name: {project}\ndescription: Mail infrastructure exported by mailinfra export\n"
-                        "runtime: python\n")
-    return [main, spec]
+                        "runtime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: venv\n")
+        written.append(spec)
+    requirements = out / "requirements.txt"
+    if not requirements.exists():
+        requirements.write_text(f"{requirement()}\n")
+        written.append(requirements)
+    readme = out / "README.md"
+    readme.write_text(project_readme(program, project))
+    written.append(readme)
+    return written
 
 
 def run(args: argparse.Namespace) -> int:
@@ -410,4 +453,8 @@ def run(args: argparse.Namespace) -> int:
           f"{', '.join(str(p) for p in written)}")
     for key, purpose in program.secrets.items():
         print(f"  set {purpose}: pulumi config set --secret {key} ...")
+    for reason in program.skipped:
+        print(f"  not exported: {reason}")
+    for note in program.notes:
+        print(f"  note: {note}")
     return 0

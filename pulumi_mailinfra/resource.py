@@ -43,11 +43,12 @@ def serialized_provider(spec: ProgramSpec) -> str:
         return _SERIALIZED[spec.provider]
 
 
-def _lasting_parents(spec: ProgramSpec, props: Mapping[str, Any]) -> Any:
+def _lasting_parents(spec: ProgramSpec, props: Mapping[str, Any]) -> pulumi.Output[dict[str, str]] | None:
     """`{input: URN}` for each replace-forcing input that is the id of one resource whose id outlives its own
-    replacement (a `Domain`), awaited at registration; None when no such input is an Output. The value is
-    plain (no dependency on the parent), so it stays known where the engine makes the input itself unknown."""
-    references = {key: value for key in spec.replace_on if isinstance(value := props.get(key), pulumi.Output)}
+    replacement (a `Domain`), awaited at registration; None when no such input is an Output. The value has no
+    dependency on the parent, so it stays known where the engine makes the input itself unknown."""
+    references: dict[str, pulumi.Output[Any]] = {
+        key: value for key in spec.replace_on if isinstance(value := props.get(key), pulumi.Output)}
     if not references:
         return None
 
@@ -63,7 +64,7 @@ def _lasting_parents(spec: ProgramSpec, props: Mapping[str, Any]) -> Any:
                     found[key] = urn
         return found
 
-    return sources()
+    return pulumi.Output.from_input(sources())  # an Output with no resources: no dependency on the parent
 
 
 def autoname(resource_name: str) -> str:

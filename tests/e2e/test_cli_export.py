@@ -38,6 +38,13 @@ def export(emulator: Emulator, env: dict[str, str], out: Path, *args: str) -> st
     lint = subprocess.run([str(Path(sys.executable).parent / "ruff"), "check", "--no-cache", str(out)],
                           capture_output=True, text=True, check=False)
     assert lint.returncode == 0, lint.stdout
+    # The project runs as written: Pulumi.yaml names the virtualenv requirements.txt fills (`pulumi install`);
+    # here the test's own environment stands in for it.
+    assert "virtualenv: venv" in (out / "Pulumi.yaml").read_text()
+    assert (out / "requirements.txt").read_text().startswith("pulumi-mailinfra>=")
+    assert "pulumi install" in (out / "README.md").read_text()
+    if not (out / "venv").exists():
+        (out / "venv").symlink_to(Path(sys.prefix))
     return result.stdout
 
 
