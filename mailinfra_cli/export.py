@@ -15,8 +15,9 @@ import json
 import keyword
 import re
 import sys
+import textwrap
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,12 @@ def render_program(program: Program, source: str) -> str:
         lines += ["", "Set the secrets first (they are never written here):"]
         for key, purpose in program.secrets.items():
             lines += [f"    pulumi config set --secret {key} <value>", f"        ({purpose})"[:WIDTH]]
-    lines += ["", *program.notes] if program.notes else []
+    for note in program.notes:
+        lines += ["", *textwrap.wrap(note, width=WIDTH - 4)]
+    if program.skipped:
+        lines += ["", "Not exported:"]
+        for reason in program.skipped:
+            lines += textwrap.wrap(f"- {reason}", width=WIDTH - 4, subsequent_indent="  ")
     lines[-1] += '"""'
     if not program.decls:
         return "\n".join([*lines, "", "# The servers hold no object yet: declare new ones here."]) + "\n"
@@ -163,17 +169,31 @@ def _strip_nulls(value: Any) -> Any:
     return value
 
 
-def export_greenarrow(client: Any, program: Program) -> None:
+RULE_FORMS = {
+    "standalone": "each template's rules are exported as `ThrottlingRule` resources: rules added to a template "
+    "later, by another stack or by hand, are left alone",
+    "inline": "each template's rules are exported inline (`rules=`), which own the template's whole list: a rule "
+    "added to a template later, by another stack or by hand, is deleted by this stack's next `up`",
+}
+
+
+def export_greenarrow(client: Any, program: Program, rules: str = "standalone") -> None:
     from pulumi_mailinfra.greenarrow.providers import RelayServerProvider, RouteProvider, ThrottlingTemplateProvider
 
     templates = ThrottlingTemplateProvider()
     for item in client.list_all("/throttling_templates", "throttling_templates"):
         record = templates.fetch(client, str(item["id"]), {})
-        inputs = _inputs(templates, record)
-        inputs["rules"] = [_strip_nulls({k: v for k, v in rule.items() if k != "id"})
-                           for rule in record.get("rules") or []]
-        program.add(Decl(program.var("template", record["name"]), "greenarrow", "ThrottlingTemplate",
-                         record["name"], _strip_nulls(inputs)))
+        inputs = _inputs(templates, record, drop=("rules",))
+        listed = [_strip_nulls({k: v for k, v in rule.items() if k != "id"}) for rule in record.get("rules") or []]
+        if rules == "inline":
+            inputs["rules"] = listed
+        var = program.var("template", record["name"])
+        program.add(Decl(var, "greenarrow", "ThrottlingTemplate", record["name"], _strip_nulls(inputs)))
+        if rules == "standalone":
+            for rule in listed:
+                label = f"{record['name']} {' '.join(rule.get('domains') or [])}"[:200]
+                program.add(Decl(program.var("rule", label), "greenarrow", "ThrottlingRule", label,
+                                 {"template_id": Ref(var), **rule}))
 
     relays = RelayServerProvider()
     records = [relays.fetch(client, str(item["id"]), {})
@@ -233,6 +253,7 @@ def export_greenarrow(client: Any, program: Program) -> None:
 def export_cleanmail(client: Any, program: Program) -> None:
     from pulumi_mailinfra.cleanmail import providers as cm
 
+    admins = _export_admins(client, program, cm)
     domains = cm.DomainProvider()
     for item in client.list_all("/domains", "domains"):
         record = domains.unwrap(client.get(client.path(f"/domains/{item['id']}")))
@@ -240,24 +261,39 @@ def export_cleanmail(client: Any, program: Program) -> None:
             program.skipped.append(f"domain {record['name']!r}: soft-deleted (creating it again restores it; "
                                    "purged after the API's retention)")
             continue
-        _export_domain(client, program, cm, record)
+        _export_domain(client, program, cm, record, admins)
 
 
-def _export_domain(client: Any, program: Program, cm: Any, record: Mapping[str, Any]) -> None:
+def _export_admins(client: Any, program: Program, cm: Any) -> dict[str, str]:
+    """Each administrator account as an `Admin` (its settings taken over; nothing is created and destroy leaves
+    the account); its accesses to domains follow as `DomainAdmin`s naming it. Passwords are never answered and
+    are left as they are (not declared); tokens are listed as not exportable. Returns account id -> variable."""
+    provider = cm.AdminProvider()
+    declared: dict[str, str] = {}
+    for item in client.list_all("/security/admins", "admins"):
+        account = provider.unwrap(client.get(client.path(f"/security/admins/{item['id']}")))
+        login = str(account.get("login") or account["id"])
+        settings = _inputs(provider, account, drop=("admin_id", "password", "totp"))
+        var = program.var("admin", login)
+        program.add(Decl(var, "cleanmail", "Admin", f"admin {login}",
+                         {"admin_id": str(account["id"]), **_strip_nulls(settings)}, adopt=False))
+        declared[str(account["id"])] = var
+        for token in client.list_all(f"/admins/{account['id']}/tokens", "tokens"):
+            program.skipped.append(
+                f"API token {token.get('name')!r} of administrator {login!r}: the API answers a token's value only "
+                "when it is made, so a program cannot hand this one out; declare a new `AdminToken` where the "
+                "stack should provide one, and revoke this one once its users have moved")
+    return declared
+
+
+def _export_domain(
+    client: Any, program: Program, cm: Any, record: Mapping[str, Any], admins: Mapping[str, str]
+) -> None:
     name = str(record["name"])
     domain_id = str(record["id"])
     inputs = _inputs(cm.DomainProvider(), record, drop=("ignore_mx",))
-    platforms = []
-    for platform in inputs.get("platforms") or []:
-        platform = {k: v for k, v in platform.items() if k != "id"}
-        auth = platform.get("auth_type")
-        if auth == "ldap":
-            platform.setdefault("auth_data", {})["bind_password"] = program.secret(
-                f"{name} {platform.get('name')} bind password", f"the LDAP bind password of {name}")
-        if auth == "oidc":
-            platform.setdefault("auth_data", {})["client_secret"] = program.secret(
-                f"{name} {platform.get('name')} client secret", f"the OpenID client secret of {name}")
-        platforms.append(platform)
+    platforms = [_platform_with_secrets(program, name, {k: v for k, v in platform.items() if k != "id"})
+                 for platform in inputs.get("platforms") or []]
     if platforms:
         inputs["platforms"] = platforms
     domain_var = program.var("domain", name)
@@ -334,15 +370,69 @@ def _export_domain(client: Any, program: Program, cm: Any, record: Mapping[str, 
             program.add(Decl(program.var(segment.rstrip("s") + "_filter", label), "cleanmail", kind, label,
                              {"domain_id": domain_ref, **_strip_nulls(settings)}))
 
+    access = cm.DomainUsersAccessProvider().fetch(client, domain_id, {"domain_id": domain_id})
+    if access.get("permissions"):
+        program.add(Decl(program.var("users_access", name), "cleanmail", "DomainUsersAccess", f"{name} users access",
+                         {"domain_id": domain_ref, "permissions": sorted(access["permissions"])}))
+
+    domain_admins = cm.DomainAdminProvider()
+    for item in client.list_all(f"/domains/{domain_id}/admins", "admins"):
+        admin_var = admins.get(str(item["id"]))
+        inputs = {"domain_id": domain_ref, "admin_id": Ref(admin_var) if admin_var else str(item["id"])}
+        access_record = domain_admins.fetch(client, str(item["id"]), inputs | {"domain_id": domain_id})
+        login = str(access_record.get("account_login") or item["id"])
+        program.add(Decl(program.var("domain_admin", f"{name} {login}"), "cleanmail", "DomainAdmin",
+                         f"{name} admin {login}", {**inputs, "permissions": access_record["permissions"]}))
+
     rules = list(client.list_all(f"/domains/{domain_id}/wblist", "rules"))
     if rules:
         program.add(Decl(program.var("sender_rules", name), "cleanmail", "DomainSenderRules", f"{name} sender rules",
                          {"domain_id": domain_ref, "rules": _sender_rules(cm, rules)}))
     for user_id, user_var in user_vars.items():
+        _export_account_settings(client, program, cm, user_id, user_var)
         rules = list(client.list_all(f"/users/{user_id}/wblist", "rules"))
         if rules:
             program.add(Decl(program.var("sender_rules", user_var), "cleanmail", "MailboxSenderRules",
                              f"{user_var} sender rules", {"user_id": Ref(user_var), "rules": _sender_rules(cm, rules)}))
+
+
+def _export_account_settings(client: Any, program: Program, cm: Any, user_id: str, user_var: str) -> None:
+    """An account's own options (those set at its scope) and its signature."""
+    from pulumi_mailinfra.errors import NotFoundError
+
+    for option in client.list_all(f"/users/{user_id}/options", "options"):
+        option_name = str((option.get("option") or {}).get("name") or option.get("name"))
+        if option.get("value") is not None and option.get("value") != option.get("parentValue"):
+            program.add(Decl(program.var("user_option", f"{user_var} {option_name}"), "cleanmail", "UserOption",
+                             f"{user_var} {option_name}",
+                             {"user_id": Ref(user_var), "name": option_name, "value": option["value"]}))
+    try:
+        signature = cm.UserSignatureProvider().fetch(client, user_id, {"user_id": user_id})
+    except NotFoundError:  # none, or none applies (the account's policy has no service)
+        return
+    program.add(Decl(program.var("signature", user_var), "cleanmail", "UserSignature", f"{user_var} signature",
+                     {"user_id": Ref(user_var), "html": signature["html"]}))
+
+
+def _platform_with_secrets(program: Program, domain: str, platform: dict[str, Any]) -> dict[str, Any]:
+    """Every secret the platform's authentication and remediation API take (the API never answers them, and a
+    platform written without one loses the one the server holds) read from stack config, one key each."""
+    from pulumi_mailinfra.cleanmail.models import API_KEYS, AUTH_KEYS
+
+    label = f"{domain} {platform.get('name')}"
+    for settings, kind, applicable, secrets in (
+        ("auth_data", platform.get("auth_type"), AUTH_KEYS, {"bind_password": "LDAP bind password",
+                                                              "client_secret": "OpenID client secret"}),
+        ("api_data", platform.get("api_type"), API_KEYS, {"password": "remediation API password",
+                                                          "client_secret": "remediation API client secret"}),
+    ):
+        for key, what in secrets.items():
+            if isinstance(kind, str) and key in applicable.get(kind, set()):
+                values = dict(platform.get(settings) or {})
+                values[key] = program.secret(f"{label} {settings} {key}",
+                                             f"the {what} of platform {platform.get('name')!r} of {domain} ({kind})")
+                platform[settings] = values
+    return platform
 
 
 def _sender_rules(cm: Any, rules: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -357,8 +447,6 @@ def _sender_rules(cm: Any, rules: list[Mapping[str, Any]]) -> list[dict[str, Any
     return sorted(out, key=lambda r: str(r.get("value", "")).lower())
 
 
-EXPORTERS: dict[str, Callable[[Any, Program], None]] = {"greenarrow": export_greenarrow,
-                                                        "cleanmail": export_cleanmail}
 
 
 def clients(args: argparse.Namespace) -> dict[str, Any]:
@@ -383,6 +471,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", help="the service's URL (with `all`: the emulator's base URL)")
     parser.add_argument("--out", type=Path, default=Path("mailinfra-export"), help="the project folder to write")
     parser.add_argument("--project-name", default=None, help="the Pulumi project's name (default: the folder's)")
+    parser.add_argument("--rules", choices=tuple(RULE_FORMS), default="standalone",
+                        help="how throttling templates' rules are declared: standalone ThrottlingRule resources "
+                        "(default: rules others add are left alone) or inline `rules=` (the template owns its whole "
+                        "list: rules others add are deleted)")
 
 
 def requirement() -> str:
@@ -443,7 +535,11 @@ def run(args: argparse.Namespace) -> int:
     program = Program()
     try:
         for service, client in clients(args).items():
-            EXPORTERS[service](client, program)
+            if service == "greenarrow":
+                export_greenarrow(client, program, args.rules)
+                program.notes.append(RULE_FORMS[args.rules] + " (`--rules` chooses)")
+            else:
+                export_cleanmail(client, program)
     except MailinfraError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -128,6 +128,19 @@ class ResourceSpec:
         return min(limits) if limits else 200
 
 
+def _values_at(value: Any, steps: list[str]) -> list[Any]:
+    """The non-null values at a dotted path whose `name[*]` steps go through every item of a list."""
+    if not steps:
+        return [] if value is None else [value]
+    if not isinstance(value, Mapping):
+        return []
+    step, rest = steps[0], steps[1:]
+    if step.endswith("[*]"):
+        items = value.get(step[:-3])
+        return [found for item in items or [] for found in _values_at(item, rest)] if isinstance(items, list) else []
+    return _values_at(value.get(step), rest)
+
+
 def _same_lasting_parent(key: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
     """The input is not known yet only because the parent it names is being replaced (`up --replace`, or the
     engine asking, before deleting that parent, which dependents go with it), and that parent keeps its id when
@@ -586,10 +599,18 @@ class CrudProvider(ResourceProvider):
             existing = self.find_existing(client, inputs)
             if existing is not None:
                 self._claim_adoption(client, inputs, str(existing["id"]))
-                record = self.send_update(client, str(existing["id"]), {}, inputs, args)
+                # Already as declared: taken over without a write (a value the API keeps but would refuse if
+                # sent again, such as a passed expiry, stays as it is). A write-only secret cannot be compared.
+                unchanged = not self.differences(inputs, existing) and not self._declares_secret(inputs)
+                record = dict(existing) if unchanged else self.send_update(
+                    client, str(existing["id"]), {}, inputs, args)
         if record is None:
             record = self._create_once(client, args, inputs)
         return CreateResult(str(record["id"]), self.outputs(inputs, record))
+
+    def _declares_secret(self, inputs: Mapping[str, Any]) -> bool:
+        """Whether the inputs give a value at one of the type's secret paths (`platforms[].api_data.password`)."""
+        return any(_values_at(inputs, path.replace("[]", "[*]").split(".")) for path in self.spec.secret_paths)
 
     def _claim_adoption(self, client: ApiClient, inputs: Mapping[str, Any], id_: str) -> None:
         """One deployment (one provider process) adopts an object once: two resources taking over one object
@@ -671,7 +692,7 @@ class CrudProvider(ResourceProvider):
                 f"{', '.join(differing)}; nothing was changed. If it is yours to manage, set adopt_existing=True "
                 f"(the inputs are then applied to it); otherwise declare it differently ({why})")
         self._claim_adoption(client, inputs, id_)
-        if self.spec.secret_paths:  # a write-only secret cannot be compared: apply the inputs' own
+        if self._declares_secret(inputs):  # a write-only secret cannot be compared: apply the inputs' own
             return self.send_update(client, id_, {}, inputs, args)
         return dict(found)
 

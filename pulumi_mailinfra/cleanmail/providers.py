@@ -15,7 +15,7 @@ from pulumi.dynamic import CheckFailure, CheckResult
 from pydantic import BaseModel
 
 from ..errors import InUseError, MailinfraError, NotFoundError, ValidationError
-from ..program_spec import form_conflict
+from ..program_spec import ADOPT_KEY, form_conflict
 from ..provider import CrudProvider, ResourceSpec, redacting
 from ..reconcile import canonical, is_unknown
 from ..wire import from_api
@@ -776,7 +776,11 @@ class _SenderRulesGuard(_OneFormPerOwner):
 
     def expired(self, olds: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[CheckFailure]:
         """An expiry already past is refused by the API (422): caught at preview, for rules whose expiry is new
-        (one that has passed since it was deployed is the rule running out, as intended)."""
+        (one that has passed since it was deployed is the rule running out, as intended). A resource taking
+        over what exists (`adopt_existing`, as `mailinfra export` writes) may declare the past expiry the API
+        still lists: taken over unchanged, never sent again."""
+        if inputs.get(ADOPT_KEY) is True and not olds:
+            return []
         before = {str(r.get("value")): r.get("expire_at") for r in self.rules_of(olds)}
         found = (_past(f"{path}expire_at", rule.get("expire_at"), before.get(str(rule.get("value"))))
                  for path, rule in self.rules_with_paths(inputs))
@@ -864,8 +868,28 @@ class _SenderRuleListProvider(_SenderRulesGuard, _WholeValueProvider):
         return result
 
     def write(self, client: ApiClient, inputs: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
-        client.request("PUT", client.path(self.collection_path(inputs)), json=body["rules"])
+        rules: list[dict[str, Any]] = body["rules"]
+        now = time.time() * 1000
+        if any(isinstance(rule.get("expireAt"), int) and rule["expireAt"] <= now for rule in rules):
+            self.write_rule_by_rule(client, inputs, rules)  # a whole-list PUT would send the passed expiry again
+        else:
+            client.request("PUT", client.path(self.collection_path(inputs)), json=rules)
         return self.fetch(client, "", inputs)
+
+    def write_rule_by_rule(self, client: ApiClient, inputs: Mapping[str, Any], rules: list[dict[str, Any]]) -> None:
+        """The list made equal to `rules` one rule at a time, leaving the rules already as declared untouched
+        (an expired one the API still lists among them)."""
+        collection = self.collection_path(inputs)
+        current = {str(r.get("value")).lower(): r for r in client.list_all(collection, "rules")}
+        for rule in rules:
+            found = current.pop(str(rule["value"]).lower(), None)
+            if found is None:
+                client.request("POST", client.path(collection), json=[rule])
+            elif any(canonical(found.get(k)) != canonical(rule.get(k))
+                     for k in ("type", "expireAt", "description", "spfOn")):
+                client.request("PUT", client.path(f"{collection}/{found['id']}"), json=rule)
+        for gone in current.values():
+            client.request("DELETE", client.path(f"{collection}/{gone['id']}"))
 
     @redacting
     def delete(self, id_: str, props: dict[str, Any]) -> None:
