@@ -60,7 +60,7 @@ class Program:
     _vars: set[str] = field(default_factory=set)
 
     def var(self, prefix: str, name: str) -> str:
-        base = re.sub(r"[^0-9a-zA-Z]+", "_", f"{prefix}_{name}").strip("_").lower() or prefix
+        base = re.sub(r"[^0-9a-zA-Z]+", "_", f"{prefix}_{name}").strip("_").lower()[:48].rstrip("_") or prefix
         if base[0].isdigit() or keyword.iskeyword(base):
             base = f"{prefix}_{base}"
         candidate, number = base, 2
@@ -84,6 +84,8 @@ class Program:
 def literal(value: Any, indent: int = 0, room: int = WIDTH) -> str:
     """`value` as Python source: on one line when it fits in `room`, else one item per line."""
     flat = _flat(value)
+    if isinstance(value, str) and len(flat) > room:
+        return _long_string(value, indent)
     if len(flat) <= room or not isinstance(value, (dict, list)) or not value:
         return flat
     pad, inner = " " * indent, " " * (indent + 4)
@@ -93,6 +95,14 @@ def literal(value: Any, indent: int = 0, room: int = WIDTH) -> str:
         return "{\n" + "\n".join(items) + f"\n{pad}}}"
     items = [f"{inner}{literal(v, indent + 4, WIDTH - indent - 5)}," for v in value]
     return "[\n" + "\n".join(items) + f"\n{pad}]"
+
+
+def _long_string(value: str, indent: int) -> str:
+    """A string too long for one line, as parenthesised pieces Python joins (`("abc"\n "def")`)."""
+    width = max(20, (WIDTH - indent - 8) // 2)  # a piece's escapes can double its length
+    pieces = [json.dumps(value[i:i + width], ensure_ascii=False) for i in range(0, len(value), width)]
+    pad = " " * (indent + 4)
+    return "(\n" + "\n".join(f"{pad}{piece}" for piece in pieces) + f"\n{' ' * indent})"
 
 
 def _flat(value: Any) -> str:
@@ -113,7 +123,7 @@ def _flat(value: Any) -> str:
 
 def render_decl(decl: Decl) -> str:
     head = f"{decl.var} = {decl.module}.{decl.type_name}("
-    args = [json.dumps(decl.logical, ensure_ascii=False)]
+    args = [literal(decl.logical, 4, WIDTH - 5)]
     args += [f"{key}={literal(value, 4, WIDTH - 6 - len(key))}" for key, value in decl.inputs.items()]
     if decl.adopt:
         args.append("adopt_existing=True")

@@ -596,7 +596,7 @@ class CrudProvider(ResourceProvider):
         client = self.client()
         record = None
         if inputs.get(ADOPT_KEY):
-            existing = self.find_existing(client, inputs)
+            existing = self.existing_to_adopt(client, inputs)
             if existing is not None:
                 self._claim_adoption(client, inputs, str(existing["id"]))
                 # Already as declared: taken over without a write (a value the API keeps but would refuse if
@@ -607,6 +607,10 @@ class CrudProvider(ResourceProvider):
         if record is None:
             record = self._create_once(client, args, inputs)
         return CreateResult(str(record["id"]), self.outputs(inputs, record))
+
+    def existing_to_adopt(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What `adopt_existing` takes over: the object creating `inputs` would make, if it exists."""
+        return self.find_existing(client, inputs)
 
     def _declares_secret(self, inputs: Mapping[str, Any]) -> bool:
         """Whether the inputs give a value at one of the type's secret paths (`platforms[].api_data.password`)."""
@@ -637,7 +641,7 @@ class CrudProvider(ResourceProvider):
             # Another resource set out to create this object: if it is there, it is that one's, and a lost answer
             # below could not tell it from one this call made. Look first (one read, only in this case).
             found = self.find_existing(client, inputs)
-            if found is not None:
+            if found is not None and not self.is_gone(found):  # a soft-deleted object is no one's: restored
                 ownership.undo(target, str(owner), previous)
                 raise errors.MailinfraError(self._not_made_here(inputs, found, previous))
         for attempt in range(self.max_ambiguous_retries + 1):

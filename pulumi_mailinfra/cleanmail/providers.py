@@ -353,6 +353,13 @@ class _WholeValueProvider(CrudProvider):
     def find_existing(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
         return None  # the write is idempotent: re-sending it after a lost answer is safe
 
+    def existing_to_adopt(self, client: ApiClient, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        # The value in place, so one already as declared is taken over without a write.
+        try:
+            return self.fetch(client, "", inputs)
+        except NotFoundError:
+            return None
+
 
 # One deployment runs one provider process: which form (a whole-list resource or single ones) manages each
 # owner's aliases or sender rules, for every owner it has seen.
