@@ -550,6 +550,13 @@ def run(args: argparse.Namespace) -> int:
                 program.notes.append(RULE_FORMS[args.rules] + " (`--rules` chooses)")
             else:
                 export_cleanmail(client, program)
+                if any(d.type_name in ("User", "Admin") for d in program.decls):
+                    program.notes.append("account passwords (users, administrators) are not declared: the API never "
+                                         "answers them, so each account keeps its own; add "
+                                         "`password=config.require_secret(...)` to manage one")
+        if args.service == "all":
+            program.notes.append("Elemta: nothing to export (a `DeliveryCheck` sends a test message when deployed; "
+                                 "it is no state the server holds)")
     except MailinfraError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

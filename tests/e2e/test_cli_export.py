@@ -10,14 +10,15 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pulumi import automation as auto
 
+from mailinfra_cli import hand_filled
 from mailinfra_cli.devtools import REPO_ROOT
+from mailinfra_cli.hand_filled import SECRETS
 from pulumi_mailinfra.cleanmail.client import CleanmailClient
 from pulumi_mailinfra.errors import NotFoundError
 from pulumi_mailinfra.greenarrow.client import GreenArrowClient
@@ -183,81 +184,6 @@ def test_empty_server_quoting_and_one_service(pulumi_env: dict[str, str], emulat
         stack.workspace.remove_stack("adopted", force=True)
 
 
-SECRETS = {"relay": "Relay-pw-&-ünï", "ldap": "ldap-bind-pw", "oidc": "oidc-client-secret",
-           "imap": "imap-remediation-pw", "o365": "o365-client-secret", "exchange": "ews-pw"}
-AWKWARD = "Team \"A\" \\ B's limits " + "x" * 60  # GreenArrow names are printable ASCII
-
-
-def fill_by_hand(emulator: Emulator) -> dict[str, str]:
-    """A server filled through the APIs as a person would: every exportable type, awkward names, references,
-    secrets of every kind, an expired rule, a soft-deleted domain and a token. Returns ids the test needs."""
-    ga = emulator.client()
-    eng = "/ga/api/v3/eng"
-    template = ga.request("POST", f"{eng}/throttling_templates", json={"throttling_template": {
-        "name": AWKWARD, "default": {"max_concurrent_connections": 3, "max_messages_per_hour": 0},
-        "rules": [{"domains": ["example.org", "example.net"], "max_concurrent_connections": 1,
-                   "max_messages_per_hour": 60}, {"domains": ["big.example"], "max_concurrent_connections": 9,
-                                                  "max_messages_per_hour": 0}]}})["throttling_template"]
-    relay = {"source_ip": {"ip": "192.0.2.1", "hostname": "out.example"},
-             "throttle_limits": {"max_concurrent_connections": 0, "max_messages_per_hour": 0}}
-    fallback = ga.request("POST", f"{eng}/relay_servers", json={"relay_server": {
-        **relay, "name": "fallback", "destination": {"hostname": "fb.example", "port": 25}}})["relay_server"]
-    ga.request("POST", f"{eng}/relay_servers", json={"relay_server": {
-        **relay, "name": "primary 'edition' (main)", "redirect": {"id": fallback["id"]},
-        "destination": {"hostname": "smtp.example", "port": 587, "username": "u", "password": SECRETS["relay"]}}})
-    overflow = ga.request("POST", f"{eng}/routes", json={"route": {
-        "name": "overflow", "requested_target_daily_volume": 100}})["route"]
-    ga.request("POST", f"{eng}/routes", json={"route": {
-        "name": "main route", "requested_target_daily_volume": 1000, "overflow_route": {"id": overflow["id"]}}})
-
-    cm = emulator.cleanmail()
-    smtp = {"transportDest": "mx.hand.example", "transportType": "SMTP", "transportPort": 25}
-    domain = cm.request("POST", "/domains", json={
-        "name": "hand.example", "status": "ENABLED", "quarantine": True, "retention": True, "archive": False,
-        "defaultLanguage": "FR", "platforms": [
-            {**smtp, "name": "ldap platform", "default": True, "authType": "ldap",
-             "authData": {"host": "ldap.example", "port": 636, "bind_user": "cn=reader",
-                          "bind_password": SECRETS["ldap"]},
-             "apiType": "IMAP", "apiData": {"host": "imap.example", "port": 993, "login": "rem",
-                                            "password": SECRETS["imap"]}},
-            {**smtp, "name": "oidc platform", "authType": "oidc",
-             "authData": {"issuerUri": "https://id.example", "clientId": "cm", "clientSecret": SECRETS["oidc"]},
-             "apiType": "O365", "apiData": {"clientId": "app", "tenantId": "t1", "clientSecret": SECRETS["o365"]}},
-            {**smtp, "name": "exchange platform", "apiType": "EXCHANGE",
-             "apiData": {"host": "ews.example", "login": "rem", "password": SECRETS["exchange"]}}]})
-    d = domain["id"]
-    gone = cm.request("POST", "/domains", json={"name": "gone.example", "status": "ENABLED", "quarantine": True,
-                                                "retention": False, "archive": False, "defaultLanguage": "EN"})
-    cm.request("DELETE", f"/domains/{gone['id']}")
-    policy = cm.request("POST", f"/domains/{d}/policies", json={
-        "name": 'Exec\'s "policy"', "quarantine": True, "retention": True, "incoming": True})
-    jane = cm.request("POST", "/users", json={"email": "jane@hand.example", "domainId": d, "firstname": "Jäne",
-                                              "lastname": "O'Doe", "status": "ENABLED", "policyId": policy["id"],
-                                              "password": "jane-account-pw"})
-    cm.request("POST", f"/users/{jane['id']}/options", json={"name": "REPORT_FREQUENCY", "value": "WEEKLY"})
-    cm.request("PUT", f"/users/{jane['id']}/sign", json={"sign": "PHA+SsOkbmU8L3A+"})
-    cm.request("POST", f"/domains/{d}/dkim", json={"selector": "hand"})
-    cm.request("PUT", f"/domains/{d}/aliases", json=["alias.example"])
-    cm.request("POST", f"/domains/{d}/options", json={"name": "DOMAIN_ADMIN", "value": "admin@hand.example"})
-    group = cm.request("POST", f"/domains/{d}/groups", json={"email": "team@hand.example"})
-    cm.request("POST", f"/domains/{d}/groups/{group['id']}/addresses", json=["jane@hand.example", "x@else.example"])
-    cm.request("POST", f"/domains/{d}/filters/attachments", json={"action": "DENY", "checkType": "FILENAME",
-                                                                   "filter": r"\.exe$"})
-    cm.request("POST", f"/domains/{d}/filters/uris", json={"action": "URIDNSBL_SKIP_DOMAIN", "filter": "ok.example"})
-    soon = int(time.time() * 1000) + 1500
-    cm.request("POST", f"/domains/{d}/wblist", json=[
-        {"value": "spam.example", "type": "BLOCK", "description": "ünï \"block\""},
-        {"value": "old@partner.example", "type": "ALLOW", "spfOn": True, "expireAt": soon}])
-    cm.request("POST", f"/users/{jane['id']}/wblist", json=[{"value": "news.example", "type": "BLOCK"}])
-    cm.request("PUT", f"/domains/{d}/access", json=["QUARANTINE_RELEASE", "WBLIST_WRITE"])
-    admin = cm.request("POST", f"/domains/{d}/admins", json={
-        "login": "ops-admin", "displayName": "Ops \"Admin\"", "email": "ops@hand.example",
-        "password": "admin-account-pw", "enabled": True, "language": "DE", "permissions": ["DOMAIN_READ"]})
-    cm.request("POST", f"/admins/{admin['id']}/tokens", json={"name": "ci token"})
-    time.sleep(max(0.0, (soon - time.time() * 1000) / 1000) + 0.5)  # the allowlist rule has expired by now
-    return {"domain": d, "template": str(template["id"])}
-
-
 def server_records(emulator: Emulator) -> dict[str, Any]:
     """Everything both emulated services store, secrets included (the backends' own records)."""
     return copy.deepcopy({"greenarrow": emulator.server.greenarrow._objects,
@@ -275,7 +201,7 @@ def changed_paths(before: Any, after: Any, path: str = "") -> list[str]:
 def test_hand_filled_server_round_trip(pulumi_env: dict[str, str], emulator: Emulator, tmp_path: Path) -> None:
     """Issue 24: export a server filled by hand, set the printed config, `up` as a new stack: nothing created or
     deleted, every record and every secret on the server unchanged, the next preview empty."""
-    fill_by_hand(emulator)
+    hand_filled.fill(emulator.client(), emulator.cleanmail())
     before = server_records(emulator)
     out = tmp_path / "exported"
     printed = export(emulator, pulumi_env, out, "--url", emulator.url)
@@ -289,8 +215,8 @@ def test_hand_filled_server_round_trip(pulumi_env: dict[str, str], emulator: Emu
                      "cleanmail.DomainOption(", "cleanmail.DomainAliases(", "cleanmail.DomainPolicy(",
                      "cleanmail.DomainDefaultPolicy(", "greenarrow.Route(", "greenarrow.RelayServer("):
         assert expected in program, expected
-    assert "name=\"gone.example\"" not in program and "not exported: domain 'gone.example': soft-deleted" in printed
-    assert "not exported: API token 'ci token' of administrator 'ops-admin'" in printed
+    assert "name=\"gone0.example\"" not in program and "not exported: domain 'gone0.example': soft-deleted" in printed
+    assert "not exported: API token 'ci token' of administrator 'ops-admin-0'" in printed
     assert "rules added to a template later, by another stack or by hand, are left alone" in printed
     keys = dict(re.findall(r"set the (.+?): pulumi config set --secret (\S+) \.\.\.", printed))
     assert len(keys) == 6, printed
