@@ -40,8 +40,8 @@ def fill_greenarrow(ga: Any, unit: int = 0) -> None:
 def fill_cleanmail(cm: Any, unit: int = 0, expire_at: int | None = None) -> str:
     """A domain with three platforms (LDAP + IMAP, OpenID + O365, Exchange), policies, an account with its own
     options, signature and sender list, DKIM, aliases, an option, an email alias, filters, a domain sender list
-    (with a rule expiring at `expire_at`, epoch ms), users access, an administrator with a token; and a
-    soft-deleted domain. Returns the domain's id."""
+    (with a rule expiring at `expire_at`, epoch ms), users access, an administrator with a token; a domain in
+    the PENDING status (which the API refuses on create) and a soft-deleted domain. Returns the domain's id."""
     name = f"hand{unit}.example"
     smtp = {"transportDest": f"mx.{name}", "transportType": "SMTP", "transportPort": 25}
     domain = cm.request("POST", "/domains", json={
@@ -62,6 +62,10 @@ def fill_cleanmail(cm: Any, unit: int = 0, expire_at: int | None = None) -> str:
                                                 "quarantine": True, "retention": False, "archive": False,
                                                 "defaultLanguage": "EN"})
     cm.request("DELETE", f"/domains/{gone['id']}")
+    pending = cm.request("POST", "/domains", json={"name": f"pending{unit}.example", "status": "DISABLED",
+                                                   "quarantine": False, "retention": False, "archive": False,
+                                                   "defaultLanguage": "EN"})
+    cm.request("PATCH", f"/domains/{pending['id']}", json={"status": "PENDING"})  # settable only once it exists
     policy = cm.request("POST", f"/domains/{d}/policies", json={
         "name": 'Exec\'s "policy"', "quarantine": True, "retention": True, "incoming": True})
     jane = cm.request("POST", "/users", json={"email": f"jane@{name}", "domainId": d, "firstname": "Jäne",

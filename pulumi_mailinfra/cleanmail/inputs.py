@@ -666,7 +666,7 @@ class DomainArgs:
         retention: pulumi.Input[bool],
         archive: pulumi.Input[bool],
         default_language: pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"]],
-        status: pulumi.Input[Literal["ENABLED", "DISABLED"]] | None = None,
+        status: pulumi.Input[Literal["ENABLED", "DISABLED", "PENDING"]] | None = None,
         description: pulumi.Input[str | None] | None = None,
         wblist_priority: pulumi.Input[Literal["DOMAIN", "USER"]] | None = None,
         incoming: pulumi.Input[bool] | None = None,
@@ -726,12 +726,14 @@ class DomainArgs:
 
     @property
     @pulumi.getter
-    def status(self) -> pulumi.Input[Literal["ENABLED", "DISABLED"]] | None:
-        """Activation status. Default: `"ENABLED"`."""
+    def status(self) -> pulumi.Input[Literal["ENABLED", "DISABLED", "PENDING"]] | None:
+        """Activation status. `PENDING` is kept or set on a domain that exists (the API refuses it on create):
+        with `adopt_existing`, or on update. Default: `"ENABLED"`.
+        """
         return pulumi.get(self, "status")
 
     @status.setter
-    def status(self, value: pulumi.Input[Literal["ENABLED", "DISABLED"]] | None) -> None:
+    def status(self, value: pulumi.Input[Literal["ENABLED", "DISABLED", "PENDING"]] | None) -> None:
         pulumi.set(self, "status", value)
 
     @property

@@ -163,7 +163,9 @@ SNAPSHOT = " As of this resource's last create, update or refresh: other resourc
 
 class DomainModel(CleanmailModel):
     name: DomainName = Field(description="Name of the domain.")
-    status: Literal["ENABLED", "DISABLED"] = Field(default="ENABLED", description="Activation status.")
+    status: Literal["ENABLED", "DISABLED", "PENDING"] = Field(
+        default="ENABLED", description="Activation status. `PENDING` is kept or set on a domain that exists (the API "
+        "refuses it on create): with `adopt_existing`, or on update.")
     description: Text | None = Field(default=None, description="Description of the domain.")
     wblist_priority: Literal["DOMAIN", "USER"] = Field(
         default="USER", alias="wblistPriority",

@@ -128,6 +128,16 @@ class DomainProvider(CrudProvider):
         unordered=("outgoing_subnets", "outgoing_providers_ids"),
     )
 
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        result = super().check(olds, news)
+        creating = not olds and news.get(ADOPT_KEY) is not True
+        if creating and result.inputs.get("status") == "PENDING":
+            pending = CheckFailure("", "status: PENDING can be kept or set on a domain that exists, not given on "
+                                   "create (the API refuses it): create it ENABLED or DISABLED, or take an existing "
+                                   'one over with adopt_existing=True (got "PENDING")')
+            return CheckResult(result.inputs, [*result.failures, pending])
+        return result
+
     def unwrap(self, data: Any) -> dict[str, Any]:
         record = super().unwrap(data)
         policy = record.get("policy") if isinstance(record.get("policy"), Mapping) else {}

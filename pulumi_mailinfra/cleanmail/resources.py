@@ -405,8 +405,10 @@ class Domain(MailinfraResource, module="cleanmail", name="Domain"):
     """Name of the domain. Must be: a domain name such as `example.com`; unique case-insensitively across domains
     and domain aliases.
     """
-    status: pulumi.Output[Literal["ENABLED", "DISABLED"]]
-    """Activation status. Default: `"ENABLED"`."""
+    status: pulumi.Output[Literal["ENABLED", "DISABLED", "PENDING"]]
+    """Activation status. `PENDING` is kept or set on a domain that exists (the API refuses it on create): with
+    `adopt_existing`, or on update. Default: `"ENABLED"`.
+    """
     description: pulumi.Output[Optional[str]]
     """Description of the domain."""
     wblist_priority: pulumi.Output[Literal["DOMAIN", "USER"]]
@@ -479,7 +481,7 @@ class Domain(MailinfraResource, module="cleanmail", name="Domain"):
         retention: pulumi.Input[bool],
         archive: pulumi.Input[bool],
         default_language: pulumi.Input[Literal["FR", "EN", "DE", "ES", "DA", "NB"]],
-        status: pulumi.Input[Literal["ENABLED", "DISABLED"]] | None = None,
+        status: pulumi.Input[Literal["ENABLED", "DISABLED", "PENDING"]] | None = None,
         description: pulumi.Input[str | None] | None = None,
         wblist_priority: pulumi.Input[Literal["DOMAIN", "USER"]] | None = None,
         incoming: pulumi.Input[bool] | None = None,
@@ -500,7 +502,8 @@ class Domain(MailinfraResource, module="cleanmail", name="Domain"):
 
         :param name: Name of the domain. Must be: a domain name such as `example.com`; unique case-insensitively
             across domains and domain aliases.
-        :param status: Activation status. Default: `"ENABLED"`.
+        :param status: Activation status. `PENDING` is kept or set on a domain that exists (the API refuses it on
+            create): with `adopt_existing`, or on update. Default: `"ENABLED"`.
         :param description: Description of the domain.
         :param wblist_priority: Which filtering rules win when the domain's and a mailbox's conflict. Default:
             `"USER"`.

@@ -108,6 +108,16 @@ def test_adopt_an_existing_domain(emulator: Emulator) -> None:
     assert not adopted.changes()
 
 
+def test_pending_is_refused_on_create_and_kept_on_adoption_or_update() -> None:
+    """The API sets PENDING only on a domain that exists: refused at preview for a create, not for a take-over
+    (`mailinfra export` declares it) or an update."""
+    provider = DomainProvider()
+    refused = provider.check({}, domain(status="PENDING")).failures
+    assert [f.reason for f in refused if f.reason.startswith("status: PENDING can be kept or set on a domain")]
+    assert not provider.check({}, domain(status="PENDING", adopt_existing=True)).failures
+    assert not provider.check(domain(), domain(status="PENDING")).failures
+
+
 def test_bad_inputs_fail_at_check_naming_the_field() -> None:
     provider = DomainProvider()
     cases = {
