@@ -217,7 +217,7 @@ def test_hand_filled_server_round_trip(pulumi_env: dict[str, str], emulator: Emu
         assert expected in program, expected
     assert "name=\"gone0.example\"" not in program and "not exported: domain 'gone0.example': soft-deleted" in printed
     assert "not exported: API token 'ci token' of administrator 'ops-admin-0'" in printed
-    assert re.search(r'name="pending0\.example", status="PENDING"', program)  # kept though refused on create
+    assert re.search(r'name="pending0\.example",\s+status="PENDING"', program)  # kept though refused on create
     assert "rules added to a template later, by another stack or by hand, are left alone" in printed
     keys = dict(re.findall(r"set the (.+?): pulumi config set --secret (\S+) \.\.\.", printed))
     assert len(keys) == 6, printed

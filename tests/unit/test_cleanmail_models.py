@@ -30,7 +30,7 @@ POLICY = {"domain_id": "Eygdk", "name": "p", "quarantine": True, "retention": Tr
     ("name", "got.com", True), ("name", "a.b.c.example", True), ("name", "got", False),
     ("name", "-got.com", False), ("name", "got..com", False), ("name", "x" * 250 + ".com", False),
     ("default_language", "NB", True), ("default_language", "IT", False), ("default_language", "en", False),
-    ("status", "DISABLED", True), ("status", "DELETED", False), ("status", "PENDING", False),
+    ("status", "DISABLED", True), ("status", "DELETED", False), ("status", "PENDING", True),
     ("wblist_priority", "DOMAIN", True), ("wblist_priority", "BOTH", False),
     ("outgoing_subnets", ["10.0.0.0/8", "192.0.2.1/32"], True), ("outgoing_subnets", ["10.0.0.0"], False),
     ("outgoing_subnets", ["10.0.0.0/33"], False), ("outgoing_subnets", ["2001:db8::/32"], False),
