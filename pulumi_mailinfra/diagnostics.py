@@ -17,6 +17,7 @@ import re
 import sys
 import threading
 import time
+import traceback
 from typing import Any
 
 LOGGER = logging.getLogger("pulumi_mailinfra.http")
@@ -125,6 +126,45 @@ def install_engine_logging() -> None:
             handler.setFormatter(logging.Formatter("mailinfra %(message)s"))
             LOGGER.addHandler(handler)
             LOGGER.setLevel(logging.DEBUG)
+
+
+class _OneLineTraceback:
+    """Stands in for the `traceback` module inside the SDK's dynamic provider server, which (in recent SDKs)
+    answers every exception of a provider call with `traceback.format_exc()`: the CLI then prints the whole Python
+    traceback under the resource. This answers the error's own message instead (an error of ours already says
+    what failed, with the API's words and what to do), and sends the traceback as a debug diagnostic
+    (`pulumi up --debug`). Everything else is the real module's."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(traceback, name)
+
+    def format_exc(self, limit: int | None = None, chain: bool = True) -> str:
+        full = traceback.format_exc(limit, chain)
+        error = sys.exc_info()[1]
+        if error is None:
+            return full
+        LOGGER.debug("provider error, in full:\n%s", full)
+        return one_line(error)
+
+
+def one_line(error: BaseException) -> str:
+    """What the CLI shows for a failed provider call: our errors' message; another error's type and message,
+    pointing at `--debug` for where it came from."""
+    from .errors import MailinfraError
+
+    if isinstance(error, MailinfraError):
+        return str(error)
+    return f"{type(error).__name__}: {error} (an unexpected error of the provider: `--debug` shows where)"
+
+
+def install_one_line_errors() -> None:
+    """In the dynamic provider process, make the SDK's server answer a failed call with one line (see
+    `_OneLineTraceback`). SDKs whose server has no such wrapper already answer `str(error)`."""
+    server = sys.modules.get("__main__")
+    if server is None or not hasattr(server, "_abort_with_traceback") or not hasattr(server, "traceback"):
+        return
+    if not isinstance(server.traceback, _OneLineTraceback):
+        server.traceback = _OneLineTraceback()
 
 
 # The last request each thread sent and what came back, so a provider that cannot use an answer can say which

@@ -5,9 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from pulumi.errors import RunError
+
 
 class MailinfraError(Exception):
     """Base class of every error this package raises on purpose."""
+
+
+class DeclarationError(MailinfraError, RunError, ValueError):
+    """A program declares what cannot work (two resources managing one object, two forms of one list): raised
+    while the program runs, it is a RunError, which the language host reports as its message alone, without a
+    Python traceback."""
 
 
 class ConfigurationError(MailinfraError):

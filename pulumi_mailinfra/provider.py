@@ -41,7 +41,7 @@ from pydantic.fields import FieldInfo
 
 from . import errors, ownership
 from .config import CONFIG_NAMESPACE, settings_problem
-from .diagnostics import forget_last_exchange, install_engine_logging, last_exchange
+from .diagnostics import forget_last_exchange, install_engine_logging, install_one_line_errors, last_exchange
 from .program_spec import ADOPT_KEY, AUTONAME_KEY, OWNER_KEY, PARENTS_KEY, ProgramSpec
 from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile, to_wire
 from .validation import failures, validate
@@ -317,6 +317,7 @@ class CrudProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         install_engine_logging()  # API requests become debug diagnostics (`pulumi up --debug`)
+        install_one_line_errors()  # a failed call reads as one line, not a Python traceback
         props = getattr(req.config, "_props", {}) or {}
         self._raw_config = {k: v for k, v in props.items() if k.startswith(f"{CONFIG_NAMESPACE}:")}
 

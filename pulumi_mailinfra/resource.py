@@ -22,6 +22,7 @@ from pulumi import _types as pulumi_types
 from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 
 from . import program_wait
+from .errors import DeclarationError
 from .program_spec import ADOPT_KEY, AUTONAME_KEY, OWNER_KEY, OWNER_KINDS, PARENTS_KEY, ProgramSpec, form_conflict
 
 _SERIALIZED: dict[str, str] = {}
@@ -139,14 +140,14 @@ def _claim(spec: ProgramSpec, resource_name: str, scope: tuple[Any, ...], identi
     what = " and ".join(f"the {k.replace('_', ' ')} {v!r}" for k, v in identity.items())
     if namespace is not None:
         value = next(iter(identity.values()))
-        raise ValueError(f"{other_type} {other!r} and {spec.type_name} {resource_name!r} both declare {value!r}: "
+        raise DeclarationError(f"{other_type} {other!r} and {spec.type_name} {resource_name!r} both declare {value!r}: "
                          f"{namespace} are unique case-insensitively across all of them, the API would refuse the "
                          "second; give one of them another name")
     parent = f" on one {OWNER_KINDS.get(spec.scope[0], spec.scope[0])}" if spec.scope else ""
     if not identity:
-        raise ValueError(f"{spec.type_name} resources {other!r} and {resource_name!r} both manage the one "
+        raise DeclarationError(f"{spec.type_name} resources {other!r} and {resource_name!r} both manage the one "
                          f"{spec.type_name}{parent}: they would undo each other's changes; keep one")
-    raise ValueError(f"{spec.type_name} resources {other!r} and {resource_name!r} both declare {what}{parent} "
+    raise DeclarationError(f"{spec.type_name} resources {other!r} and {resource_name!r} both declare {what}{parent} "
                      "(unique case-insensitively): they would manage one object and undo each other's changes; give "
                      "one of them another value")
 
@@ -165,7 +166,7 @@ def _claim_form(spec: ProgramSpec, props: dict[str, Any], resource_name: str) ->
     form = _form_of(family, str(owner_key), owner, spec.type_name)
     if form != spec.type_name:
         owner_name = f"{resource_name!r}'s {owner_key}"
-        raise ValueError(form_conflict(spec.type_name, family, str(owner_key), owner_name, form))
+        raise DeclarationError(form_conflict(spec.type_name, family, str(owner_key), owner_name, form))
 
 
 def _form_of(family: str, owner_key: str, owner: pulumi.Output[Any], type_name: str) -> str:

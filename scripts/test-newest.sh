@@ -24,4 +24,4 @@ case " $versions " in
   *" pulumi==$newest "*) ;;
   *) say "pip did not pick the newest pulumi SDK ($newest) next to pulumi-random"; exit 1 ;;
 esac
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/provider tests/e2e/test_lifecycle.py tests/e2e/test_engine_harness.py tests/conformance "$@"
+exec "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/provider tests/e2e/test_lifecycle.py tests/e2e/test_engine_harness.py tests/e2e/test_one_line_errors.py tests/conformance "$@"
