@@ -113,10 +113,10 @@ def resolve_settings(service: str, raw_config: Mapping[str, Any] | None = None) 
 
 
 def settings_problem(service: str, raw_config: Mapping[str, Any] | None) -> str | None:
-    """What is wrong with `service`'s TLS and URL settings, for `check` to report at preview (before anything
-    is sent). A URL not set at all is left to the first request, which names the key to set."""
-    key, env = _SERVICE_KEYS[service]
-    if not _lookup(raw_config or {}, f"{key}Url", f"{env}_URL"):
+    """What is wrong with `service`'s URL and TLS settings (a URL not set included), for `check` to report at
+    preview, before anything is sent. None when the provider was given no configuration at all (a provider used
+    outside the engine)."""
+    if raw_config is None:
         return None
     try:
         resolve_settings(service, raw_config)

@@ -77,3 +77,22 @@ def test_a_duplicate_declaration(make_stack: StackFactory) -> None:
     text = failure_text(make_stack(program).preview)
     assert "'edge' and" in text and "'other'" in text and "unique case-insensitively" in text, text
     assert_one_line(text)
+
+
+def test_a_missing_service_url_is_refused_at_preview(make_stack: StackFactory, emulator: Emulator) -> None:
+    """Issue 25, item 4: with `mailinfra:cleanmailUrl` removed, a change previewed `~ 1 to update` and the `up`
+    failed. Refused at preview with 0 requests, naming the key."""
+    def program(language: str) -> Callable[[], None]:
+        return lambda: cleanmail.Domain("owned", name="urls.example", default_language=language, quarantine=True,
+                                        retention=False, archive=False)
+
+    stack = make_stack(program("EN"))
+    stack.up()
+    stack.remove_config("mailinfra:cleanmailUrl")
+    stack.workspace.program = program("DE")
+    emulator.reset_stats()
+    text = failure_text(stack.preview)
+    assert "no cleanmail URL: set `pulumi config set mailinfra:cleanmailUrl <url>`" in text, text
+    assert emulator.requests() == 0
+    assert_one_line(text)
+    stack.set_config("mailinfra:cleanmailUrl", auto.ConfigValue(f"{emulator.url}/cleanmail"))  # for the clean-up

@@ -117,7 +117,9 @@ def test_the_refusal_shows_at_check_before_anything_is_sent() -> None:
            "mailinfra:greenarrowPassword": GA_PASSWORD}
     assert "allowInsecureHttp" in (settings_problem("greenarrow", raw) or "")
     assert settings_problem("greenarrow", {**raw, "mailinfra:allowInsecureHttp": "true"}) is None
-    assert settings_problem("greenarrow", {}) is None  # no URL yet: the first request names the key to set
+    assert "no greenarrow URL: set `pulumi config set mailinfra:greenarrowUrl" in (settings_problem("greenarrow", {})
+                                                                                   or "")  # refused at preview
+    assert settings_problem("greenarrow", None) is None  # a provider given no configuration (outside the engine)
 
     from pulumi.dynamic import ConfigureRequest
     from pulumi.dynamic.config import Config
