@@ -11,6 +11,7 @@ Credentials come from the environment (GREENARROW_USERNAME / GREENARROW_PASSWORD
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import keyword
 import re
@@ -488,15 +489,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def requirement() -> str:
-    """The package line of the exported project's requirements.txt: this version or a compatible later one."""
-    from importlib.metadata import PackageNotFoundError, version
+    """The package line of the exported project's requirements.txt: where this installation came from when that
+    was a folder or a file (a clone, a built wheel: PEP 610's direct_url.json), else this version or a compatible
+    later one from the package index."""
+    from importlib.metadata import distributions
 
-    try:
-        installed = version("pulumi-mailinfra")
-    except PackageNotFoundError:
+    found = list(distributions(name="pulumi-mailinfra"))  # a source folder's egg-info may come first
+    if not found:
         return "pulumi-mailinfra"
-    major_minor = ".".join(installed.split(".")[:2])
-    return f"pulumi-mailinfra>={installed},=={major_minor}.*"
+    for installed in found:
+        with contextlib.suppress(TypeError, ValueError):
+            origin = json.loads(installed.read_text("direct_url.json") or "null")
+            if isinstance(origin, dict) and str(origin.get("url", "")).startswith("file://"):
+                return f"pulumi-mailinfra @ {origin['url']}"
+    major_minor = ".".join(found[0].version.split(".")[:2])
+    return f"pulumi-mailinfra>={found[0].version},=={major_minor}.*"
 
 
 def project_readme(program: Program, project: str) -> str:

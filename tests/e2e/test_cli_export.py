@@ -18,6 +18,7 @@ from pulumi import automation as auto
 
 from mailinfra_cli import hand_filled
 from mailinfra_cli.devtools import REPO_ROOT
+from mailinfra_cli.export import requirement
 from mailinfra_cli.hand_filled import SECRETS
 from pulumi_mailinfra.cleanmail.client import CleanmailClient
 from pulumi_mailinfra.errors import NotFoundError
@@ -44,7 +45,8 @@ def export(emulator: Emulator, env: dict[str, str], out: Path, *args: str) -> st
     # The project runs as written: Pulumi.yaml names the virtualenv requirements.txt fills (`pulumi install`);
     # here the test's own environment stands in for it.
     assert "virtualenv: venv" in (out / "Pulumi.yaml").read_text()
-    assert (out / "requirements.txt").read_text().startswith("pulumi-mailinfra>=")
+    assert (out / "requirements.txt").read_text() == f"{requirement()}\n"  # this installation's own origin
+    assert requirement().startswith("pulumi-mailinfra @ file://") or requirement().startswith("pulumi-mailinfra>=")
     assert "pulumi install" in (out / "README.md").read_text()
     if not (out / "venv").exists():
         (out / "venv").symlink_to(Path(sys.prefix))
