@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -100,12 +101,49 @@ class EventRun:
 
 
 def run_with_events(args: Sequence[str], cwd: Path, env: Mapping[str, str], *, check: bool = True) -> EventRun:
-    """`run_pulumi`, with the engine's events (one JSON object per line of `--event-log`)."""
+    """`run_pulumi`, with the engine's events (one JSON object per line of `--event-log`). When it fails, the
+    CommandFailed names each failed resource with its error, read from the engine's diagnostics."""
     with tempfile.TemporaryDirectory(prefix="mailinfra-events-") as folder:
         log = Path(folder) / "events.jsonl"
-        result = run_pulumi([*args, "--event-log", str(log)], cwd, env, check=check)
+        result = run_pulumi([*args, "--event-log", str(log)], cwd, env, check=False)
         events = list(_read_events(log))
+    if check and result.returncode != 0:
+        raise CommandFailed(args, diagnostics_text(events) or _failure_text(result))
     return EventRun(result, events)
+
+
+_SUMMARIES = {"preview failed", "update failed", "refresh failed", "destroy failed"}
+_NOISE = re.compile(r"^(error: |(preview|update|refresh|destroy) failed: |exception calling application: )", re.I)
+
+
+def _unwrapped(line: str) -> str:
+    line = line.strip()
+    while (shorter := _NOISE.sub("", line, count=1).strip()) != line:
+        line = shorter
+    return line
+
+
+def diagnostics_text(events: list[dict[str, Any]]) -> str:
+    """The engine's error diagnostics, one line each: `<resource>: <message>` (the message's first line, or a
+    Python traceback's last one), without the engine's and gRPC's wrappers, each once."""
+    found: list[str] = []
+    for event in events:
+        diagnostic = event.get("diagnosticEvent") or {}
+        if diagnostic.get("severity") != "error":
+            continue
+        lines = [_unwrapped(line) for line in str(diagnostic.get("message", "")).splitlines()]
+        lines = [line for line in lines if line]
+        if not lines:
+            continue
+        message = lines[-1] if any(line.startswith("Traceback") for line in lines) else lines[0]
+        if message.lower().rstrip(".") in _SUMMARIES or message.lower().startswith("one or more errors occurred"):
+            continue
+        parts = str(diagnostic.get("urn") or "").split("::")  # urn:pulumi:<stack>::<project>::<type>::<name>
+        on_resource = len(parts) >= 4 and parts[-2] != "pulumi:pulumi:Stack"
+        line = f"{parts[-2].rsplit(':', 1)[-1]} {parts[-1]!r}: {message}" if on_resource else message
+        if line not in found:
+            found.append(line)
+    return "; ".join(found)
 
 
 def _read_events(log: Path) -> Iterator[dict[str, Any]]:

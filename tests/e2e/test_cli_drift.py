@@ -80,3 +80,18 @@ def test_drift_clean_drifted_and_error(make_stack: StackFactory, emulator: Emula
     errors = {s["stack"]: s["error"] for s in json.loads(broken.stdout)["stacks"]}
     assert errors["dev"] is None and "no-such-stack" in errors["no-such-stack"]
     staging.refresh()  # accept the drift so the fixture's destroy has the real state
+
+
+def test_drift_says_why_a_stack_could_not_be_checked(make_stack: StackFactory, emulator: Emulator,
+                                                     pulumi_env: dict[str, str]) -> None:
+    """Issue 25, item 2: an API failure during the check printed `dev: error: error: Preview failed: Traceback
+    (most recent call last):; ...`. Now: the resource and the API's words, on one line."""
+    dev = make_stack(environment_program(), "dev")
+    dev.up()
+    emulator.fault(kind="status", status=403, path="cleanmail/domains/", method="GET")
+    failed = drift(Path(dev.workspace.work_dir), pulumi_env, "--stack", "dev")
+    emulator.clear_faults()
+    assert failed.returncode == 2, failed.stdout + failed.stderr
+    line = next(line for line in failed.stdout.splitlines() if line.startswith("dev: error: "))
+    assert "Domain 'org': cleanmail GET /domains/" in line and "HTTP 403" in line, failed.stdout
+    assert "Traceback" not in failed.stdout + failed.stderr and "Preview failed" not in line

@@ -1,0 +1,38 @@
+"""How `mailinfra drift` / `promote` say why a `pulumi` command failed: the engine's error diagnostics, one line
+per failed resource, without the engine's and gRPC's wrappers or a Python traceback (issue 25, item 2)."""
+
+from __future__ import annotations
+
+from mailinfra_cli.pulumi_cli import diagnostics_text
+
+URN = "urn:pulumi:dev::shop::pulumi-python:dynamic/greenarrow:RelayServer::{}"
+STACK = "urn:pulumi:dev::shop::pulumi:pulumi:Stack::shop-dev"
+
+
+def diagnostic(urn: str, message: str, severity: str = "error") -> dict[str, object]:
+    return {"diagnosticEvent": {"urn": urn, "severity": severity, "message": message}}
+
+
+def test_each_failed_resource_once_with_its_error() -> None:
+    events = [
+        diagnostic(URN.format("edge"), "Exception calling application: greenarrow GET /relay_servers/1 failed "
+                                       "(HTTP 401, unauthorized): invalid username or password\n"),
+        diagnostic(URN.format("edge"), "Exception calling application: greenarrow GET /relay_servers/1 failed "
+                                       "(HTTP 401, unauthorized): invalid username or password\n"),
+        diagnostic(URN.format("edge"), "a debug line", severity="debug"),
+        diagnostic(STACK, "preview failed"),
+    ]
+    assert diagnostics_text(events) == ("RelayServer 'edge': greenarrow GET /relay_servers/1 failed (HTTP 401, "
+                                        "unauthorized): invalid username or password")
+
+
+def test_a_traceback_is_reduced_to_its_last_line() -> None:
+    traceback = ("Preview failed: Traceback (most recent call last):\n  File \"/x/provider.py\", line 3, in read\n"
+                 "    raise ApiError(...)\npulumi_mailinfra.errors.ApiError: cleanmail PATCH /policies/1 failed\n")
+    assert diagnostics_text([diagnostic(URN.format("b"), traceback)]) == (
+        "RelayServer 'b': pulumi_mailinfra.errors.ApiError: cleanmail PATCH /policies/1 failed")
+
+
+def test_a_stack_level_error_keeps_its_words() -> None:
+    events = [diagnostic(STACK, "error: deployment gate: Elemta queues deferred 3 > 2\n")]
+    assert diagnostics_text(events) == "deployment gate: Elemta queues deferred 3 > 2"
