@@ -2,7 +2,8 @@
 written).
 
 Exit code: 0 every stack is clean, 1 some stack has drift, 2 a stack could not be checked. Secrets are masked.
-Runs in the project folder with your Pulumi backend and credentials (as `pulumi refresh --preview-only` would).
+Runs in the project folder with your Pulumi backend and credentials, as `pulumi refresh --preview-only
+--run-program` would: with the stack's current configuration.
 """
 
 from __future__ import annotations
@@ -79,9 +80,13 @@ def drift_of(events: list[dict[str, Any]]) -> list[ResourceDrift]:
         before = masked((metadata.get("old") or {}).get("outputs") or {})
         after = masked((metadata.get("new") or {}).get("outputs") or {})
         resource_type = str(metadata.get("type") or urn.split("::")[-2])  # a URN is `...::<type>::<name>`
+        if resource_type.startswith("pulumi:providers:") or resource_type == "pulumi:pulumi:Stack":
+            continue  # the settings of today's run (`--run-program`) or the stack's outputs: not objects' drift
         drift = ResourceDrift(urn, resource_type.removeprefix("pulumi-python:dynamic/"), urn.split("::")[-1], op)
         if op == "update":
             drift.fields = changed_fields(before, after)
+            if not drift.fields:
+                continue  # nothing the server holds differs
         found.append(drift)
     return sorted(found, key=lambda d: d.urn)
 
@@ -91,10 +96,38 @@ def selected_stack(cwd: Path) -> str:
     return result.stdout.strip()
 
 
-def check_stack(stack: str, cwd: Path) -> StackDrift:
+def has_program(cwd: Path) -> bool:
+    """Whether the project in `cwd` has a program on disk the CLI can run (`main:` of Pulumi.yaml, or the folder;
+    for Python, its `__main__.py`)."""
+    import yaml  # a dependency of the pulumi SDK
+
     try:
-        events = run_with_events(["refresh", "--preview-only", "--stack", stack, "--color", "never",
-                                  "--suppress-progress"], cwd, cli_env()).events
+        project = yaml.safe_load((cwd / "Pulumi.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return False
+    runtime = project.get("runtime")
+    name = runtime.get("name") if isinstance(runtime, dict) else runtime
+    main = cwd / str(project.get("main") or ".")
+    if name != "python":
+        return main.exists()
+    return main.is_file() or (main / "__main__.py").is_file()
+
+
+def check_stack(stack: str, cwd: Path) -> StackDrift:
+    """A refresh preview with today's configuration: `--run-program` configures the providers from the stack's
+    current settings (credentials rotated, a URL changed), not from those of the last `up`. A CLI without the flag
+    checks with the last `up`'s."""
+    command = ["refresh", "--preview-only", "--stack", stack, "--color", "never", "--suppress-progress"]
+    try:
+        if not has_program(cwd):  # an Automation API inline program: nothing on disk to run
+            events = run_with_events(command, cwd, cli_env()).events
+        else:
+            try:
+                events = run_with_events([*command, "--run-program"], cwd, cli_env()).events
+            except CommandFailed as failed:
+                if "unknown flag: --run-program" not in failed.message:
+                    raise
+                events = run_with_events(command, cwd, cli_env()).events
     except CommandFailed as failed:
         return StackDrift(stack, "error", error=failed.message)
     resources = drift_of(events)

@@ -95,3 +95,39 @@ def test_drift_says_why_a_stack_could_not_be_checked(make_stack: StackFactory, e
     line = next(line for line in failed.stdout.splitlines() if line.startswith("dev: error: "))
     assert "Domain 'org': cleanmail GET /domains/" in line and "HTTP 403" in line, failed.stdout
     assert "Traceback" not in failed.stdout + failed.stderr and "Preview failed" not in line
+
+
+MAIN_PY = """import pulumi
+from pulumi_mailinfra import cleanmail
+
+domain = cleanmail.Domain("org", name="dev.drift.example", default_language="EN", quarantine=True, retention=True,
+                          archive=False, description="the dev domain")
+cleanmail.User("ops", domain_id=domain.id, email="ops@dev.drift.example", password="Drift-user-pw-8841")
+pulumi.export("domain_id", domain.id)
+"""
+
+
+def test_drift_checks_with_todays_configuration(make_stack: StackFactory, emulator: Emulator,
+                                                pulumi_env: dict[str, str]) -> None:
+    """Issue 25, item 3: after an `up` with a wrong token failed and the token was put back, the check still used
+    the failed run's settings (401, exit 2). It uses the stack's current configuration."""
+    from pulumi import automation as auto
+
+    def changed() -> None:
+        cleanmail.Domain("org", name="dev.drift.example", default_language="EN", quarantine=True, retention=True,
+                         archive=False, description="a change, so the up sends a request")
+
+    dev = make_stack(environment_program(), "dev")
+    dev.up()
+    cwd = Path(dev.workspace.work_dir)  # the project's program on disk, which `--run-program` runs
+    (cwd / "__main__.py").write_text(MAIN_PY)
+    token = dev.get_config("mailinfra:cleanmailToken").value
+    dev.set_config("mailinfra:cleanmailToken", auto.ConfigValue("rotated-away", secret=True))
+    dev.workspace.program = changed
+    with pytest.raises(auto.CommandError, match="HTTP 401"):
+        dev.up()
+    dev.set_config("mailinfra:cleanmailToken", auto.ConfigValue(token, secret=True))
+    checked = drift(cwd, pulumi_env, "--stack", "dev", "--json")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    dev.workspace.program = environment_program()
+    dev.up()  # the state's settings are today's again, for the fixture's destroy
