@@ -149,11 +149,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="mailinfra-emulator", description="Offline emulator of the mail APIs."
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
-    parser.add_argument("--state", metavar="FILE", help="SQLite file keeping the state across restarts")
-    parser.add_argument("--ga-username", default="admin", help="GreenArrow HTTP Basic username")
-    parser.add_argument("--ga-password", default="admin", help="GreenArrow HTTP Basic password")
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="the port; 0 picks a free one (default: 8080)")
+    parser.add_argument("--state", metavar="FILE",
+                        help="SQLite file keeping the state across restarts (default: none, kept in memory)")
+    parser.add_argument("--ga-username", default="admin", help="GreenArrow HTTP Basic username (default: admin)")
+    parser.add_argument("--ga-password", default="admin", help="GreenArrow HTTP Basic password (default: admin)")
     parser.add_argument("--cleanmail-token", action="append", default=None, metavar="TOKEN",
                         help="a Bearer token the Cleanmail API accepts (repeatable; default: cleanmail-token); "
                         "`TOKEN:readonly` answers 403 to writes")
@@ -161,25 +162,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="an Elemta user (repeatable; a name containing 'admin' may delete and flush); with no "
                         "user and no API key the Elemta API needs no credentials, like the server by default")
     parser.add_argument("--elemta-api-key", action="append", default=[], metavar="KEY",
-                        help="an Elemta API key (Authorization: Bearer KEY; repeatable)")
+                        help="an Elemta API key (Authorization: Bearer KEY; repeatable; default: none)")
     parser.add_argument("--elemta-delivery-delay", type=float, default=0.5, metavar="SECONDS",
                         help="how long a queued Elemta message waits before it is delivered (default 0.5)")
-    parser.add_argument("--latency-ms", type=float, default=0, help="fixed delay before every API request")
+    parser.add_argument("--latency-ms", type=float, default=0,
+                        help="fixed delay before every API request, in milliseconds (default: 0)")
     parser.add_argument(
         "--fault",
         type=_fault,
         action="append",
         default=[],
         metavar="JSON",
-        help='a fault rule, e.g. \'{"kind": "status", "status": 503, "times": 1}\' (repeatable)',
+        help='a fault rule, e.g. \'{"kind": "status", "status": 503, "times": 1}\' (repeatable; default: none)',
     )
     parser.add_argument("--allow-remote-admin", action="store_true",
                         help="let other machines use the /_emulator admin endpoints (default: loopback only)")
-    parser.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (needs --tls-key)")
+    parser.add_argument("--tls-cert", metavar="PEM",
+                        help="serve HTTPS with this certificate (needs --tls-key; default: plain HTTP)")
     parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     parser.add_argument(
-        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
-    )
+        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"],
+        help="the server's log level (default: warning)")
     args = parser.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
