@@ -25,6 +25,9 @@ class FieldChange:
     path: str
     before: Any
     after: Any
+    # For a list that grew or shrank: the items it lost and gained (the table shows these, not the whole lists).
+    removed: list[Any] | None = None
+    added: list[Any] | None = None
 
 
 @dataclass
@@ -65,6 +68,9 @@ def changed_fields(before: Any, after: Any, path: str = "") -> list[FieldChange]
         for index, (old, new) in enumerate(zip(before, after, strict=True)):
             found += changed_fields(old, new, f"{path}[{index}]")
         return found
+    if isinstance(before, list) and isinstance(after, list):
+        removed, added = [x for x in before if x not in after], [x for x in after if x not in before]
+        return [FieldChange(path or "(value)", before, after, removed=removed, added=added)]
     return [] if before == after else [FieldChange(path or "(value)", before, after)]
 
 
@@ -139,6 +145,26 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _items(sign: str, items: list[Any]) -> str:
+    """`-a, -b` / `+c`: what a list lost or gained, each item whole while they fit, then how many more."""
+    if not items:
+        return "-"
+    shown: list[str] = []
+    for index, item in enumerate(items):
+        text = f"{sign}{item if isinstance(item, str) else json.dumps(item)}"
+        rest = len(items) - index - 1
+        if shown and len(", ".join([*shown, text])) > 60:
+            return ", ".join(shown) + f" (and {rest + 1} more)"
+        shown.append(text)
+    return ", ".join(shown)
+
+
+def _cells(change: FieldChange) -> tuple[str, str]:
+    if change.added is not None and change.removed is not None:
+        return _items("-", change.removed), _items("+", change.added)
+    return _shown(change.before), _shown(change.after)
+
+
 def render_table(results: list[StackDrift]) -> str:
     rows = [("STACK", "RESOURCE", "CHANGE", "FIELD", "BEFORE", "AFTER")]
     for result in results:
@@ -147,7 +173,7 @@ def render_table(results: list[StackDrift]) -> str:
             if resource.change == "delete":
                 rows.append((result.stack, label, "deleted", "-", "-", "-"))
             for change in resource.fields:
-                rows.append((result.stack, label, "changed", change.path, _shown(change.before), _shown(change.after)))
+                rows.append((result.stack, label, "changed", change.path, *_cells(change)))
     lines = []
     if len(rows) > 1:
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -36,3 +36,17 @@ def test_a_traceback_is_reduced_to_its_last_line() -> None:
 def test_a_stack_level_error_keeps_its_words() -> None:
     events = [diagnostic(STACK, "error: deployment gate: Elemta queues deferred 3 > 2\n")]
     assert diagnostics_text(events) == "deployment gate: Elemta queues deferred 3 > 2"
+
+
+def test_a_drifted_list_shows_what_was_added_and_removed() -> None:
+    """Issue 25, item 7: a list resource's drift row was a cut-off JSON list."""
+    from mailinfra_cli.drift import ResourceDrift, StackDrift, changed_fields, render_table
+
+    before = {"names": ["a.example", "b.example", "c.example"]}
+    after = {"names": ["a.example", "c.example", "d.example", "e.example"]}
+    changes = changed_fields(before, after)
+    assert [(c.path, c.removed, c.added) for c in changes] == [("names", ["b.example"], ["d.example", "e.example"])]
+    drift = ResourceDrift("urn:pulumi:dev::p::cleanmail:DomainAliases::aliases", "cleanmail:DomainAliases",
+                          "aliases", "update", changes)
+    table = render_table([StackDrift("dev", "drift", [drift])])
+    assert "-b.example" in table and "+d.example, +e.example" in table
