@@ -5,13 +5,14 @@
                                                               the root project against the embedded emulator
     mailinfra drift [--stack S ...] [--json]                  what changed out of band (exit 0 / 1 / 2)
     mailinfra promote --from staging --to prod [--yes]        promote a proven stack (exit 0 / 1 / 2)
-    mailinfra export [--service all] [--url URL] [--out DIR]  existing objects as a ready-to-run program
+    mailinfra export [--url URL] [--out DIR] [--rules R]      existing objects as a ready-to-run project
     mailinfra recover --stack S                               repair a stack after a killed update
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from types import ModuleType
@@ -23,12 +24,19 @@ COMMANDS: dict[str, ModuleType] = {"deploy": deploy, "drift": drift, "promote": 
                                    "recover": recover}
 
 
+def first_sentence(doc: str) -> str:
+    """A command's docstring's first sentence, whole (its first line may stop mid-sentence)."""
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    end = re.search(r"(?<!e\.g)(?<!i\.e)\.(\s+[A-Z`]|$)", paragraph)
+    return paragraph[: end.start() + 1] if end else paragraph
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailinfra", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in COMMANDS.items():
-        summary = (module.__doc__ or "").strip().splitlines()[0]
+        summary = first_sentence(module.__doc__ or "")
         sub = commands.add_parser(name, help=summary, description=module.__doc__,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(sub)

@@ -530,6 +530,12 @@ def render_reference(service: str, provider: type[CrudProvider]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def first_sentence(text: str) -> str:
+    """The first sentence, whole ("e.g." does not end one), with its full stop."""
+    end = re.search(r"(?<!e\.g)(?<!i\.e)\.(\s+[A-Z`]|$)", text)
+    return text[: end.start() + 1] if end else text.rstrip(".") + "."
+
+
 def render_index() -> str:
     out = [f"<!-- {HEADER.strip('# ').strip()} -->", "", "# Reference", "",
            "One page per resource: every input with its type, bounds, default, whether it is secret and whether "
@@ -538,7 +544,7 @@ def render_index() -> str:
         out += [f"## `pulumi_mailinfra.{service}` — {title}", ""]
         for provider in providers_of(service):
             spec = provider.spec
-            out.append(f"- [{spec.type_name}]({service}/{spec.type_name}.md) — {spec.description.split('. ')[0]}.")
+            out.append(f"- [{spec.type_name}]({service}/{spec.type_name}.md) — {first_sentence(spec.description)}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

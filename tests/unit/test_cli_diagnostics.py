@@ -50,3 +50,13 @@ def test_a_drifted_list_shows_what_was_added_and_removed() -> None:
                           "aliases", "update", changes)
     table = render_table([StackDrift("dev", "drift", [drift])])
     assert "-b.example" in table and "+d.example, +e.example" in table
+
+
+def test_help_summaries_are_whole_sentences() -> None:
+    """Issue 25, item 7: `mailinfra --help` cut a command's summary mid-sentence ("...; nothing is")."""
+    from mailinfra_cli.main import COMMANDS, build_parser, first_sentence
+
+    for module in COMMANDS.values():
+        summary = first_sentence(module.__doc__ or "")
+        assert summary.endswith(".") and summary.count("(") == summary.count(")"), summary
+    assert "nothing is written)." in " ".join(build_parser().format_help().split())
