@@ -11,13 +11,15 @@ Exit code: 0 previewed or promoted, 1 refused, 2 a command failed.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pulumi_mailinfra.program_hash import program_hash
+from pulumi_mailinfra.program_spec import PROGRAM_KEY
 
 from . import drift
 from .pulumi_cli import CommandFailed, cli_env, project_name, pulumi_binary, run_pulumi
@@ -27,7 +29,6 @@ DELIVERY_CHECK_TYPE = "pulumi-python:dynamic/elemta:DeliveryCheck"
 # Project config keys the Elemta gate reads (e.g. `gateMaxDeferred`), and the threshold each one sets.
 GATE_KEYS = {"gateMaxActive": "max_active", "gateMaxDeferred": "max_deferred", "gateMaxFailed": "max_failed",
              "gateMaxHold": "max_hold", "gateMaxTotalSizeBytes": "max_total_size_bytes"}
-SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".state", ".tools", "tests", "build", "dist"}
 TAG_FROM, TAG_HASH = "mailinfra:promoted-from", "mailinfra:program-hash"
 
 
@@ -63,27 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", "-y", action="store_true", help="update the target after the preview")
     parser.add_argument("--cwd", "-C", type=Path, default=Path.cwd(), help="the project folder (default: here)")
     parser.add_argument("--json", "-j", action="store_true", help="print the result as JSON")
+    parser.add_argument("--allow-untested-program", action="store_true",
+                        help="promote even when the program here is not the one the source stack last ran (said "
+                        "in a note)")
     parser.add_argument("--fast", action="store_true",
                         help="the target's update writes its state once at the end (see README: Fast mode)")
-
-
-def program_hash(project_dir: Path) -> str:
-    """A digest of the program as it is on disk: Pulumi.yaml and every Python file of the project (virtualenvs,
-    state and tests left out), by relative path, so the same program hashes the same anywhere."""
-    digest = hashlib.sha256()
-    files = [project_dir / "Pulumi.yaml", *sorted(_python_files(project_dir))]
-    for path in files:
-        if path.is_file():
-            digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def _python_files(folder: Path) -> Iterator[Path]:
-    for path in folder.iterdir():
-        if path.is_dir() and path.name not in SKIPPED_DIRS and not path.name.startswith("."):
-            yield from _python_files(path)
-        elif path.suffix == ".py":
-            yield path
 
 
 def _workspace(cwd: Path, *, fast: bool = False) -> Any:
@@ -116,6 +101,26 @@ def check_last_update(source: Any, promotion: Promotion, deployment: dict[str, A
         urns = ", ".join(str((op.get("resource") or {}).get("urn", "?")).split("::")[-1] for op in pending)
         raise Refused(f"stack {promotion.source!r} has pending operations from an interrupted update ({urns}); "
                       "run `pulumi refresh` there (it asks how to resolve them) first")
+
+
+def check_program(promotion: Promotion, deployment: dict[str, Any], *, allow_untested: bool) -> None:
+    """The program promoted is the one the source last ran: every resource a program registers records its hash
+    (`program_hash`) in the state."""
+    ran = {str(h) for r in deployment.get("resources") or []
+           if (h := (r.get("inputs") or {}).get(PROGRAM_KEY)) is not None}
+    here = promotion.program_hash or ""
+    if not ran:
+        promotion.notes.append(f"stack {promotion.source!r} records no program hash (deployed by an older "
+                               "version): whether it ran this program cannot be told")
+        return
+    if here in ran:
+        return
+    what = (f"the program here ({here[:12]}) is not the one stack {promotion.source!r} last ran "
+            f"({', '.join(sorted(h[:12] for h in ran))})")
+    if not allow_untested:
+        raise Refused(f"{what}: run it there first (`pulumi up --stack {promotion.source}`), or pass "
+                      "--allow-untested-program to promote it anyway")
+    promotion.notes.append(f"{what}; promoted anyway (--allow-untested-program)")
 
 
 def check_no_drift(promotion: Promotion, cwd: Path) -> None:
@@ -185,6 +190,7 @@ def promote(args: argparse.Namespace, echo: Callable[[str], None]) -> Promotion:
     try:
         deployment = _exported(args.source, cwd)
         check_last_update(auto.Stack.select(args.source, workspace), promotion, deployment)
+        check_program(promotion, deployment, allow_untested=getattr(args, "allow_untested_program", False))
         check_no_drift(promotion, cwd)
         check_delivery(promotion, deployment)
         source_config = workspace.get_all_config(args.source)

@@ -20,6 +20,9 @@ AUTONAME_KEY = "autoname_candidate"
 # Which resource of which stack declares the object (`org/project/stack: Type 'name'`): on a create that finds the
 # object already there, the provider's proof that this resource made it (pulumi_mailinfra.ownership).
 OWNER_KEY = "declared_by"
+# The hash of the program that registered the resource (pulumi_mailinfra.program_hash): `mailinfra promote` reads
+# it from the source stack's state to tell whether it ran the program being promoted.
+PROGRAM_KEY = "program_hash"
 # Which resource each replace-forcing parent input (`domain_id`) is the id of, by URN, for parents whose id outlives
 # their own replacement (a domain restored from its soft delete): when that parent is replaced the input is unknown
 # at preview, yet the same resource keeps the same id, so its children are not replaced with it.

@@ -42,7 +42,7 @@ from pydantic.fields import FieldInfo
 from . import errors, ownership
 from .config import CONFIG_NAMESPACE, settings_problem
 from .diagnostics import forget_last_exchange, install_engine_logging, install_one_line_errors, last_exchange
-from .program_spec import ADOPT_KEY, AUTONAME_KEY, OWNER_KEY, PARENTS_KEY, ProgramSpec
+from .program_spec import ADOPT_KEY, AUTONAME_KEY, OWNER_KEY, PARENTS_KEY, PROGRAM_KEY, ProgramSpec
 from .reconcile import canonical, changed_keys, contains_unknown, is_unknown, reconcile, to_wire
 from .validation import failures, validate
 from .wire import from_api
@@ -50,7 +50,7 @@ from .wire import from_api
 if TYPE_CHECKING:
     from .http import ApiClient
 
-CONTROL_KEYS = frozenset({ADOPT_KEY, AUTONAME_KEY, OWNER_KEY, PARENTS_KEY})
+CONTROL_KEYS = frozenset({ADOPT_KEY, AUTONAME_KEY, OWNER_KEY, PARENTS_KEY, PROGRAM_KEY})
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -409,7 +409,8 @@ class CrudProvider(ResourceProvider):
     def outputs(self, inputs: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
         """Full outputs: the desired inputs as the API now has them, plus computed fields."""
         desired = canonical(self.inputs_of(inputs), keep_nulls=True)
-        outs = {k: v for k, v in desired.items() if k in self.spec.input_keys or k in CONTROL_KEYS - {OWNER_KEY}}
+        outs = {k: v for k, v in desired.items()
+                if k in self.spec.input_keys or k in CONTROL_KEYS - {OWNER_KEY, PROGRAM_KEY}}
         unset_unmanaged = getattr(self.spec.model, "omit_unset", False)
         for key in self.spec.input_keys:
             if key in record and key not in self.spec.not_sent and (key in outs or not unset_unmanaged):

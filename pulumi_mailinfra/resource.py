@@ -23,7 +23,17 @@ from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 
 from . import program_wait
 from .errors import DeclarationError
-from .program_spec import ADOPT_KEY, AUTONAME_KEY, OWNER_KEY, OWNER_KINDS, PARENTS_KEY, ProgramSpec, form_conflict
+from .program_hash import running_program_hash
+from .program_spec import (
+    ADOPT_KEY,
+    AUTONAME_KEY,
+    OWNER_KEY,
+    OWNER_KINDS,
+    PARENTS_KEY,
+    PROGRAM_KEY,
+    ProgramSpec,
+    form_conflict,
+)
 
 _SERIALIZED: dict[str, str] = {}
 _SERIALIZE_LOCK = threading.Lock()
@@ -305,6 +315,9 @@ class MailinfraResource(pulumi.dynamic.Resource):
             props[ADOPT_KEY] = True
         props[OWNER_KEY] = (f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}: "
                             f"{spec.type_name} {resource_name!r}")
+        ran = running_program_hash()
+        if ran is not None:
+            props[PROGRAM_KEY] = ran
         parents = _lasting_parents(spec, props)
         if parents is not None:
             props[PARENTS_KEY] = parents

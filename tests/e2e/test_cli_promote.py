@@ -108,8 +108,19 @@ def test_promote_refusals_then_a_recorded_promotion(make_stack: StackFactory, em
     assert code == 1 and "the Elemta gate of 'prod' is closed" in report["reason"]
     httpx.post(f"{emulator.url}/_emulator/elemta/health", json={"status": "healthy"}).raise_for_status()
 
+    # A program changed here but not yet run on the source (issue 25, item 5): refused, or a note when allowed.
+    (cwd / "__main__.py").write_text(PROGRAM + "pulumi.export('untested', True)\n")
+    code, report, _ = promote(cwd, pulumi_env)
+    assert code == 1 and "is not the one stack 'staging' last ran" in report["reason"], report
+    assert "--allow-untested-program" in report["reason"]
+    code, report, text = promote(cwd, pulumi_env, "--allow-untested-program")
+    assert (code, report["status"]) == (0, "previewed"), text
+    assert any("promoted anyway (--allow-untested-program)" in note for note in report["notes"])
+    (cwd / "__main__.py").write_text(PROGRAM)
+
     code, report, text = promote(cwd, pulumi_env)
     assert (code, report["status"]) == (0, "previewed"), text
+    assert not report["notes"], report["notes"]
     changes = {c["key"]: c for c in report["config_changes"]}
     assert changes[f"{project}:apiSecret"] == {"key": f"{project}:apiSecret", "change": "changed", "source": None,
                                                "target": None, "secret": True}
