@@ -222,9 +222,9 @@ def promote(args: argparse.Namespace, echo: Callable[[str], None]) -> Promotion:
 def render(promotion: Promotion) -> str:
     lines = [f"promote {promotion.source} -> {promotion.target}: {promotion.status}"]
     if promotion.reason:
-        lines.append(f"refused: {promotion.reason}")
+        lines.append(f"{'refused' if promotion.status == 'refused' else 'error'}: {promotion.reason}")
     lines += [f"note: {note}" for note in promotion.notes]
-    if promotion.status != "refused":
+    if promotion.status in ("previewed", "promoted"):  # only then were the configurations compared, the target run
         lines.append("configuration differences (target vs source):" if promotion.config_changes
                      else "configuration: the same in both stacks")
         for change in promotion.config_changes:

@@ -60,3 +60,14 @@ def test_help_summaries_are_whole_sentences() -> None:
         summary = first_sentence(module.__doc__ or "")
         assert summary.endswith(".") and summary.count("(") == summary.count(")"), summary
     assert "nothing is written)." in " ".join(build_parser().format_help().split())
+
+
+def test_a_failed_promotion_claims_no_comparison_or_preview() -> None:
+    """Issue 25, item 5: with the target's config invalid, promote printed the error and then "configuration: the
+    same in both stacks" and "target preview: no changes", both false."""
+    from mailinfra_cli.promote import Promotion, render
+
+    failed = render(Promotion("staging", "prod", status="failed", reason="prod: mailinfra:cleanmailUrl: bad URL"))
+    assert failed.splitlines() == ["promote staging -> prod: failed", "error: prod: mailinfra:cleanmailUrl: bad URL"]
+    previewed = render(Promotion("staging", "prod", status="previewed"))
+    assert "configuration: the same in both stacks" in previewed and "target preview: no changes" in previewed
