@@ -96,3 +96,21 @@ def test_a_missing_service_url_is_refused_at_preview(make_stack: StackFactory, e
     assert emulator.requests() == 0
     assert_one_line(text)
     stack.set_config("mailinfra:cleanmailUrl", auto.ConfigValue(f"{emulator.url}/cleanmail"))  # for the clean-up
+
+
+def test_a_tls_refusal(make_stack: StackFactory, emulator: Emulator) -> None:
+    """HTTPS to a server that speaks plain HTTP: the handshake fails."""
+    https = emulator.url.replace("http://", "https://")
+    stack = make_stack(lambda: relay(), config={"mailinfra:greenarrowUrl": https, "mailinfra:maxAttempts": "1"})
+    text = failure_text(stack.up)
+    assert "greenarrow" in text and "no response" in text, text
+    assert_one_line(text)
+
+
+def test_a_timeout(make_stack: StackFactory, emulator: Emulator) -> None:
+    emulator.fault(kind="latency", latency_ms=3000, path="relay_servers")
+    stack = make_stack(lambda: relay(), config={"mailinfra:timeoutSeconds": "1", "mailinfra:maxAttempts": "1"})
+    text = failure_text(stack.up)
+    emulator.clear_faults()
+    assert "greenarrow" in text and "relay_servers" in text, text
+    assert_one_line(text)
