@@ -22,7 +22,7 @@ from pulumi_mailinfra.program_hash import program_hash
 from pulumi_mailinfra.program_spec import PROGRAM_KEY
 
 from . import drift
-from .pulumi_cli import CommandFailed, cli_env, project_name, pulumi_binary, run_pulumi
+from .pulumi_cli import CommandFailed, cli_env, error_lines, project_name, pulumi_binary, run_pulumi
 
 PROMOTED, REFUSED, FAILED = 0, 1, 2
 DELIVERY_CHECK_TYPE = "pulumi-python:dynamic/elemta:DeliveryCheck"
@@ -246,8 +246,8 @@ def run(args: argparse.Namespace) -> int:
     except CommandFailed as failed:
         promotion = Promotion(args.source, args.target, status="failed", reason=failed.message)
     except Exception as error:  # the Automation API's CommandError and the like: a failed step, said plainly
-        message = str(getattr(error, "stderr", "") or error).strip().splitlines()
-        promotion = Promotion(args.source, args.target, status="failed", reason=(message or ["failed"])[-1])
+        said = f"{getattr(error, 'stderr', '') or ''}\n{getattr(error, 'stdout', '') or ''}".strip() or str(error)
+        promotion = Promotion(args.source, args.target, status="failed", reason=error_lines(said))
     if args.json:
         print(json.dumps(asdict(promotion), indent=2))
     else:

@@ -116,6 +116,18 @@ _SUMMARIES = {"preview failed", "update failed", "refresh failed", "destroy fail
 _NOISE = re.compile(r"^(error: |(preview|update|refresh|destroy) failed: |exception calling application: )", re.I)
 
 
+def error_lines(text: str) -> str:
+    """The `error:` lines of a CLI's output, unwrapped and each once (else its last line): what a failed step
+    says, for one line of our own output."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    found: list[str] = []
+    for line in lines:
+        message = _unwrapped(line) if line.lower().startswith("error:") else ""
+        if message and message.lower() not in _SUMMARIES and message not in found:
+            found.append(message)
+    return "; ".join(found) or (lines[-1] if lines else "failed")
+
+
 def _unwrapped(line: str) -> str:
     line = line.strip()
     while (shorter := _NOISE.sub("", line, count=1).strip()) != line:

@@ -71,3 +71,14 @@ def test_a_failed_promotion_claims_no_comparison_or_preview() -> None:
     assert failed.splitlines() == ["promote staging -> prod: failed", "error: prod: mailinfra:cleanmailUrl: bad URL"]
     previewed = render(Promotion("staging", "prod", status="previewed"))
     assert "configuration: the same in both stacks" in previewed and "target preview: no changes" in previewed
+
+
+def test_a_failed_step_is_said_in_one_line() -> None:
+    """`error:  stderr: error: validating stack config: ...` became `validating stack config: ...`."""
+    from mailinfra_cli.pulumi_cli import error_lines
+
+    said = ("Previewing update (prod):\nerror: validating stack config: Stack 'prod' with configuration key 'count' "
+            "must be of type 'integer'\n")
+    assert error_lines(said) == ("validating stack config: Stack 'prod' with configuration key 'count' must be of "
+                                 "type 'integer'")
+    assert error_lines("something odd\nthe end") == "the end"
