@@ -165,6 +165,15 @@ def _cells(change: FieldChange) -> tuple[str, str]:
     return _shown(change.before), _shown(change.after)
 
 
+def _plain(value: Any) -> Any:
+    """A result for JSON: `removed` / `added` only on the list fields that have them."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if not (k in ("removed", "added") and v is None)}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def render_table(results: list[StackDrift]) -> str:
     rows = [("STACK", "RESOURCE", "CHANGE", "FIELD", "BEFORE", "AFTER")]
     for result in results:
@@ -205,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         results = [check_stack(stack, cwd) for stack in stacks]
     code = exit_code(results)
     if args.json:
-        print(json.dumps({"stacks": [asdict(r) for r in results], "exit_code": code}, indent=2))
+        print(json.dumps({"stacks": [_plain(asdict(r)) for r in results], "exit_code": code}, indent=2))
     else:
         print(render_table(results))
     sys.stdout.flush()

@@ -16,7 +16,8 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.runtime import rpc
 
-from pulumi_mailinfra.program_spec import OWNER_KEY
+from pulumi_mailinfra.program_hash import running_program_hash
+from pulumi_mailinfra.program_spec import OWNER_KEY, PROGRAM_KEY
 from pulumi_mailinfra.provider import CrudProvider
 from pulumi_mailinfra.resource import serialized_provider
 from tests.conftest import CM_TOKEN, GA_PASSWORD, GA_USER, Emulator
@@ -63,7 +64,9 @@ class Engine:
 
     def _program(self, news: Mapping[str, Any]) -> dict[str, Any]:
         """The program's registration as `check` receives it."""
-        return wire({OWNER_KEY: self.owner, **news, PROVIDER_KEY: self.provider_key}, keep_unknowns=True)
+        ran = running_program_hash()  # the hash of the program registering it, as the engine's registrations carry
+        program = {OWNER_KEY: self.owner, **({PROGRAM_KEY: ran} if ran is not None else {})}
+        return wire({**program, **news, PROVIDER_KEY: self.provider_key}, keep_unknowns=True)
 
     def _recorded(self, values: Mapping[str, Any] | None) -> dict[str, Any]:
         """A provider's answer as the engine records it (the server adds `__provider`)."""
