@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .pulumi_cli import CommandFailed, cli_env, masked, run_pulumi, run_with_events
+from .pulumi_cli import MASK, CommandFailed, cli_env, masked, run_pulumi, run_with_events
 
 CLEAN, DRIFT, ERROR = 0, 1, 2
 
@@ -90,9 +90,8 @@ def drift_of(events: list[dict[str, Any]]) -> list[ResourceDrift]:
             continue  # the settings of today's run (`--run-program`) or the stack's outputs: not objects' drift
         drift = ResourceDrift(urn, resource_type.removeprefix("pulumi-python:dynamic/"), urn.split("::")[-1], op)
         if op == "update":
-            drift.fields = changed_fields(before, after)
-            if not drift.fields:
-                continue  # nothing the server holds differs
+            # The engine saw a change; none visible means a secret changed (every secret shows as the same mask).
+            drift.fields = changed_fields(before, after) or [FieldChange("(a secret value)", MASK, MASK)]
         found.append(drift)
     return sorted(found, key=lambda d: d.urn)
 

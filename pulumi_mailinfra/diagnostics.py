@@ -153,7 +153,7 @@ def one_line(error: BaseException) -> str:
     from .errors import MailinfraError
 
     if isinstance(error, MailinfraError):
-        return str(error)
+        return str(error) or type(error).__name__
     return f"{type(error).__name__}: {error} (an unexpected error of the provider: `--debug` shows where)"
 
 

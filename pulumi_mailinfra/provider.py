@@ -642,7 +642,11 @@ class CrudProvider(ResourceProvider):
         if owner and previous not in (None, owner):
             # Another resource set out to create this object: if it is there, it is that one's, and a lost answer
             # below could not tell it from one this call made. Look first (one read, only in this case).
-            found = self.find_existing(client, inputs)
+            try:
+                found = self.find_existing(client, inputs)
+            except Exception:
+                ownership.undo(target, str(owner), previous)  # nothing was sent: the journal says what it said
+                raise
             if found is not None and not self.is_gone(found):  # a soft-deleted object is no one's: restored
                 ownership.undo(target, str(owner), previous)
                 raise errors.MailinfraError(self._not_made_here(inputs, found, previous))
@@ -660,6 +664,8 @@ class CrudProvider(ResourceProvider):
             except (errors.InUseError, errors.ValidationError) as refusal:
                 found = self.find_existing(client, inputs)
                 if found is None:
+                    if owner and attempt == 0:
+                        ownership.undo(target, str(owner), previous)  # refused, nothing made: as it was before
                     raise
                 if not owner or previous != owner:
                     if owner:

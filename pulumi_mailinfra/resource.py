@@ -55,9 +55,10 @@ def serialized_provider(spec: ProgramSpec) -> str:
 
 
 def _lasting_parents(spec: ProgramSpec, props: Mapping[str, Any]) -> pulumi.Output[dict[str, str]] | None:
-    """`{input: URN}` for each replace-forcing input that is the id of one resource whose id outlives its own
-    replacement (a `Domain`), awaited at registration; None when no such input is an Output. The value has no
-    dependency on the parent, so it stays known where the engine makes the input itself unknown."""
+    """`{input: "<URN> <name>"}` for each replace-forcing input that is the id of one resource whose id outlives
+    its own replacement under the same name (a `Domain`), awaited at registration; None when no such input is an
+    Output. The value has no dependency on the parent, so it stays known where the engine makes the input itself
+    unknown."""
     references: dict[str, pulumi.Output[Any]] = {
         key: value for key in spec.replace_on if isinstance(value := props.get(key), pulumi.Output)}
     if not references:
@@ -69,10 +70,16 @@ def _lasting_parents(spec: ProgramSpec, props: Mapping[str, Any]) -> pulumi.Outp
             resources = await value.resources()
             parent = next(iter(resources)) if len(resources) == 1 else None
             parent_spec = getattr(parent, "_mailinfra_spec", None)
-            if parent is not None and isinstance(parent_spec, ProgramSpec) and parent_spec.keeps_id_when_replaced:
-                urn = await parent.urn.future()
-                if urn:
-                    found[key] = urn
+            if parent is None or not isinstance(parent_spec, ProgramSpec) or not parent_spec.keeps_id_when_replaced:
+                continue
+            if value is not getattr(parent, "id", None):
+                continue  # derived from the parent (`.apply`), not its id: its value may change with a replacement
+            # The same resource under the same name: a replacement restores the same object (a new name makes a
+            # new one, with a new id).
+            name = await getattr(parent, parent_spec.name_field).future() if parent_spec.name_field else ""
+            urn = await parent.urn.future()
+            if urn and isinstance(name, str):
+                found[key] = f"{urn} {name.casefold()}"
         return found
 
     return pulumi.Output.from_input(sources())  # an Output with no resources: no dependency on the parent

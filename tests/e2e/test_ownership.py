@@ -131,8 +131,8 @@ def test_another_stack_declaring_the_same_objects_is_refused_and_its_destroy_tou
     assert first.refresh().summary.resource_changes == {"same": 3}
 
 
-def domain_with_children() -> None:
-    owner = domain("children.example")
+def domain_with_children(name: str = "children.example") -> None:
+    owner = domain(name)
     jane = cleanmail.User("jane", domain_id=owner.id, email="jane@children.example")
     dkim = cleanmail.DomainDkim("dkim", domain_id=owner.id, domain_name=owner.name, selector="mail")
     policy = cleanmail.DomainPolicy("staff", domain_id=owner.id, name="staff", quarantine=True, retention=False,
@@ -163,6 +163,12 @@ def test_replacing_a_domain_keeps_its_accounts_and_dkim_key(make_stack: StackFac
     assert api.get(f"/domains/{made['domain_id'].value}")["status"] == "ENABLED"
     assert stack.refresh().summary.resource_changes == {"same": 5}
     assert stack.preview().change_summary == {"same": 5}
+    # Renamed and replaced, the domain is a new object with a new id: its children would go with it (review).
+    stack.workspace.program = lambda: domain_with_children(name="renamed-children.example")
+    emulator.reset_stats()
+    with pytest.raises(auto.CommandError, match=r"user 'jane@children\.example': `domain_id` changes"):
+        stack.preview(replace=[urn])
+    assert emulator.requests() == 0
 
 
 def moved(*, account: bool, dkim: str) -> Callable[[], None]:

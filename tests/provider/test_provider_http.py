@@ -243,3 +243,15 @@ def test_creating_again_what_exists_takes_it_over_instead_of_duplicating(emulato
         Engine(configured(provider_class, emulator)).create(inputs)
     emulator.clear_faults()
     assert count() == before
+
+
+def test_a_failed_look_first_leaves_the_journal_as_it_was(emulator: Emulator) -> None:
+    """Review of issue 23: the journal recorded the second resource before its look-first read; when that read
+    failed nothing undid it, so its next create found `previous == owner` and took the first one's object over."""
+    Engine(configured(RelayServerProvider, emulator)).create(dict(RELAY))
+    emulator.fault(kind="status", status=401, method="GET", times=3)
+    with pytest.raises(errors.MailinfraError, match="HTTP 401"):
+        Engine(configured(RelayServerProvider, emulator), owner="org/other/dev: RelayServer 'x'").create(dict(RELAY))
+    emulator.clear_faults()
+    with pytest.raises(errors.MailinfraError, match=r"this resource did not make it \(organization/harness/dev: "):
+        Engine(configured(RelayServerProvider, emulator), owner="org/other/dev: RelayServer 'x'").create(dict(RELAY))

@@ -82,3 +82,16 @@ def test_a_failed_step_is_said_in_one_line() -> None:
     assert error_lines(said) == ("validating stack config: Stack 'prod' with configuration key 'count' must be of "
                                  "type 'integer'")
     assert error_lines("something odd\nthe end") == "the end"
+
+
+def test_a_changed_secret_is_drift_though_every_secret_shows_the_same_mask() -> None:
+    """Review of issue 25: skipping updates with no visible field hid a changed secret (both sides `[secret]`)."""
+    from mailinfra_cli.drift import drift_of
+
+    secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "x"}
+    event = {"resOutputsEvent": {"metadata": {
+        "op": "update", "urn": URN.format("edge"), "type": "pulumi-python:dynamic/greenarrow:RelayServer",
+        "old": {"outputs": {"destination": {"password": secret}}},
+        "new": {"outputs": {"destination": {"password": {**secret, "ciphertext": "y"}}}}}}}
+    found = drift_of([event])
+    assert [(d.name, [f.path for f in d.fields]) for d in found] == [("edge", ["(a secret value)"])]
