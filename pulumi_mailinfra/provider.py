@@ -509,7 +509,8 @@ class CrudProvider(ResourceProvider):
                     continue
                 key = item.casefold()
                 if key in seen and key not in repeated:
-                    repeated[key] = item if seen[key] == item else f"{seen[key]} / {item}"
+                    first, again = json.dumps(seen[key]), json.dumps(item)  # quoted: "" shows as ""
+                    repeated[key] = again if first == again else f"{first} / {again}"
                 seen.setdefault(key, item)
             if repeated:
                 listed = ", ".join(repeated.values())

@@ -87,3 +87,13 @@ def test_every_resource_type_is_covered() -> None:
     assert {"RelayServer", "Route", "ThrottlingTemplate", "ThrottlingRule", "Domain", "User", "EmailAlias",
             "DomainDkim", "AdminToken", "DeliveryCheck"} <= names, names
     assert len(names) == len(PROVIDERS) >= 25
+
+
+def test_an_empty_item_listed_twice_is_named_readably() -> None:
+    """Found by the property test above: `recipients:  listed more than once` named no item."""
+    from pulumi_mailinfra.cleanmail.providers import EmailAliasProvider
+
+    failures = EmailAliasProvider().check({}, {"recipients": ["", ""]}).failures
+    reasons = [f.reason for f in failures if "more than once" in f.reason]
+    assert reasons and reasons[0].startswith('recipients: "" listed more than once'), reasons
+    assert all(named(EmailAliasProvider, f.reason) for f in failures)
